@@ -1,0 +1,284 @@
+"""Training statistics: how each column is perturbed and described.
+
+A :class:`TrainingStats` is computed once from the training table.  It holds,
+per feature column, what the sampler needs (bin edges and per-bin statistics,
+category frequencies, mean and standard deviation) and what the explanation
+needs to describe a feature (``age <= 28.00``, ``sex = Female``).  It keeps
+the column's pandas dtype so that perturbed samples are handed to the model
+in the user's own column space.
+
+Every discrete column (a binned numeric column or a categorical one) has a
+last code reserved for "missing", whose training frequency may be zero.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from pandas.api.types import (
+    is_bool_dtype,
+    is_integer_dtype,
+    is_numeric_dtype,
+)
+
+from .errors import DataError, ParameterError
+
+DISCRETIZERS = ("quartile", "decile", "entropy", "none")
+
+_PERCENTILES = {"quartile": [25, 50, 75], "decile": list(range(10, 100, 10))}
+
+
+@dataclass
+class ColumnStats:
+    """Statistics of one feature column.
+
+    ``kind`` is ``"binned"`` (numeric, discretized), ``"categorical"`` or
+    ``"continuous"`` (numeric, not discretized).
+    """
+
+    name: str
+    kind: str
+    dtype: object
+    is_integer: bool = False
+    # discrete columns (binned and categorical): code frequencies, last = missing
+    freqs: np.ndarray | None = None
+    # binned columns
+    edges: np.ndarray | None = None
+    bin_mean: np.ndarray | None = None
+    bin_std: np.ndarray | None = None
+    bin_lo: np.ndarray | None = None
+    bin_hi: np.ndarray | None = None
+    # categorical columns: the category values, missing excluded
+    categories: np.ndarray | None = None
+    _category_index: dict = field(default_factory=dict, repr=False)
+    # continuous columns
+    mean: float = 0.0
+    std: float = 1.0
+
+    @property
+    def is_discrete(self) -> bool:
+        return self.kind != "continuous"
+
+    @property
+    def n_codes(self) -> int:
+        return 0 if self.freqs is None else len(self.freqs)
+
+    @property
+    def missing_code(self) -> int:
+        return self.n_codes - 1
+
+    # -- encoding -----------------------------------------------------------------
+
+    def encode(self, values: pd.Series) -> np.ndarray:
+        """Codes of ``values`` (discrete columns); -1 for a category unseen in training."""
+        if self.kind == "binned":
+            x = _as_float(values, self.name)
+            codes = np.searchsorted(self.edges, x, side="left")
+            codes[np.isnan(x)] = self.missing_code
+            return codes.astype(np.int64)
+        codes = np.full(len(values), -1, dtype=np.int64)
+        for i, v in enumerate(values.tolist()):
+            if _is_missing(v):
+                codes[i] = self.missing_code
+            else:
+                codes[i] = self._category_index.get(_category_key(v), -1)
+        return codes
+
+    def numeric(self, values: pd.Series) -> np.ndarray:
+        """Float values of a numeric column (NaN for missing)."""
+        return _as_float(values, self.name)
+
+    # -- description ----------------------------------------------------------------
+
+    def condition(self, code: int, value: object) -> str:
+        """The lime-style condition describing the instance's bin or category."""
+        if self.kind == "continuous":
+            return self.name
+        if code == self.missing_code:
+            return f"{self.name} is missing"
+        if self.kind == "categorical":
+            return f"{self.name} = {_format_value(value)}"
+        e = self.edges
+        if code == 0:
+            return f"{self.name} <= {e[0]:.2f}"
+        if code == len(e):
+            return f"{self.name} > {e[-1]:.2f}"
+        return f"{e[code - 1]:.2f} < {self.name} <= {e[code]:.2f}"
+
+
+@dataclass
+class TrainingStats:
+    """Per-column statistics of the training table, in feature order."""
+
+    columns: list[ColumnStats]
+    discretizer: str
+
+    @property
+    def feature_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    @classmethod
+    def from_frame(
+        cls,
+        data: pd.DataFrame,
+        *,
+        categorical: tuple[str, ...] | list[str] = (),
+        discretizer: str = "quartile",
+        labels: np.ndarray | None = None,
+        regression: bool = False,
+        seed: int = 0,
+    ) -> TrainingStats:
+        if discretizer not in DISCRETIZERS:
+            raise ParameterError(
+                f"--discretizer must be one of {', '.join(DISCRETIZERS)}, not {discretizer!r}"
+            )
+        if len(data) == 0:
+            raise DataError("the training table has no rows")
+        if data.shape[1] == 0:
+            raise DataError("the training table has no feature columns")
+        unknown = [c for c in categorical if c not in data.columns]
+        if unknown:
+            raise DataError(f"--categorical column {unknown[0]!r} is not a column of the data")
+        if discretizer == "entropy" and labels is None:
+            raise ParameterError("--discretizer entropy needs the training labels (--target)")
+        columns = []
+        for name in data.columns:
+            series = data[name]
+            if name in categorical or _is_categorical_dtype(series.dtype):
+                columns.append(_categorical_stats(str(name), series))
+            elif discretizer == "none":
+                columns.append(_continuous_stats(str(name), series))
+            else:
+                columns.append(
+                    _binned_stats(str(name), series, discretizer, labels, regression, seed)
+                )
+        return cls(columns=columns, discretizer=discretizer)
+
+
+# -- helpers ---------------------------------------------------------------------------
+
+
+def _is_categorical_dtype(dtype) -> bool:
+    return is_bool_dtype(dtype) or not is_numeric_dtype(dtype)
+
+
+def _as_float(values: pd.Series, name: str) -> np.ndarray:
+    try:
+        return pd.to_numeric(values, errors="raise").to_numpy(dtype=np.float64, na_value=np.nan)
+    except (ValueError, TypeError) as exc:
+        raise DataError(f"column {name!r} has non-numeric values ({exc})") from None
+
+
+def _is_missing(v: object) -> bool:
+    try:
+        return bool(pd.isna(v))
+    except (TypeError, ValueError):
+        return False
+
+
+def _category_key(v: object) -> object:
+    # numpy scalars and Python scalars of equal value must find the same category
+    return v.item() if isinstance(v, np.generic) else v
+
+
+def _format_value(v: object) -> str:
+    if isinstance(v, (float, np.floating)):
+        return f"{float(v):g}"
+    return str(v)
+
+
+def _categorical_stats(name: str, series: pd.Series) -> ColumnStats:
+    missing = series.isna().to_numpy()
+    counts = series[~missing].value_counts(sort=False)
+    keys = [_category_key(k) for k in counts.index.tolist()]
+    try:
+        order = sorted(range(len(keys)), key=lambda i: keys[i])
+    except TypeError:
+        order = sorted(range(len(keys)), key=lambda i: str(keys[i]))
+    categories = np.empty(len(keys), dtype=object)
+    categories[:] = [keys[i] for i in order]
+    freqs = np.append(counts.to_numpy(dtype=np.float64)[order], missing.sum())
+    freqs = freqs / freqs.sum()
+    return ColumnStats(
+        name=name,
+        kind="categorical",
+        dtype=series.dtype,
+        freqs=freqs,
+        categories=categories,
+        _category_index={k: i for i, k in enumerate(categories.tolist())},
+    )
+
+
+def _continuous_stats(name: str, series: pd.Series) -> ColumnStats:
+    x = _as_float(series, name)
+    ok = ~np.isnan(x)
+    if not ok.any():
+        mean, std = 0.0, 1.0
+    else:
+        mean = float(x[ok].mean())
+        std = float(x[ok].std())
+    return ColumnStats(
+        name=name,
+        kind="continuous",
+        dtype=series.dtype,
+        is_integer=is_integer_dtype(series.dtype),
+        mean=mean,
+        std=std if std > 0 else 1.0,
+    )
+
+
+def _bin_edges(x: np.ndarray, discretizer: str, labels, regression: bool, seed: int) -> np.ndarray:
+    if discretizer in _PERCENTILES:
+        return np.unique(np.percentile(x, _PERCENTILES[discretizer]))
+    # entropy: the split points of a depth-3 tree fitted on the labels (as lime does)
+    from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
+
+    tree_cls = DecisionTreeRegressor if regression else DecisionTreeClassifier
+    kwargs = {} if regression else {"criterion": "entropy"}
+    tree = tree_cls(max_depth=3, random_state=seed, **kwargs)
+    tree.fit(x.reshape(-1, 1), labels)
+    edges = tree.tree_.threshold[tree.tree_.children_left > -1]
+    if edges.size == 0:
+        edges = np.array([np.median(x)])
+    return np.unique(edges)
+
+
+def _binned_stats(name, series, discretizer, labels, regression, seed) -> ColumnStats:
+    x_all = _as_float(series, name)
+    missing = np.isnan(x_all)
+    x = x_all[~missing]
+    is_int = is_integer_dtype(series.dtype)
+    if x.size == 0:
+        edges = np.array([0.0])
+    else:
+        lab = None if labels is None else np.asarray(labels)[~missing]
+        edges = _bin_edges(x, discretizer, lab, regression, seed)
+    n_bins = len(edges) + 1
+    codes = np.searchsorted(edges, x, side="left")
+    counts = np.bincount(codes, minlength=n_bins).astype(np.float64)
+    sums = np.bincount(codes, weights=x, minlength=n_bins)
+    sq = np.bincount(codes, weights=x * x, minlength=n_bins)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(counts > 0, sums / np.maximum(counts, 1), 0.0)
+        var = np.where(counts > 0, sq / np.maximum(counts, 1) - mean**2, 0.0)
+    std = np.sqrt(np.maximum(var, 0.0))
+    lo_all = float(x.min()) if x.size else 0.0
+    hi_all = float(x.max()) if x.size else 0.0
+    lo = np.concatenate([[lo_all], edges])
+    hi = np.concatenate([edges, [hi_all]])
+    freqs = np.append(counts, missing.sum())
+    freqs = freqs / freqs.sum()
+    return ColumnStats(
+        name=name,
+        kind="binned",
+        dtype=series.dtype,
+        is_integer=is_int,
+        freqs=freqs,
+        edges=edges,
+        bin_mean=mean,
+        bin_std=std,
+        bin_lo=lo,
+        bin_hi=hi,
+    )

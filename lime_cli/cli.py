@@ -1,0 +1,226 @@
+"""The ``lime`` command: a thin layer over the library.
+
+Library errors become one ``Error: ...`` line on stderr and a documented exit
+code (2 for bad input or usage); data goes to stdout or ``--output``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import warnings
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from typer.core import TyperGroup
+
+from . import __version__
+from .errors import DataError, LimeCliError, ParameterError
+from .explainer import Explainer
+from .io import AtomicFile, check_output, load_model, load_table, write_explanations
+
+EXIT_OK = 0
+EXIT_INTERNAL = 1
+EXIT_USAGE = 2
+
+# typer vendors click from 0.2x on; find its exception classes either way
+_CLICK_EXCEPTION = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
+
+
+class _Group(TyperGroup):
+    """Runs the app so that every error is one ``Error:`` line and an exit code."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        _install_warning_printer()
+        try:
+            rv = super().main(
+                args=args, prog_name=prog_name, complete_var=complete_var, standalone_mode=False, **extra
+            )
+            code = rv if isinstance(rv, int) else EXIT_OK
+        except LimeCliError as exc:
+            code = _fail(str(exc), exc.exit_code)
+        except _CLICK_EXCEPTION as exc:
+            code = _fail(exc.format_message().replace("\n", " "), EXIT_USAGE)
+        except BrokenPipeError:
+            # the reader went away (`lime explain ... | head`): stop quietly
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - replaces the closed stream for good
+            code = EXIT_OK
+        except KeyboardInterrupt:
+            code = _fail("interrupted", 130)
+        except Exception as exc:  # a bug of ours: still one line, but say so
+            if os.environ.get("LIME_CLI_DEBUG"):
+                raise
+            code = _fail(
+                f"internal error: {type(exc).__name__}: {exc} (set LIME_CLI_DEBUG=1 for a traceback)",
+                EXIT_INTERNAL,
+            )
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
+
+def _fail(message: str, code: int) -> int:
+    from .render import print_error
+
+    print_error(message)
+    return code
+
+
+def _install_warning_printer() -> None:
+    def show(message, category, filename, lineno, file=None, line=None):
+        from .render import print_warning
+
+        print_warning(str(message).strip().splitlines()[0] if str(message).strip() else category.__name__)
+
+    warnings.showwarning = show
+
+
+app = typer.Typer(
+    cls=_Group,
+    name="lime",
+    help="Explain predictions of tabular models with LIME.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"lime-cli {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", help="Print the version and exit.", callback=_version, is_eager=True)
+    ] = False,
+) -> None:
+    """Explain predictions of tabular models with LIME."""
+
+
+EXPLAIN_EPILOG = """\
+[bold]Examples[/bold]
+
+  Explain row 42 of the training table:
+  [cyan]lime explain --model m.joblib --data train.csv --target y --row 42[/cyan]
+
+  Explain every row of a test file as JSON lines:
+  [cyan]lime explain --model m.joblib --data train.parquet --rows test.csv --format jsonl > out.jsonl[/cyan]
+
+  Read the rows from a pipeline, write a Parquet file:
+  [cyan]cat test.csv | lime explain --model m.joblib --data train.csv --rows - --format parquet -o out.parquet[/cyan]
+
+Exit codes: 0 success, 2 bad input or usage, 1 internal error.
+"""
+
+
+@app.command(epilog=EXPLAIN_EPILOG)
+def explain(
+    model: Annotated[Path, typer.Option("--model", "-m", help="Fitted model (.joblib, .pkl, .pickle).")],
+    data: Annotated[Path, typer.Option("--data", "-d", help="Training table (.csv or .parquet).")],
+    target: Annotated[
+        str | None, typer.Option("--target", "-t", help="Label column of --data, never a feature.")
+    ] = None,
+    row: Annotated[
+        list[int] | None, typer.Option("--row", "-r", help="0-based row of the explained table (repeatable).")
+    ] = None,
+    rows: Annotated[
+        str | None,
+        typer.Option("--rows", help="Table of rows to explain (.csv/.parquet; '-' reads CSV from stdin)."),
+    ] = None,
+    mode: Annotated[
+        str | None, typer.Option("--mode", help="classification or regression (default: from the model).")
+    ] = None,
+    label: Annotated[list[str] | None, typer.Option("--label", help="Class to explain (repeatable).")] = None,
+    top_labels: Annotated[
+        int | None, typer.Option("--top-labels", help="Explain the K most probable classes.")
+    ] = None,
+    num_features: Annotated[int, typer.Option("--num-features", "-k", help="Features per explanation.")] = 10,
+    num_samples: Annotated[int, typer.Option("--num-samples", "-n", help="Perturbed samples per row.")] = 5000,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed: same input, same output.")] = 0,
+    categorical: Annotated[
+        list[str] | None,
+        typer.Option("--categorical", help="Treat this column as categorical (repeatable)."),
+    ] = None,
+    discretizer: Annotated[
+        str, typer.Option("--discretizer", help="quartile, decile, entropy or none.")
+    ] = "quartile",
+    kernel_width: Annotated[
+        float | None, typer.Option("--kernel-width", help="Kernel width (default 0.75*sqrt(features)).")
+    ] = None,
+    feature_selection: Annotated[
+        str, typer.Option("--feature-selection", help="auto, forward, highest, lasso or none.")
+    ] = "auto",
+    fmt: Annotated[
+        str, typer.Option("--format", "-f", help="table, json, jsonl, csv or parquet.")
+    ] = "table",
+    output: Annotated[
+        str | None, typer.Option("--output", "-o", help="Write here (atomically) instead of stdout.")
+    ] = None,
+    batch_size: Annotated[
+        int | None, typer.Option("--batch-size", help="Rows per chunk (default: automatic).")
+    ] = None,
+    import_path: Annotated[
+        list[Path] | None,
+        typer.Option("--import-path", help="Folder to import the model's own code from (repeatable)."),
+    ] = None,
+) -> None:
+    """Explain rows of a table with LIME: ranked feature weights per row."""
+    check_output(output, fmt)
+    if not row and rows is None:
+        raise ParameterError("give --row N (rows of --data) or --rows FILE")
+    fitted = load_model(model, import_path or ())
+    train = load_table(data, "data")
+    table = load_table(rows, "rows") if rows is not None else train
+    source = ("standard input" if rows == "-" else f"rows file {rows}") if rows is not None else f"data file {data}"
+    positions = list(row) if row else list(range(len(table)))
+    for r in positions:
+        if not 0 <= r < len(table):
+            raise DataError(f"--row {r} is out of range: {source} has {len(table)} rows (0 to {len(table) - 1})")
+    explainer = Explainer(
+        fitted,
+        train,
+        mode=mode,
+        target=target,
+        categorical=categorical or (),
+        discretizer=discretizer,
+        kernel_width=kernel_width,
+        feature_selection=feature_selection,
+        num_features=num_features,
+        num_samples=num_samples,
+        seed=seed,
+        batch_size=batch_size,
+    )
+    chunks = explainer.iter_explain(
+        table.iloc[positions], positions=positions, labels=label or None, top_labels=top_labels
+    )
+    if fmt == "table":
+        _render_tables(chunks, output)
+    else:
+        write_explanations(chunks, fmt, explainer.mode, output)
+
+
+def _render_tables(chunks, output: str | None) -> None:
+    from .render import TableSink, make_console
+
+    if output is None or output == "-":
+        sink = TableSink(make_console())
+        for chunk in chunks:
+            sink.write(chunk)
+        return
+    with AtomicFile(output) as handle:
+        sink = TableSink(make_console(file=handle, width=100))
+        for chunk in chunks:
+            sink.write(chunk)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,448 @@
+"""The LIME tabular explainer: the library's entry point.
+
+>>> from lime_cli import Explainer
+>>> explainer = Explainer(model, train, target="label", num_features=5)
+>>> explanations = explainer.explain(test.iloc[:100])
+>>> frame = explanations_to_frame(explanations)
+
+Rows are explained in chunks: the samples of every row of a chunk form one
+array, the model is called once per chunk, and the surrogates of the chunk are
+solved together.  Row ``i`` draws its samples from a generator seeded with
+``(seed, i)`` where ``i`` is its position, so its explanation does not depend
+on the chunk it falls in.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from . import _surrogate
+from ._kernel import default_kernel_width, exponential_kernel
+from ._sampling import Layout, model_input, perturb
+from ._tabular import TrainingStats
+from .errors import DataError, ModelError, ParameterError
+
+MODES = ("classification", "regression")
+
+#: Columns of the tidy (long) form, in order.
+TIDY_COLUMNS = [
+    "row",
+    "label",
+    "rank",
+    "feature",
+    "condition",
+    "value",
+    "weight",
+    "intercept",
+    "local_prediction",
+    "model_prediction",
+    "score",
+]
+
+
+@dataclass
+class FeatureWeight:
+    """One feature of an explanation: the instance's condition and its weight."""
+
+    feature: str
+    condition: str
+    value: object
+    weight: float
+
+
+@dataclass
+class Explanation:
+    """The explanation of one row for one label (``label`` is None in regression)."""
+
+    row: int
+    label: str | None
+    model_prediction: float
+    local_prediction: float
+    intercept: float
+    score: float
+    features: list[FeatureWeight] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        """The JSON form (schema version 1)."""
+        return asdict(self)
+
+
+def explanations_to_frame(explanations: Sequence[Explanation]) -> pd.DataFrame:
+    """Tidy long form: one line per (row, label, feature), columns :data:`TIDY_COLUMNS`."""
+    records = []
+    for e in explanations:
+        for rank, f in enumerate(e.features, start=1):
+            records.append(
+                (
+                    e.row,
+                    e.label,
+                    rank,
+                    f.feature,
+                    f.condition,
+                    None if f.value is None else str(f.value),
+                    f.weight,
+                    e.intercept,
+                    e.local_prediction,
+                    e.model_prediction,
+                    e.score,
+                )
+            )
+    frame = pd.DataFrame.from_records(records, columns=TIDY_COLUMNS)
+    return frame.astype(
+        {
+            "row": "int64",
+            "label": "string",
+            "rank": "int64",
+            "feature": "string",
+            "condition": "string",
+            "value": "string",
+            "weight": "float64",
+            "intercept": "float64",
+            "local_prediction": "float64",
+            "model_prediction": "float64",
+            "score": "float64",
+        }
+    )
+
+
+class Explainer:
+    """Explains predictions of ``model`` with LIME, using ``data`` for its statistics.
+
+    Parameters
+    ----------
+    model:
+        Anything with ``predict_proba`` (classification) or ``predict``
+        (regression) that accepts a DataFrame of the feature columns; a model
+        fitted on a bare array (``n_features_in_`` but no ``feature_names_in_``)
+        receives a float array.
+    data:
+        The training table.  If the model has ``feature_names_in_``, those
+        columns, in that order, are the features; otherwise every column but
+        ``target``.
+    mode:
+        ``"classification"`` or ``"regression"``; inferred from the model if None.
+    target:
+        A column of ``data`` holding the labels; it is never a feature.
+    categorical:
+        Columns to treat as categorical besides non-numeric and boolean ones.
+    discretizer:
+        ``quartile``, ``decile``, ``entropy`` (needs ``target``) or ``none``.
+    kernel_width:
+        Width of the exponential kernel; default ``0.75 * sqrt(n_features)``.
+    feature_selection:
+        ``auto`` (forward when ``num_features <= 6``, else highest),
+        ``forward``, ``highest``, ``lasso`` or ``none`` (all features).
+    num_features, num_samples, seed:
+        Features per explanation, samples per row (the row included), seed.
+    batch_size:
+        Rows per chunk; by default chosen so a chunk's arrays stay near 32 MB.
+    """
+
+    def __init__(
+        self,
+        model,
+        data: pd.DataFrame,
+        *,
+        mode: str | None = None,
+        target: str | None = None,
+        categorical: Sequence[str] = (),
+        discretizer: str = "quartile",
+        kernel_width: float | None = None,
+        feature_selection: str = "auto",
+        num_features: int = 10,
+        num_samples: int = 5000,
+        seed: int = 0,
+        batch_size: int | None = None,
+    ) -> None:
+        _check_int("--num-features", num_features, 1)
+        _check_int("--num-samples", num_samples, 2)
+        _check_int("--seed", seed, 0)
+        if batch_size is not None:
+            _check_int("--batch-size", batch_size, 1)
+        if kernel_width is not None and not (math.isfinite(kernel_width) and kernel_width > 0):
+            raise ParameterError(f"--kernel-width must be a positive number, not {kernel_width}")
+        if feature_selection not in _surrogate.SELECTIONS:
+            raise ParameterError(
+                f"--feature-selection must be one of {', '.join(_surrogate.SELECTIONS)}, "
+                f"not {feature_selection!r}"
+            )
+        self.model = model
+        self.mode = _infer_mode(model, mode)
+        self.num_features = num_features
+        self.num_samples = num_samples
+        self.seed = seed
+        self.feature_selection = feature_selection
+        self.batch_size = batch_size
+
+        if target is not None and target not in data.columns:
+            raise DataError(f"--target column {target!r} is not a column of the data")
+        self.feature_names = _feature_columns(model, data, target)
+        categorical = list(categorical)
+        unknown = [c for c in categorical if c not in data.columns]
+        if unknown:
+            raise DataError(f"--categorical column {unknown[0]!r} is not a column of the data")
+        categorical = [c for c in categorical if c in self.feature_names]
+        labels = data[target].to_numpy() if target is not None else None
+        self.stats = TrainingStats.from_frame(
+            data[self.feature_names],
+            categorical=categorical,
+            discretizer=discretizer,
+            labels=labels,
+            regression=self.mode == "regression",
+            seed=seed,
+        )
+        self._layout = Layout.from_stats(self.stats)
+        d = len(self.feature_names)
+        self.kernel_width = float(kernel_width) if kernel_width else default_kernel_width(d)
+        self._as_array = hasattr(model, "n_features_in_") and not hasattr(model, "feature_names_in_")
+        if self.mode == "classification":
+            classes = getattr(model, "classes_", None)
+            self.classes = None if classes is None else [str(c) for c in np.asarray(classes).tolist()]
+        else:
+            self.classes = None
+
+    # -- public API -------------------------------------------------------------------
+
+    def explain(
+        self,
+        rows: pd.DataFrame,
+        *,
+        positions: Sequence[int] | None = None,
+        labels: Sequence[str] | None = None,
+        top_labels: int | None = None,
+    ) -> list[Explanation]:
+        """Explain every row of ``rows``; see :meth:`iter_explain`."""
+        out: list[Explanation] = []
+        for chunk in self.iter_explain(rows, positions=positions, labels=labels, top_labels=top_labels):
+            out.extend(chunk)
+        return out
+
+    def iter_explain(
+        self,
+        rows: pd.DataFrame,
+        *,
+        positions: Sequence[int] | None = None,
+        labels: Sequence[str] | None = None,
+        top_labels: int | None = None,
+    ) -> Iterator[list[Explanation]]:
+        """Yield the explanations of ``rows`` chunk by chunk, in row order.
+
+        ``positions`` are the rows' 0-based positions in the explained table
+        (default ``0..len(rows)-1``): they are reported as ``row`` and seed
+        each row's random stream.  ``labels`` (class names, as strings) or
+        ``top_labels`` choose the explained classes; by default the class the
+        model predicts for the row.  Arguments are validated before the first
+        chunk is computed.
+        """
+        features = self.check_rows(rows)
+        positions = np.arange(len(rows)) if positions is None else np.asarray(positions, dtype=np.int64)
+        if len(positions) != len(rows):
+            raise ParameterError("positions must have one entry per row")
+        label_idx = self._label_indices(labels, top_labels)
+        batch = self.batch_size or self._auto_batch_size()
+        return self._iter_chunks(features, positions, label_idx, top_labels, batch)
+
+    def check_rows(self, rows: pd.DataFrame) -> pd.DataFrame:
+        """The feature columns of ``rows``, or a DataError naming the missing ones."""
+        missing = [c for c in self.feature_names if c not in rows.columns]
+        if missing:
+            shown = ", ".join(repr(c) for c in missing[:5])
+            more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+            raise DataError(f"the explained rows lack column(s) the model needs: {shown}{more}")
+        return rows[self.feature_names]
+
+    # -- internals ------------------------------------------------------------------------
+
+    def _auto_batch_size(self) -> int:
+        per_row = self.num_samples * max(len(self.feature_names), 1)
+        return int(min(max(4_000_000 // per_row, 1), 512))
+
+    def _label_indices(self, labels, top_labels) -> np.ndarray | None:
+        if self.mode == "regression":
+            if labels or top_labels:
+                raise ParameterError("--label and --top-labels apply to classification only")
+            return None
+        if labels and top_labels:
+            raise ParameterError("give --label or --top-labels, not both")
+        if top_labels is not None:
+            n = len(self.classes) if self.classes else None
+            if top_labels < 1 or (n is not None and top_labels > n):
+                raise ParameterError(f"--top-labels must be between 1 and {n or 'the number of classes'}")
+        if not labels:
+            return None
+        if self.classes is None:
+            raise ModelError("the model has no classes_ attribute: --label cannot be matched to its classes")
+        idx = []
+        for lab in labels:
+            if str(lab) not in self.classes:
+                shown = ", ".join(self.classes[:10])
+                raise DataError(f"--label {lab!r} is not a class of the model (classes: {shown})")
+            idx.append(self.classes.index(str(lab)))
+        return np.array(idx, dtype=np.intp)
+
+    def _iter_chunks(self, features, positions, label_idx, top_labels, batch):
+        for start in range(0, len(features), batch):
+            sub = features.iloc[start : start + batch]
+            yield self._explain_chunk(sub, positions[start : start + batch], label_idx, top_labels)
+
+    def _encode(self, sub: pd.DataFrame):
+        cols = self.stats.columns
+        lay = self._layout
+        codes0 = np.empty((len(sub), len(lay.discrete)), dtype=np.int64)
+        for j, i in enumerate(lay.discrete):
+            codes0[:, j] = cols[i].encode(sub.iloc[:, i])
+        binned0 = np.empty((len(sub), len(lay.binned)))
+        for j, k in enumerate(lay.binned):
+            i = lay.discrete[k]
+            binned0[:, j] = cols[i].numeric(sub.iloc[:, i])
+        cont0 = np.empty((len(sub), len(lay.continuous)))
+        for j, i in enumerate(lay.continuous):
+            cont0[:, j] = cols[i].numeric(sub.iloc[:, i])
+        return codes0, binned0, cont0
+
+    def _predict(self, X, n_rows: int, S: int) -> np.ndarray:
+        """Model outputs as (B, S, C); C = 1 in regression."""
+        name = "predict_proba" if self.mode == "classification" else "predict"
+        try:
+            out = getattr(self.model, name)(X)
+        except Exception as exc:  # the user's model may raise anything
+            msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ModelError(f"the model's {name} failed: {msg}") from exc
+        out = np.asarray(out, dtype=np.float64)
+        if self.mode == "regression":
+            if out.ndim == 2 and out.shape[1] == 1:
+                out = out[:, 0]
+            if out.ndim != 1:
+                raise ModelError(f"the model's predict returned shape {out.shape}; regression needs one value per row")
+            out = out[:, None]
+        elif out.ndim != 2:
+            raise ModelError(f"the model's predict_proba returned shape {out.shape}; expected (rows, classes)")
+        if out.shape[0] != n_rows * S:
+            raise ModelError(f"the model returned {out.shape[0]} predictions for {n_rows * S} samples")
+        if self.classes is None and self.mode == "classification":
+            self.classes = [str(i) for i in range(out.shape[1])]
+        return out.reshape(n_rows, S, out.shape[1])
+
+    def _explain_chunk(self, sub, positions, label_idx, top_labels) -> list[Explanation]:
+        B, S = len(sub), self.num_samples
+        codes0, binned0, cont0 = self._encode(sub)
+        rngs = [np.random.default_rng([self.seed, int(p)]) for p in positions]
+        pert = perturb(self._layout, codes0, binned0, cont0, rngs, S)
+        X = model_input(self.stats, self._layout, pert, self._as_array)
+        preds = self._predict(X, B, S)
+        del X
+
+        if self.mode == "regression":
+            lab = np.zeros((B, 1), dtype=np.intp)
+        elif label_idx is not None:
+            lab = np.broadcast_to(label_idx, (B, len(label_idx)))
+        elif top_labels:
+            lab = np.argsort(-preds[:, 0, :], axis=1, kind="stable")[:, :top_labels]
+        else:
+            lab = np.argmax(preds[:, 0, :], axis=1)[:, None]
+        L = lab.shape[1]
+        Y = np.take_along_axis(preds, lab[:, None, :], axis=2)
+
+        Z = pert.Z
+        dist = np.sqrt(((Z - Z[:, :1, :]) ** 2).sum(axis=2))
+        w = exponential_kernel(dist, self.kernel_width)
+        m = _surrogate.moments(Z, w, Y)
+        z0 = np.repeat(Z[:, 0, :], L, axis=0)
+        chosen = _surrogate.select(m, self.num_features, self.feature_selection, z0)
+        fit = _surrogate.fit(m, chosen, z0)
+        model_pred = Y[:, 0, :].reshape(B * L)
+        return self._package(sub, positions, lab, codes0, fit, model_pred)
+
+    def _package(self, sub, positions, lab, codes0, fit, model_pred) -> list[Explanation]:
+        cols = self.stats.columns
+        code_of = {int(i): j for j, i in enumerate(self._layout.discrete)}
+        values = sub.to_numpy(dtype=object)
+        L = lab.shape[1]
+        out = []
+        for p in range(len(fit.features)):
+            b, li = divmod(p, L)
+            order = np.argsort(-np.abs(fit.coef[p]), kind="stable")
+            feats = []
+            for o in order:
+                i = int(fit.features[p, o])
+                c = cols[i]
+                v = values[b, i]
+                code = int(codes0[b, code_of[i]]) if i in code_of else -1
+                feats.append(FeatureWeight(c.name, c.condition(code, v), _json_value(v), float(fit.coef[p, o])))
+            label = None if self.mode == "regression" else self.classes[int(lab[b, li])]
+            out.append(
+                Explanation(
+                    row=int(positions[b]),
+                    label=label,
+                    model_prediction=float(model_pred[p]),
+                    local_prediction=float(fit.local_prediction[p]),
+                    intercept=float(fit.intercept[p]),
+                    score=float(fit.score[p]),
+                    features=feats,
+                )
+            )
+        return out
+
+
+def _check_int(name: str, value, minimum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ParameterError(f"{name} must be an integer >= {minimum}, not {value!r}")
+
+
+def _infer_mode(model, mode: str | None) -> str:
+    has_proba = hasattr(model, "predict_proba")
+    if mode is None:
+        if has_proba:
+            return "classification"
+        if hasattr(model, "predict"):
+            return "regression"
+        raise ModelError(f"{type(model).__name__} has neither predict_proba nor predict: not a model")
+    if mode not in MODES:
+        raise ParameterError(f"--mode must be classification or regression, not {mode!r}")
+    if mode == "classification" and not has_proba:
+        raise ModelError(
+            f"{type(model).__name__} has no predict_proba: it cannot be explained as a classifier "
+            "(use --mode regression to explain its predict)"
+        )
+    if mode == "regression" and not hasattr(model, "predict"):
+        raise ModelError(f"{type(model).__name__} has no predict method")
+    return mode
+
+
+def _feature_columns(model, data: pd.DataFrame, target: str | None) -> list[str]:
+    names = getattr(model, "feature_names_in_", None)
+    if names is not None:
+        names = [str(n) for n in names]
+        if target is not None and target in names:
+            raise DataError(f"--target column {target!r} is one of the model's features")
+        missing = [n for n in names if n not in data.columns]
+        if missing:
+            shown = ", ".join(repr(c) for c in missing[:5])
+            raise DataError(f"the data lacks column(s) the model needs: {shown}")
+        return names
+    cols = [c for c in data.columns if c != target]
+    n_in = getattr(model, "n_features_in_", None)
+    if n_in is not None and int(n_in) != len(cols):
+        raise DataError(
+            f"the model expects {int(n_in)} features but the data has {len(cols)} columns"
+            + (" besides the target" if target is not None else " (name the label with --target)")
+        )
+    return [str(c) for c in cols]
+
+
+def _json_value(v: object) -> object:
+    if isinstance(v, np.generic):
+        v = v.item()
+    try:
+        if pd.isna(v):
+            return None
+    except (TypeError, ValueError):
+        pass
+    if isinstance(v, (bool, int, float, str)):
+        return v
+    return str(v)

@@ -1,0 +1,289 @@
+"""Loading models and tables, and writing explanations.
+
+Every failure is raised as a :class:`~lime_cli.errors.LimeCliError` whose
+message names the file at fault.  Output files are written atomically: the
+data goes to a temporary file beside the target, renamed over it only when
+everything succeeded.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import pickle
+import sys
+import tempfile
+import warnings
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import IO
+
+import pandas as pd
+
+from .errors import DataError, ModelError, ParameterError
+from .explainer import TIDY_COLUMNS, Explanation, explanations_to_frame
+
+MODEL_SUFFIXES = (".joblib", ".pkl", ".pickle")
+TABLE_SUFFIXES = (".csv", ".parquet", ".pq")
+FORMATS = ("table", "json", "jsonl", "csv", "parquet")
+SCHEMA_VERSION = 1
+
+
+# -- reading -------------------------------------------------------------------------
+
+
+def load_model(path: str | os.PathLike, import_paths: Sequence[str | os.PathLike] = ()):
+    """Load a fitted model saved with joblib or pickle.
+
+    Loading a pickle runs code from the file: load trusted files only.
+    ``import_paths`` are put first on ``sys.path`` so that a pickle referring
+    to the user's own modules (a custom transformer) can be loaded.
+    """
+    import joblib
+
+    p = Path(path)
+    if p.suffix.lower() not in MODEL_SUFFIXES:
+        raise ModelError(
+            f"model file {p}: unknown extension {p.suffix or '(none)'!r} "
+            f"(expected {', '.join(MODEL_SUFFIXES)})"
+        )
+    _check_readable(p, "model", ModelError)
+    for d in reversed([str(Path(d).resolve()) for d in import_paths]):
+        if d not in sys.path:
+            sys.path.insert(0, d)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            model = joblib.load(p)
+        except ModuleNotFoundError as exc:
+            raise ModelError(
+                f"model file {p} refers to module {exc.name!r}, which cannot be imported "
+                "(add its folder with --import-path)"
+            ) from None
+        except (AttributeError, ImportError) as exc:
+            raise ModelError(f"model file {p} refers to code that cannot be loaded: {_first_line(exc)}") from None
+        except (pickle.UnpicklingError, EOFError, ValueError, TypeError, KeyError, IndexError, OSError) as exc:
+            raise ModelError(f"model file {p} is not a joblib or pickle model ({_first_line(exc)})") from None
+    for w in caught:
+        warnings.warn(f"model file {p}: {_first_line(w.message)}", UserWarning, stacklevel=2)
+    if not (hasattr(model, "predict_proba") or hasattr(model, "predict")):
+        raise ModelError(
+            f"model file {p} holds a {type(model).__name__}, which has neither predict_proba nor predict"
+        )
+    return model
+
+
+def load_table(path: str | os.PathLike, what: str = "data") -> pd.DataFrame:
+    """Read a CSV or Parquet table (by extension); ``-`` reads CSV from stdin."""
+    if str(path) == "-":
+        try:
+            frame = pd.read_csv(sys.stdin)
+        except pd.errors.EmptyDataError:
+            raise DataError(f"{what} from standard input is empty") from None
+        except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+            raise DataError(f"{what} from standard input is not valid CSV ({_first_line(exc)})") from None
+        return _non_empty(frame, f"{what} from standard input")
+    p = Path(path)
+    suffix = p.suffix.lower()
+    if suffix not in TABLE_SUFFIXES:
+        raise DataError(
+            f"{what} file {p}: unknown extension {p.suffix or '(none)'!r} (expected .csv or .parquet)"
+        )
+    _check_readable(p, what, DataError)
+    try:
+        if suffix == ".csv":
+            frame = pd.read_csv(p)
+        else:
+            frame = pd.read_parquet(p)
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{what} file {p} is empty") from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise DataError(f"{what} file {p} is not valid CSV ({_first_line(exc)})") from None
+    except Exception as exc:  # pyarrow raises several unrelated types on a bad file
+        kind = "CSV" if suffix == ".csv" else "Parquet"
+        raise DataError(f"{what} file {p} cannot be read as {kind} ({_first_line(exc)})") from None
+    return _non_empty(frame, f"{what} file {p}")
+
+
+def _non_empty(frame: pd.DataFrame, where: str) -> pd.DataFrame:
+    if frame.shape[1] == 0:
+        raise DataError(f"{where} has no columns")
+    if len(frame) == 0:
+        raise DataError(f"{where} has no rows")
+    return frame
+
+
+def _check_readable(p: Path, what: str, error: type) -> None:
+    if not p.exists():
+        raise error(f"{what} file {p} does not exist")
+    if p.is_dir():
+        raise error(f"{what} file {p} is a directory")
+    if not os.access(p, os.R_OK):
+        raise error(f"{what} file {p} is not readable")
+
+
+def _first_line(exc: object) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+# -- writing -------------------------------------------------------------------------
+
+
+def check_output(path: str | None, fmt: str) -> None:
+    """Validate an output destination before any work is done."""
+    if fmt not in FORMATS:
+        raise ParameterError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
+    if path is None or path == "-":
+        if fmt == "parquet":
+            raise ParameterError("--format parquet needs --output FILE (Parquet is not written to stdout)")
+        return
+    p = Path(path)
+    if p.is_dir():
+        raise DataError(f"--output {p} is a directory")
+    parent = p.parent if str(p.parent) else Path(".")
+    if not parent.is_dir():
+        raise DataError(f"--output {p}: directory {parent} does not exist")
+    if not os.access(parent, os.W_OK):
+        raise DataError(f"--output {p}: directory {parent} is not writable")
+
+
+class AtomicFile:
+    """A file written under a temporary name and renamed into place on success."""
+
+    def __init__(self, path: str | os.PathLike, binary: bool = False) -> None:
+        self.path = Path(path)
+        self.binary = binary
+        self._tmp: str | None = None
+        self.handle: IO | None = None
+
+    def __enter__(self) -> IO:
+        parent = self.path.parent if str(self.path.parent) else Path(".")
+        fd, self._tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=parent)
+        mode = "wb" if self.binary else "w"
+        self.handle = os.fdopen(fd, mode, **({} if self.binary else {"encoding": "utf-8", "newline": ""}))
+        return self.handle
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        assert self.handle is not None and self._tmp is not None
+        self.handle.close()
+        if exc_type is None:
+            os.replace(self._tmp, self.path)
+        else:
+            try:
+                os.unlink(self._tmp)
+            except OSError:
+                pass
+
+
+def clean_number(x: float) -> float | None:
+    """A JSON-safe float: None for NaN and infinities."""
+    return x if math.isfinite(x) else None
+
+
+def explanation_json(e: Explanation) -> dict:
+    d = e.to_dict()
+    for key in ("model_prediction", "local_prediction", "intercept", "score"):
+        d[key] = clean_number(d[key])
+    for f in d["features"]:
+        f["weight"] = clean_number(f["weight"])
+        if isinstance(f["value"], float):
+            f["value"] = clean_number(f["value"])
+    return d
+
+
+class Sink:
+    """Writes chunks of explanations in one of the data formats to a stream."""
+
+    def __init__(self, stream: IO, fmt: str, mode: str) -> None:
+        self.stream = stream
+        self.fmt = fmt
+        self.mode = mode
+        self._count = 0
+        self._parquet = None
+
+    def write(self, chunk: Sequence[Explanation]) -> None:
+        s = self.stream
+        if self.fmt == "json":
+            if self._count == 0:
+                s.write(f'{{"schema_version": {SCHEMA_VERSION}, "mode": {json.dumps(self.mode)}, "explanations": [')
+            for e in chunk:
+                s.write(",\n" if self._count else "\n")
+                s.write(json.dumps(explanation_json(e), allow_nan=False))
+                self._count += 1
+        elif self.fmt == "jsonl":
+            for e in chunk:
+                s.write(json.dumps(explanation_json(e), allow_nan=False) + "\n")
+                self._count += 1
+        elif self.fmt == "csv":
+            explanations_to_frame(chunk).to_csv(s, header=self._count == 0, index=False, lineterminator="\n")
+            self._count += len(chunk)
+        elif self.fmt == "parquet":
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            table = pa.Table.from_pandas(explanations_to_frame(chunk), schema=_parquet_schema(), preserve_index=False)
+            if self._parquet is None:
+                self._parquet = pq.ParquetWriter(s, table.schema)
+            self._parquet.write_table(table)
+            self._count += len(chunk)
+        s.flush()
+
+    def close(self) -> None:
+        if self.fmt == "json":
+            if self._count == 0:
+                self.stream.write(
+                    f'{{"schema_version": {SCHEMA_VERSION}, "mode": {json.dumps(self.mode)}, "explanations": ['
+                )
+            self.stream.write("\n]}\n")
+        elif self.fmt == "csv" and self._count == 0:
+            self.stream.write(",".join(TIDY_COLUMNS) + "\n")
+        elif self.fmt == "parquet":
+            if self._parquet is None:
+                import pyarrow.parquet as pq
+
+                self._parquet = pq.ParquetWriter(self.stream, _parquet_schema())
+            self._parquet.close()
+        self.stream.flush()
+
+
+def _parquet_schema():
+    import pyarrow as pa
+
+    types = {
+        "row": pa.int64(),
+        "label": pa.string(),
+        "rank": pa.int64(),
+        "feature": pa.string(),
+        "condition": pa.string(),
+        "value": pa.string(),
+        "weight": pa.float64(),
+        "intercept": pa.float64(),
+        "local_prediction": pa.float64(),
+        "model_prediction": pa.float64(),
+        "score": pa.float64(),
+    }
+    return pa.schema([pa.field(c, types[c]) for c in TIDY_COLUMNS])
+
+
+def write_explanations(
+    chunks: Iterable[Sequence[Explanation]], fmt: str, mode: str, path: str | None = None
+) -> int:
+    """Write explanation chunks as ``fmt`` to ``path`` (atomically) or stdout.
+
+    Returns the number of explanations written.
+    """
+    check_output(path, fmt)
+    if path is None or path == "-":
+        sink = Sink(sys.stdout, fmt, mode)
+        for chunk in chunks:
+            sink.write(chunk)
+        sink.close()
+        return sink._count
+    with AtomicFile(path, binary=fmt == "parquet") as handle:
+        sink = Sink(handle, fmt, mode)
+        for chunk in chunks:
+            sink.write(chunk)
+        sink.close()
+    return sink._count

@@ -1,0 +1,86 @@
+"""Rich rendering of explanations: the only module that imports rich."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import IO
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from .explainer import Explanation
+
+BAR_WIDTH = 12
+
+
+def make_console(file: IO | None = None, stderr: bool = False, width: int | None = None) -> Console:
+    return Console(file=file, stderr=stderr, width=width, highlight=False, soft_wrap=False)
+
+
+def _bar(weight: float, scale: float) -> Text:
+    """A bar centred on zero: negative weights grow left (red), positive right (green)."""
+    n = 0 if scale <= 0 else round(abs(weight) / scale * BAR_WIDTH)
+    left = " " * BAR_WIDTH
+    right = " " * BAR_WIDTH
+    if weight < 0:
+        left = " " * (BAR_WIDTH - n) + "█" * n
+    elif weight > 0:
+        right = "█" * n + " " * (BAR_WIDTH - n)
+    text = Text()
+    text.append(left, style="red")
+    text.append("│", style="dim")
+    text.append(right, style="green")
+    return text
+
+
+def _fmt(x: float | None) -> str:
+    return "nan" if x is None or x != x else f"{x:.4g}"
+
+
+def explanation_table(e: Explanation) -> Table:
+    label = "" if e.label is None else f" · label {e.label}"
+    title = f"row {e.row}{label}"
+    caption = (
+        f"model {_fmt(e.model_prediction)} · local {_fmt(e.local_prediction)} · "
+        f"intercept {_fmt(e.intercept)} · score (R²) {_fmt(e.score)}"
+    )
+    table = Table(title=title, caption=caption, box=box.SIMPLE_HEAD, title_justify="left", caption_justify="left")
+    table.add_column("#", justify="right", style="dim")
+    longest = max((len(f.condition) for f in e.features), default=9)
+    table.add_column("condition", overflow="fold", min_width=min(longest, 40))
+    table.add_column("value", overflow="fold")
+    table.add_column("weight", justify="right")
+    table.add_column("", no_wrap=True)
+    scale = max((abs(f.weight) for f in e.features), default=0.0)
+    for rank, f in enumerate(e.features, start=1):
+        value = "missing" if f.value is None else (f"{f.value:.4g}" if isinstance(f.value, float) else str(f.value))
+        style = "green" if f.weight > 0 else "red" if f.weight < 0 else ""
+        table.add_row(str(rank), f.condition, value, Text(f"{f.weight:+.4f}", style=style), _bar(f.weight, scale))
+    return table
+
+
+class TableSink:
+    """Prints each explanation as a Rich table as chunks arrive."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.count = 0
+
+    def write(self, chunk: Sequence[Explanation]) -> None:
+        for e in chunk:
+            self.console.print(explanation_table(e))
+            self.count += 1
+        self.console.file.flush()
+
+    def close(self) -> None:
+        self.console.file.flush()
+
+
+def print_error(message: str) -> None:
+    make_console(stderr=True).print(Text(f"Error: {message}"), soft_wrap=True)
+
+
+def print_warning(message: str) -> None:
+    make_console(stderr=True).print(Text(f"Warning: {message}"), soft_wrap=True)

@@ -1,0 +1,101 @@
+"""Build the bundled sample tables and models from scikit-learn's own data sets.
+
+Run with `make samples`; the outputs are committed so `make demo` needs nothing else:
+
+- sample_data/breast_cancer.csv + sample_models/breast_cancer_rf.joblib:
+  a random forest classifier on numeric features (label column `target`);
+- sample_data/diabetes.csv + sample_models/diabetes_gbr.joblib:
+  a gradient-boosted regressor (label column `target`);
+- sample_data/diabetes_mixed.csv + sample_models/diabetes_mixed_pipeline.joblib:
+  a Pipeline (imputation, one-hot encoding, logistic regression) on a mixed table
+  with string categoricals and missing values (label column `progression`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import joblib
+import numpy as np
+import pandas as pd
+from sklearn.compose import ColumnTransformer
+from sklearn.datasets import load_breast_cancer, load_diabetes
+from sklearn.ensemble import GradientBoostingRegressor, RandomForestClassifier
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "sample_data"
+MODELS = ROOT / "sample_models"
+
+
+def mixed_diabetes(seed: int = 0) -> pd.DataFrame:
+    """The diabetes data in its raw units, with string categoricals and holes."""
+    frame = load_diabetes(as_frame=True, scaled=False).frame
+    rng = np.random.default_rng(seed)
+    out = pd.DataFrame(
+        {
+            "age": frame["age"].astype("int64"),
+            "sex": np.where(frame["sex"] == 1, "female", "male"),
+            "bmi_class": pd.cut(
+                frame["bmi"], [0, 18.5, 25, 30, 100], labels=["under", "normal", "over", "obese"]
+            ).astype(str),
+            "bp": frame["bp"],
+            "s1": frame["s1"],
+            "s3": frame["s3"],
+            "s5": frame["s5"],
+        }
+    )
+    for col in ("bp", "s3"):
+        out.loc[rng.random(len(out)) < 0.06, col] = np.nan
+    out.loc[rng.random(len(out)) < 0.04, "sex"] = np.nan
+    out["progression"] = np.where(frame["target"] > frame["target"].median(), "high", "low")
+    return out
+
+
+def mixed_pipeline(frame: pd.DataFrame):
+    numeric = ["age", "bp", "s1", "s3", "s5"]
+    categorical = ["sex", "bmi_class"]
+    pre = ColumnTransformer(
+        [
+            ("num", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), numeric),
+            (
+                "cat",
+                make_pipeline(
+                    SimpleImputer(strategy="most_frequent"), OneHotEncoder(handle_unknown="ignore")
+                ),
+                categorical,
+            ),
+        ]
+    )
+    model = make_pipeline(pre, LogisticRegression(max_iter=1000))
+    return model.fit(frame[numeric + categorical], frame["progression"])
+
+
+def main() -> None:
+    DATA.mkdir(exist_ok=True)
+    MODELS.mkdir(exist_ok=True)
+
+    bc = load_breast_cancer(as_frame=True)
+    X = bc.data
+    rf = RandomForestClassifier(n_estimators=100, random_state=0).fit(X, bc.target)
+    X.assign(target=bc.target).to_csv(DATA / "breast_cancer.csv", index=False)
+    joblib.dump(rf, MODELS / "breast_cancer_rf.joblib", compress=3)
+
+    db = load_diabetes(as_frame=True)
+    gbr = GradientBoostingRegressor(random_state=0).fit(db.data, db.target)
+    db.data.assign(target=db.target).to_csv(DATA / "diabetes.csv", index=False)
+    joblib.dump(gbr, MODELS / "diabetes_gbr.joblib", compress=3)
+
+    mixed = mixed_diabetes()
+    mixed.to_csv(DATA / "diabetes_mixed.csv", index=False)
+    joblib.dump(mixed_pipeline(mixed), MODELS / "diabetes_mixed_pipeline.joblib", compress=3)
+
+    for p in sorted(DATA.iterdir()) + sorted(MODELS.iterdir()):
+        print(f"{p.relative_to(ROOT)}: {p.stat().st_size:,} bytes")
+
+
+if __name__ == "__main__":
+    main()
