@@ -48,9 +48,7 @@ class Layout:
         cols = stats.columns
         discrete = np.array([i for i, c in enumerate(cols) if c.is_discrete], dtype=np.intp)
         continuous = np.array([i for i, c in enumerate(cols) if not c.is_discrete], dtype=np.intp)
-        binned = np.array(
-            [k for k, i in enumerate(discrete) if cols[i].kind == "binned"], dtype=np.intp
-        )
+        binned = np.array([k for k, i in enumerate(discrete) if cols[i].kind == "binned"], dtype=np.intp)
         cum = []
         for i in discrete:
             c = np.cumsum(cols[i].freqs)

@@ -130,9 +130,7 @@ def _lasso(m: Moments, k: int) -> np.ndarray:
     P, d = m.b.shape
     out = np.zeros((P, k), dtype=np.intp)
     for p in range(P):  # small (d, d) problems; the samples are not touched
-        _, _, coefs = lars_path_gram(
-            Xy=m.b[p], Gram=m.A[p], n_samples=m.n_samples, method="lasso"
-        )
+        _, _, coefs = lars_path_gram(Xy=m.b[p], Gram=m.A[p], n_samples=m.n_samples, method="lasso")
         nonzero = np.arange(d)
         for i in range(coefs.shape[1] - 1, 0, -1):
             nonzero = coefs[:, i].nonzero()[0]

@@ -151,9 +151,7 @@ class TrainingStats:
             elif discretizer == "none":
                 columns.append(_continuous_stats(str(name), series))
             else:
-                columns.append(
-                    _binned_stats(str(name), series, discretizer, labels, regression, seed)
-                )
+                columns.append(_binned_stats(str(name), series, discretizer, labels, regression, seed))
         return cls(columns=columns, discretizer=discretizer)
 
 

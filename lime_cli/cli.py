@@ -112,7 +112,7 @@ EXPLAIN_EPILOG = """\
   [cyan]lime explain --model m.joblib --data train.parquet --rows test.csv --format jsonl > out.jsonl[/cyan]
 
   Read the rows from a pipeline, write a Parquet file:
-  [cyan]cat test.csv | lime explain --model m.joblib --data train.csv --rows - --format parquet -o out.parquet[/cyan]
+  [cyan]cat test.csv | lime explain -m m.joblib -d train.csv --rows - -f parquet -o out.parquet[/cyan]
 
 Exit codes: 0 success, 2 bad input or usage, 1 internal error.
 """
@@ -140,7 +140,9 @@ def explain(
         int | None, typer.Option("--top-labels", help="Explain the K most probable classes.")
     ] = None,
     num_features: Annotated[int, typer.Option("--num-features", "-k", help="Features per explanation.")] = 10,
-    num_samples: Annotated[int, typer.Option("--num-samples", "-n", help="Perturbed samples per row.")] = 5000,
+    num_samples: Annotated[
+        int, typer.Option("--num-samples", "-n", help="Perturbed samples per row.")
+    ] = 5000,
     seed: Annotated[int, typer.Option("--seed", help="Random seed: same input, same output.")] = 0,
     categorical: Annotated[
         list[str] | None,
@@ -155,9 +157,7 @@ def explain(
     feature_selection: Annotated[
         str, typer.Option("--feature-selection", help="auto, forward, highest, lasso or none.")
     ] = "auto",
-    fmt: Annotated[
-        str, typer.Option("--format", "-f", help="table, json, jsonl, csv or parquet.")
-    ] = "table",
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table, json, jsonl, csv or parquet.")] = "table",
     output: Annotated[
         str | None, typer.Option("--output", "-o", help="Write here (atomically) instead of stdout.")
     ] = None,
@@ -176,11 +176,17 @@ def explain(
     fitted = load_model(model, import_path or ())
     train = load_table(data, "data")
     table = load_table(rows, "rows") if rows is not None else train
-    source = ("standard input" if rows == "-" else f"rows file {rows}") if rows is not None else f"data file {data}"
+    source = (
+        ("standard input" if rows == "-" else f"rows file {rows}")
+        if rows is not None
+        else f"data file {data}"
+    )
     positions = list(row) if row else list(range(len(table)))
     for r in positions:
         if not 0 <= r < len(table):
-            raise DataError(f"--row {r} is out of range: {source} has {len(table)} rows (0 to {len(table) - 1})")
+            raise DataError(
+                f"--row {r} is out of range: {source} has {len(table)} rows (0 to {len(table) - 1})"
+            )
     explainer = Explainer(
         fitted,
         train,

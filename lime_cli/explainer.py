@@ -318,10 +318,14 @@ class Explainer:
             if out.ndim == 2 and out.shape[1] == 1:
                 out = out[:, 0]
             if out.ndim != 1:
-                raise ModelError(f"the model's predict returned shape {out.shape}; regression needs one value per row")
+                raise ModelError(
+                    f"the model's predict returned shape {out.shape}; regression needs one value per row"
+                )
             out = out[:, None]
         elif out.ndim != 2:
-            raise ModelError(f"the model's predict_proba returned shape {out.shape}; expected (rows, classes)")
+            raise ModelError(
+                f"the model's predict_proba returned shape {out.shape}; expected (rows, classes)"
+            )
         if out.shape[0] != n_rows * S:
             raise ModelError(f"the model returned {out.shape[0]} predictions for {n_rows * S} samples")
         if self.classes is None and self.mode == "classification":
@@ -373,7 +377,9 @@ class Explainer:
                 c = cols[i]
                 v = values[b, i]
                 code = int(codes0[b, code_of[i]]) if i in code_of else -1
-                feats.append(FeatureWeight(c.name, c.condition(code, v), _json_value(v), float(fit.coef[p, o])))
+                feats.append(
+                    FeatureWeight(c.name, c.condition(code, v), _json_value(v), float(fit.coef[p, o]))
+                )
             label = None if self.mode == "regression" else self.classes[int(lab[b, li])]
             out.append(
                 Explanation(

@@ -8,6 +8,7 @@ everything succeeded.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -62,8 +63,18 @@ def load_model(path: str | os.PathLike, import_paths: Sequence[str | os.PathLike
                 "(add its folder with --import-path)"
             ) from None
         except (AttributeError, ImportError) as exc:
-            raise ModelError(f"model file {p} refers to code that cannot be loaded: {_first_line(exc)}") from None
-        except (pickle.UnpicklingError, EOFError, ValueError, TypeError, KeyError, IndexError, OSError) as exc:
+            raise ModelError(
+                f"model file {p} refers to code that cannot be loaded: {_first_line(exc)}"
+            ) from None
+        except (
+            pickle.UnpicklingError,
+            EOFError,
+            ValueError,
+            TypeError,
+            KeyError,
+            IndexError,
+            OSError,
+        ) as exc:
             raise ModelError(f"model file {p} is not a joblib or pickle model ({_first_line(exc)})") from None
     for w in caught:
         warnings.warn(f"model file {p}: {_first_line(w.message)}", UserWarning, stacklevel=2)
@@ -92,10 +103,7 @@ def load_table(path: str | os.PathLike, what: str = "data") -> pd.DataFrame:
         )
     _check_readable(p, what, DataError)
     try:
-        if suffix == ".csv":
-            frame = pd.read_csv(p)
-        else:
-            frame = pd.read_parquet(p)
+        frame = pd.read_csv(p) if suffix == ".csv" else pd.read_parquet(p)
     except pd.errors.EmptyDataError:
         raise DataError(f"{what} file {p} is empty") from None
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
@@ -171,10 +179,8 @@ class AtomicFile:
         if exc_type is None:
             os.replace(self._tmp, self.path)
         else:
-            try:
+            with contextlib.suppress(OSError):
                 os.unlink(self._tmp)
-            except OSError:
-                pass
 
 
 def clean_number(x: float) -> float | None:
@@ -203,11 +209,15 @@ class Sink:
         self._count = 0
         self._parquet = None
 
+    def _json_head(self) -> str:
+        head = json.dumps({"schema_version": SCHEMA_VERSION, "mode": self.mode})
+        return head[:-1] + ', "explanations": ['
+
     def write(self, chunk: Sequence[Explanation]) -> None:
         s = self.stream
         if self.fmt == "json":
             if self._count == 0:
-                s.write(f'{{"schema_version": {SCHEMA_VERSION}, "mode": {json.dumps(self.mode)}, "explanations": [')
+                s.write(self._json_head())
             for e in chunk:
                 s.write(",\n" if self._count else "\n")
                 s.write(json.dumps(explanation_json(e), allow_nan=False))
@@ -223,7 +233,9 @@ class Sink:
             import pyarrow as pa
             import pyarrow.parquet as pq
 
-            table = pa.Table.from_pandas(explanations_to_frame(chunk), schema=_parquet_schema(), preserve_index=False)
+            table = pa.Table.from_pandas(
+                explanations_to_frame(chunk), schema=_parquet_schema(), preserve_index=False
+            )
             if self._parquet is None:
                 self._parquet = pq.ParquetWriter(s, table.schema)
             self._parquet.write_table(table)
@@ -233,9 +245,7 @@ class Sink:
     def close(self) -> None:
         if self.fmt == "json":
             if self._count == 0:
-                self.stream.write(
-                    f'{{"schema_version": {SCHEMA_VERSION}, "mode": {json.dumps(self.mode)}, "explanations": ['
-                )
+                self.stream.write(self._json_head())
             self.stream.write("\n]}\n")
         elif self.fmt == "csv" and self._count == 0:
             self.stream.write(",".join(TIDY_COLUMNS) + "\n")

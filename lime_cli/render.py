@@ -46,7 +46,9 @@ def explanation_table(e: Explanation) -> Table:
         f"model {_fmt(e.model_prediction)} · local {_fmt(e.local_prediction)} · "
         f"intercept {_fmt(e.intercept)} · score (R²) {_fmt(e.score)}"
     )
-    table = Table(title=title, caption=caption, box=box.SIMPLE_HEAD, title_justify="left", caption_justify="left")
+    table = Table(
+        title=title, caption=caption, box=box.SIMPLE_HEAD, title_justify="left", caption_justify="left"
+    )
     table.add_column("#", justify="right", style="dim")
     longest = max((len(f.condition) for f in e.features), default=9)
     table.add_column("condition", overflow="fold", min_width=min(longest, 40))
@@ -55,9 +57,15 @@ def explanation_table(e: Explanation) -> Table:
     table.add_column("", no_wrap=True)
     scale = max((abs(f.weight) for f in e.features), default=0.0)
     for rank, f in enumerate(e.features, start=1):
-        value = "missing" if f.value is None else (f"{f.value:.4g}" if isinstance(f.value, float) else str(f.value))
+        value = (
+            "missing"
+            if f.value is None
+            else (f"{f.value:.4g}" if isinstance(f.value, float) else str(f.value))
+        )
         style = "green" if f.weight > 0 else "red" if f.weight < 0 else ""
-        table.add_row(str(rank), f.condition, value, Text(f"{f.weight:+.4f}", style=style), _bar(f.weight, scale))
+        table.add_row(
+            str(rank), f.condition, value, Text(f"{f.weight:+.4f}", style=style), _bar(f.weight, scale)
+        )
     return table
 
 
