@@ -1,0 +1,414 @@
+"""Bad input on the command line: exit code 2, one ``Error:`` line, no traceback, no output file."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import pickle
+import sys
+import textwrap
+import uuid
+from pathlib import Path
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.linear_model import LinearRegression
+from typer.testing import CliRunner
+
+from lime_cli import Explainer, ModelError
+from lime_cli.cli import app
+
+TESTS_DIR = Path(__file__).resolve().parent
+FAST = ["--num-samples", "300"]
+OLD_BYTES = b"previous content \x00\xff keep me\n"
+
+
+# -- small picklable models (module level so that pickle can find them) -------------------------
+
+
+class BoomModel:
+    """A classifier whose predict_proba always fails."""
+
+    def predict_proba(self, X):
+        raise ValueError("boom")
+
+
+class FailsOnSecondCall:
+    """A classifier that answers once, then fails: the second chunk of a run breaks."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def predict_proba(self, X):
+        self.calls += 1
+        if self.calls > 1:
+            raise ValueError("second call fails")
+        p = np.full(len(X), 0.3)
+        return np.column_stack([p, 1 - p])
+
+
+# -- helpers ---------------------------------------------------------------------------------------
+
+
+def invoke(args, **kwargs):
+    return CliRunner().invoke(app, [str(a) for a in args], **kwargs)
+
+
+def assert_one_error_line(result, *expected: str) -> str:
+    """Exit 2, stderr is exactly one ``Error: ...`` line naming each of ``expected``; no traceback."""
+    assert result.exit_code == 2, (result.exit_code, result.stdout, result.stderr, result.exception)
+    assert "Traceback" not in result.stdout + result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    line = lines[0]
+    assert line.startswith("Error: "), line
+    for text in expected:
+        assert text in line, (text, line)
+    assert result.stdout == "", result.stdout
+    return line
+
+
+def leftovers(directory: Path, name: str) -> list[str]:
+    return sorted(p.name for p in directory.iterdir() if p.name.startswith(f".{name}."))
+
+
+def check_error(tmp_path: Path, args, *expected: str, output: bool = True, fmt: str | None = "json", **kw):
+    """Run ``args`` twice, with ``--output`` absent and then pre-existing, and check the failure.
+
+    Returns the error line of the first run.
+    """
+    if not output:
+        return assert_one_error_line(invoke(args, **kw), *expected)
+    out_dir = tmp_path / "out"
+    out_dir.mkdir(exist_ok=True)
+    target = out_dir / "result.out"
+    extra = ["--output", target] + (["--format", fmt] if fmt else [])
+
+    line = assert_one_error_line(invoke([*args, *extra], **kw), *expected)
+    assert not target.exists(), "a failed run created its --output file"
+    assert leftovers(out_dir, target.name) == []
+
+    target.write_bytes(OLD_BYTES)
+    assert_one_error_line(invoke([*args, *extra], **kw), *expected)
+    assert target.read_bytes() == OLD_BYTES, "a failed run changed an existing --output file"
+    assert leftovers(out_dir, target.name) == []
+    return line
+
+
+@pytest.fixture
+def small_table(tmp_path):
+    """A numeric table x0..x2 with a label column `y`, saved as small.csv."""
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.standard_normal((40, 3)), columns=["x0", "x1", "x2"])
+    frame["y"] = (frame["x0"] > 0).astype(int)
+    path = tmp_path / "small.csv"
+    frame.to_csv(path, index=False)
+    return frame, path
+
+
+@pytest.fixture
+def restore_import_state():
+    """Undo what loading a pickle with --import-path does to sys.path and sys.modules."""
+    path_before = list(sys.path)
+    modules_before = set(sys.modules)
+    yield
+    sys.path[:] = path_before
+    for name in set(sys.modules) - modules_before:
+        del sys.modules[name]
+
+
+@pytest.fixture
+def foreign_pickle(tmp_path, restore_import_state):
+    """(model file, module folder): a pickle of a class from a module that is not importable."""
+    name = f"lime_custom_{uuid.uuid4().hex[:12]}"
+    code_dir = tmp_path / "code"
+    code_dir.mkdir()
+    (code_dir / f"{name}.py").write_text(
+        textwrap.dedent(
+            """
+            import numpy as np
+
+
+            class Custom:
+                def predict_proba(self, X):
+                    p = 1 / (1 + np.exp(-np.asarray(X, dtype=float)[:, 0]))
+                    return np.column_stack([1 - p, p])
+            """
+        )
+    )
+    sys.path.insert(0, str(code_dir))
+    importlib.invalidate_caches()
+    try:
+        module = importlib.import_module(name)
+        model_path = tmp_path / "custom.joblib"
+        joblib.dump(module.Custom(), model_path)
+    finally:
+        sys.modules.pop(name, None)
+        sys.path.remove(str(code_dir))
+    with pytest.raises(ModuleNotFoundError):
+        importlib.import_module(name)
+    return model_path, code_dir, name
+
+
+# -- the model file --------------------------------------------------------------------------------
+
+
+def test_missing_model_file(tmp_path, cancer_files):
+    _, data = cancer_files
+    missing = tmp_path / "nope.joblib"
+    line = check_error(
+        tmp_path, ["explain", "-m", missing, "-d", data, "-t", "target", "--row", 0], str(missing)
+    )
+    assert "does not exist" in line
+
+
+@pytest.mark.parametrize(
+    "content",
+    [np.random.default_rng(0).bytes(512), b"this is a text file, not a model\n"],
+    ids=["random-bytes", "text"],
+)
+def test_model_file_that_is_not_a_model(tmp_path, cancer_files, content):
+    _, data = cancer_files
+    bad = tmp_path / "x.joblib"
+    bad.write_bytes(content)
+    line = check_error(tmp_path, ["explain", "-m", bad, "-d", data, "-t", "target", "--row", 0], str(bad))
+    assert "not a joblib or pickle model" in line
+
+
+def test_unknown_model_extension(tmp_path, cancer_files):
+    model, data = cancer_files
+    renamed = tmp_path / "model.txt"
+    renamed.write_bytes(model.read_bytes())
+    line = check_error(
+        tmp_path, ["explain", "-m", renamed, "-d", data, "-t", "target", "--row", 0], str(renamed)
+    )
+    assert "'.txt'" in line
+
+
+def test_pickle_of_a_dict(tmp_path, cancer_files):
+    _, data = cancer_files
+    path = tmp_path / "d.pkl"
+    path.write_bytes(pickle.dumps({"predict": "no"}))
+    line = check_error(tmp_path, ["explain", "-m", path, "-d", data, "-t", "target", "--row", 0], str(path))
+    assert "dict" in line and "predict" in line
+
+
+def test_pickle_of_an_unimportable_module(tmp_path, foreign_pickle, small_table):
+    model_path, _, name = foreign_pickle
+    _, data = small_table
+    line = check_error(
+        tmp_path, ["explain", "-m", model_path, "-d", data, "-t", "y", "--row", 0, *FAST], name
+    )
+    assert str(model_path) in line and "--import-path" in line
+
+
+def test_import_path_makes_the_same_pickle_load(tmp_path, foreign_pickle, small_table):
+    model_path, code_dir, name = foreign_pickle
+    _, data = small_table
+    args = ["explain", "-m", model_path, "-d", data, "-t", "y", "--row", 0, "--row", 1, *FAST, "-f", "json"]
+    assert_one_error_line(invoke(args), name)  # the module really is not importable on its own
+    result = invoke([*args, "--import-path", code_dir])
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr == ""
+    assert [e["row"] for e in json.loads(result.stdout)["explanations"]] == [0, 1]
+
+
+# -- the data file ---------------------------------------------------------------------------------
+
+
+def test_missing_data_file(tmp_path, cancer_files):
+    model, _ = cancer_files
+    missing = tmp_path / "nope.csv"
+    line = check_error(tmp_path, ["explain", "-m", model, "-d", missing, "--row", 0], str(missing))
+    assert "does not exist" in line
+
+
+def test_unknown_data_extension(tmp_path, cancer_files):
+    model, data = cancer_files
+    renamed = tmp_path / "train.xlsx"
+    renamed.write_bytes(data.read_bytes())
+    line = check_error(tmp_path, ["explain", "-m", model, "-d", renamed, "--row", 0], str(renamed))
+    assert "'.xlsx'" in line
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [(b"", "is empty"), (b"mean radius,target\n", "has no rows")],
+    ids=["zero-bytes", "header-only"],
+)
+def test_empty_csv(tmp_path, cancer_files, content, message):
+    model, _ = cancer_files
+    path = tmp_path / "empty.csv"
+    path.write_bytes(content)
+    line = check_error(tmp_path, ["explain", "-m", model, "-d", path, "--row", 0], str(path))
+    assert message in line
+
+
+# -- columns, rows and labels ----------------------------------------------------------------------
+
+
+def test_target_not_a_column(tmp_path, cancer_files):
+    model, data = cancer_files
+    line = check_error(
+        tmp_path, ["explain", "-m", model, "-d", data, "-t", "no_such_col", "--row", 0], "no_such_col"
+    )
+    assert "--target" in line
+
+
+def test_categorical_not_a_column(tmp_path, cancer_files):
+    model, data = cancer_files
+    args = ["explain", "-m", model, "-d", data, "-t", "target", "--categorical", "colour", "--row", 0]
+    line = check_error(tmp_path, args, "'colour'")
+    assert "--categorical" in line
+
+
+def test_data_lacks_a_column_the_model_needs(tmp_path, cancer_files):
+    model, data = cancer_files
+    thin = tmp_path / "thin.csv"
+    pd.read_csv(data).drop(columns=["mean texture"]).to_csv(thin, index=False)
+    check_error(tmp_path, ["explain", "-m", model, "-d", thin, "-t", "target", "--row", 0], "'mean texture'")
+
+
+@pytest.mark.parametrize("row", [10_000, -1])
+def test_row_out_of_range(tmp_path, cancer_files, row):
+    model, data = cancer_files
+    line = check_error(
+        tmp_path, ["explain", "-m", model, "-d", data, "-t", "target", "--row", row], f"--row {row}"
+    )
+    assert "out of range" in line and "569 rows" in line and str(data) in line
+
+
+def test_label_not_a_class(tmp_path, cancer_files):
+    model, data = cancer_files
+    args = ["explain", "-m", model, "-d", data, "-t", "target", "--row", 0, "--label", "7", *FAST]
+    line = check_error(tmp_path, args, "--label '7'")
+    assert "classes: 0, 1" in line
+
+
+def test_classification_mode_on_a_regressor(tmp_path, small_table):
+    frame, data = small_table
+    model = tmp_path / "linreg.joblib"
+    joblib.dump(LinearRegression().fit(frame[["x0", "x1", "x2"]], frame["x1"]), model)
+    args = ["explain", "-m", model, "-d", data, "-t", "y", "--row", 0, "--mode", "classification", *FAST]
+    line = check_error(tmp_path, args, "LinearRegression", "predict_proba")
+    assert "--mode regression" in line
+    ok = invoke(["explain", "-m", model, "-d", data, "-t", "y", "--row", 0, "--mode", "regression", *FAST])
+    assert ok.exit_code == 0, ok.stderr
+
+
+def test_model_whose_predict_proba_raises_api(small_table):
+    frame, _ = small_table
+    explainer = Explainer(BoomModel(), frame, target="y", num_samples=300)
+    with pytest.raises(ModelError, match="predict_proba failed: boom"):
+        explainer.explain(frame.iloc[:1])
+
+
+def test_model_whose_predict_proba_raises_cli(tmp_path, small_table):
+    _, data = small_table
+    model = tmp_path / "boom.joblib"
+    joblib.dump(BoomModel(), model)
+    args = ["explain", "-m", model, "-d", data, "-t", "y", "--row", 0, *FAST, "--import-path", TESTS_DIR]
+    line = check_error(tmp_path, args, "boom")
+    assert "predict_proba" in line
+
+
+# -- options ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        ("--num-samples", "--num-samples must be an integer >= 2"),
+        ("--num-features", "--num-features must be"),
+    ],
+)
+def test_zero_counts(tmp_path, cancer_files, option, message):
+    model, data = cancer_files
+    args = ["explain", "-m", model, "-d", data, "-t", "target", "--row", 0, *FAST, option, 0]
+    line = check_error(tmp_path, args, message)
+    assert line.endswith("not 0")
+
+
+def test_parquet_needs_output(tmp_path, cancer_files):
+    model, data = cancer_files
+    args = ["explain", "-m", model, "-d", data, "-t", "target", "--row", 0, "--format", "parquet", *FAST]
+    check_error(tmp_path, args, "--format parquet", "--output", output=False)
+
+
+def test_unknown_format(tmp_path, cancer_files):
+    model, data = cancer_files
+    args = ["explain", "-m", model, "-d", data, "-t", "target", "--row", 0, "--format", "xml", *FAST]
+    check_error(tmp_path, args, "--format", "'xml'", fmt=None)
+    check_error(tmp_path, args, "--format", "'xml'", output=False)
+
+
+def test_neither_row_nor_rows(tmp_path, cancer_files):
+    model, data = cancer_files
+    check_error(tmp_path, ["explain", "-m", model, "-d", data, "-t", "target", *FAST], "--row", "--rows")
+
+
+def test_rows_file_lacks_a_needed_column(tmp_path, cancer_files):
+    model, data = cancer_files
+    rows = tmp_path / "rows.csv"
+    pd.read_csv(data).head(3).drop(columns=["target", "worst area"]).to_csv(rows, index=False)
+    args = ["explain", "-m", model, "-d", data, "-t", "target", "--rows", rows, *FAST]
+    check_error(tmp_path, args, "'worst area'")
+
+
+def test_unknown_option(tmp_path, cancer_files):
+    model, data = cancer_files
+    args = ["explain", "-m", model, "-d", data, "-t", "target", "--row", 0, "--bogus"]
+    check_error(tmp_path, args, "--bogus")
+
+
+@pytest.mark.xfail(
+    reason="`lime` without arguments prints its help and then an empty 'Error: ' line on stderr",
+    strict=True,
+)
+def test_no_arguments_gives_help_without_an_empty_error_line():
+    result = invoke([])
+    assert "Usage" in result.stdout
+    assert result.stderr.strip() not in ("Error:", "Error: ")
+
+
+# -- failure in the middle of a run ----------------------------------------------------------------
+
+
+def test_failure_in_a_later_chunk_leaves_no_output(tmp_path, small_table):
+    _, data = small_table
+    model = tmp_path / "flaky.joblib"
+    joblib.dump(FailsOnSecondCall(), model)
+    base = [
+        "explain",
+        "-m",
+        model,
+        "-d",
+        data,
+        "-t",
+        "y",
+        *FAST,
+        "--import-path",
+        TESTS_DIR,
+        "--batch-size",
+        1,
+    ]
+
+    # one row is fine: the model answers its first call
+    one = invoke([*base, "--row", 0, "--format", "jsonl"])
+    assert one.exit_code == 0, one.stderr
+    assert len(one.stdout.splitlines()) == 1
+
+    base += ["--row", 0, "--row", 1]
+    out = tmp_path / "out.jsonl"
+    result = invoke([*base, "--format", "jsonl", "--output", out])
+    assert_one_error_line(result, "second call fails")
+    assert not out.exists()
+    assert leftovers(tmp_path, out.name) == []
+
+    out.write_bytes(OLD_BYTES)
+    result = invoke([*base, "--format", "jsonl", "--output", out])
+    assert_one_error_line(result, "second call fails")
+    assert out.read_bytes() == OLD_BYTES
+    assert leftovers(tmp_path, out.name) == []

@@ -1,0 +1,207 @@
+"""The engine on planted-signal models: right features, right signs, determinism."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
+from sklearn.linear_model import LinearRegression, LogisticRegression
+
+from lime_cli import Explainer, explanations_to_frame
+from lime_cli._surrogate import fit, moments, select
+
+from conftest import planted_table
+
+
+def top_features(exp, k):
+    return {f.feature for f in exp.features[:k]}
+
+
+@pytest.mark.parametrize("selection", ["forward", "highest", "lasso"])
+def test_planted_classifier_recovers_its_features(selection):
+    X = planted_table(d=12)
+    logit = 3 * X["x2"] - 2.5 * X["x7"] + 2 * X["x9"]
+    y = (logit + np.random.default_rng(1).normal(0, 0.3, len(X)) > 0).astype(int)
+    model = RandomForestClassifier(n_estimators=60, max_depth=8, random_state=0).fit(X, y)
+    ex = Explainer(model, X, num_features=3, num_samples=2000, feature_selection=selection)
+    exps = ex.explain(X.iloc[:15])
+    hits = [len(top_features(e, 3) & {"x2", "x7", "x9"}) for e in exps]
+    assert np.mean(hits) >= 2.6, hits
+
+
+def test_planted_regressor_recovers_features_and_signs():
+    X = planted_table(d=10, seed=3)
+    y = 5 * X["x1"] - 4 * X["x4"] + 0.1 * X["x0"]
+    model = RandomForestRegressor(n_estimators=40, max_depth=8, random_state=0).fit(X, y)
+    ex = Explainer(model, X, num_features=2, num_samples=2000)
+    assert ex.mode == "regression"
+    for e in ex.explain(X.iloc[:10]):
+        assert e.label is None
+        assert top_features(e, 2) == {"x1", "x4"}
+
+
+def test_sign_of_a_linear_effect():
+    # y rises with x0 and falls with x1: an instance in the top quartile of x0 gets a
+    # positive weight for it; one in the top quartile of x1 a negative one
+    X = planted_table(d=5, seed=4)
+    model = LinearRegression().fit(X, 3 * X["x0"] - 3 * X["x1"])
+    ex = Explainer(model, X, num_features=5, num_samples=3000)
+    row = pd.DataFrame([{"x0": 2.0, "x1": 2.0, "x2": 0.0, "x3": 0.0, "x4": 0.0}])
+    (e,) = ex.explain(row)
+    w = {f.feature: f.weight for f in e.features}
+    assert w["x0"] > 1.0 and w["x1"] < -1.0
+    assert abs(w["x2"]) < 0.3 * abs(w["x0"])
+    conds = {f.feature: f.condition for f in e.features}
+    assert conds["x0"].startswith("x0 > ")
+
+
+def test_row_identical_alone_in_batch_and_across_runs(cancer):
+    model, X, _ = cancer
+    ex = Explainer(model, X, num_features=5, num_samples=800, batch_size=4)
+    batch = ex.explain(X.iloc[:10])
+    alone = ex.explain(X.iloc[[7]], positions=[7])
+    again = Explainer(model, X, num_features=5, num_samples=800, batch_size=3).explain(X.iloc[:10])
+    assert alone[0] == batch[7]
+    assert again == batch
+    other_seed = Explainer(model, X, num_features=5, num_samples=800, seed=1).explain(X.iloc[[7]], positions=[7])
+    assert other_seed[0] != batch[7]
+
+
+def test_surrogate_matches_sklearn_ridge():
+    from sklearn.linear_model import Ridge
+
+    rng = np.random.default_rng(0)
+    B, S, d = 3, 400, 6
+    Z = (rng.random((B, S, d)) < 0.6).astype(float)
+    w = rng.random((B, S))
+    Y = (Z @ rng.normal(size=d))[:, :, None] + rng.normal(0, 0.1, (B, S, 1))
+    m = moments(Z, w, Y)
+    z0 = Z[:, 0, :]
+    chosen = select(m, 3, "forward", z0)
+    f = fit(m, chosen, z0)
+    for b in range(B):
+        ridge = Ridge(alpha=1.0).fit(Z[b][:, chosen[b]], Y[b, :, 0], sample_weight=w[b])
+        np.testing.assert_allclose(f.coef[b], ridge.coef_, rtol=1e-8, atol=1e-10)
+        np.testing.assert_allclose(f.intercept[b], ridge.intercept_, rtol=1e-8)
+        score = ridge.score(Z[b][:, chosen[b]], Y[b, :, 0], sample_weight=w[b])
+        np.testing.assert_allclose(f.score[b], score, rtol=1e-8)
+
+
+def test_forward_selection_matches_brute_force():
+    from sklearn.linear_model import LinearRegression as OLS
+
+    rng = np.random.default_rng(5)
+    S, d = 300, 7
+    Z = (rng.random((1, S, d)) < 0.5).astype(float)
+    w = rng.random((1, S))
+    Y = (Z[0] @ rng.normal(size=d) + rng.normal(0, 0.5, S))[None, :, None]
+    chosen = list(select(moments(Z, w, Y), 4, "forward", Z[:, 0])[0])
+    used = []
+    for _ in range(4):
+        scores = {
+            j: OLS().fit(Z[0][:, used + [j]], Y[0, :, 0], sample_weight=w[0]).score(
+                Z[0][:, used + [j]], Y[0, :, 0], sample_weight=w[0]
+            )
+            for j in range(d)
+            if j not in used
+        }
+        used.append(max(scores, key=scores.get))
+    assert chosen == used
+
+
+def test_mixed_pipeline_with_strings_and_nan(mixed):
+    model, frame = mixed
+    ex = Explainer(model, frame, target="progression", num_features=7, num_samples=1000)
+    assert ex.classes == ["high", "low"]
+    nan_rows = frame.index[frame["sex"].isna() | frame["bp"].isna()][:3].tolist()
+    exps = ex.explain(frame.iloc[nan_rows], positions=nan_rows)
+    for e, r in zip(exps, nan_rows, strict=True):
+        assert e.row == r
+        conds = {f.feature: f.condition for f in e.features}
+        if pd.isna(frame.loc[r, "sex"]):
+            assert conds["sex"] == "sex is missing"
+        if pd.isna(frame.loc[r, "bp"]):
+            assert conds["bp"] == "bp is missing"
+        assert conds["bmi_class"].startswith("bmi_class = ")
+        assert 0.0 <= e.model_prediction <= 1.0
+
+
+def test_model_sees_training_columns_dtypes_and_order(mixed):
+    model, frame = mixed
+    seen = []
+
+    class Spy:
+        feature_names_in_ = model.feature_names_in_
+        classes_ = model.classes_
+
+        def predict_proba(self, X):
+            seen.append(X)
+            return model.predict_proba(X)
+
+    features = frame[list(model.feature_names_in_)]
+    Explainer(Spy(), frame, target="progression", num_samples=200).explain(frame.iloc[:3])
+    (X,) = seen
+    assert list(X.columns) == list(model.feature_names_in_)
+    assert dict(X.dtypes) == dict(features.dtypes)
+    assert X["sex"].isna().any() and X["bp"].isna().any()
+    assert set(X["bmi_class"].dropna()) <= set(frame["bmi_class"])
+    assert len(X) == 3 * 200
+
+
+def test_constant_and_all_missing_columns():
+    X = planted_table(n=500, d=4, seed=7)
+    X["const"] = 1.0
+    X["holes"] = np.where(np.arange(500) % 3 == 0, np.nan, X["x0"])
+    y = (X["x1"] > 0).astype(int)
+    model = LogisticRegression().fit(X[["x1"]], y)
+
+    class OnX1:
+        classes_ = model.classes_
+
+        def predict_proba(self, frame):
+            return model.predict_proba(frame[["x1"]])
+
+    exps = Explainer(OnX1(), X, num_features=3, num_samples=1000).explain(X.iloc[:5])
+    for e in exps:
+        assert e.features[0].feature == "x1"
+        w = {f.feature: f.weight for f in e.features}
+        assert abs(w.get("const", 0.0)) < 1e-9
+        assert np.isfinite(e.score)
+
+
+def test_integer_columns_stay_integers():
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"count": rng.integers(0, 4, 400), "flag": rng.integers(0, 2, 400)})
+    seen = []
+
+    class Model:
+        def predict(self, frame):
+            seen.append(frame)
+            return frame["count"].to_numpy() * 2.0
+
+    Explainer(Model(), X, num_samples=300).explain(X.iloc[:4])
+    (frame,) = seen
+    assert frame["count"].dtype == X["count"].dtype
+    assert set(frame["flag"]) <= {0, 1}
+    assert set(frame["count"]) <= {0, 1, 2, 3}
+
+
+def test_discretizer_none_and_decile_and_entropy(cancer):
+    model, X, y = cancer
+    for disc in ("none", "decile"):
+        (e,) = Explainer(model, X, num_features=4, num_samples=600, discretizer=disc).explain(X.iloc[[0]])
+        assert len(e.features) == 4
+    train = X.assign(target=y)
+    (e,) = Explainer(model, train, target="target", discretizer="entropy", num_samples=600).explain(X.iloc[[0]])
+    assert len(e.features) == 10
+
+
+def test_tidy_frame(cancer):
+    model, X, _ = cancer
+    exps = Explainer(model, X, num_features=3, num_samples=300, feature_selection="highest").explain(
+        X.iloc[:2], top_labels=2
+    )
+    frame = explanations_to_frame(exps)
+    assert len(frame) == 2 * 2 * 3
+    assert frame.groupby(["row", "label"])["rank"].apply(list).map(lambda r: r == [1, 2, 3]).all()

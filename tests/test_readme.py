@@ -1,0 +1,39 @@
+"""Every `$ ` example of the README runs, as written, in a shell."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text()
+EXAMPLES = re.findall(r"^\$ (.+)$", README, flags=re.MULTILINE)
+
+
+def test_readme_has_examples_and_starts_with_the_two_commands():
+    assert len(EXAMPLES) >= 5
+    head = README.split("\n## ", 1)[0]
+    assert "make demo" in head and "make test" in head
+
+
+@pytest.mark.parametrize("command", EXAMPLES)
+def test_readme_example_runs(command, tmp_path):
+    for name in ("sample_data", "sample_models"):
+        (tmp_path / name).symlink_to(ROOT / name)
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    proc = subprocess.run(
+        ["bash", "-o", "pipefail", "-c", command], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    out = re.search(r"(?:--output|-o) (\S+)", command)
+    if out:
+        written = tmp_path / out.group(1)
+        assert written.stat().st_size > 0
+    else:
+        assert proc.stdout.strip()
