@@ -43,17 +43,23 @@ def moments(Z: np.ndarray, w: np.ndarray, Y: np.ndarray) -> Moments:
     """
     B, S, d = Z.shape
     L = Y.shape[2]
-    sw = w.sum(axis=1)  # (B,)
-    wn = w / sw[:, None]
-    z_mean = np.matmul(wn[:, None, :], Z)[:, 0, :]  # (B, d)
-    y_mean = np.matmul(wn[:, None, :], Y)[:, 0, :]  # (B, L)
-    Yc = Y - y_mean[:, None, :]
-    Zw = Z * w[:, :, None]
-    G = np.matmul(Zw.transpose(0, 2, 1), Z)  # (B, d, d)
-    A = G - sw[:, None, None] * z_mean[:, :, None] * z_mean[:, None, :]
+    A = np.empty((B, d, d))
+    bxy = np.empty((B, d, L))
+    c = np.empty((B, L))
+    z_mean = np.empty((B, d))
+    y_mean = np.empty((B, L))
+    # one BLAS product per instance: the same operations whatever the chunk holds
+    for i in range(B):
+        wi, zi = w[i], Z[i]
+        sw = wi.sum()
+        z_mean[i] = wi @ zi / sw
+        y_mean[i] = wi @ Y[i] / sw
+        yc = Y[i] - y_mean[i]
+        zw = zi * wi[:, None]
+        A[i] = zw.T @ zi - sw * np.outer(z_mean[i], z_mean[i])
+        bxy[i] = zw.T @ yc
+        c[i] = wi @ (yc * yc)
     A = 0.5 * (A + A.transpose(0, 2, 1))
-    bxy = np.matmul(Zw.transpose(0, 2, 1), Yc)  # (B, d, L)
-    c = np.einsum("bs,bsl,bsl->bl", w, Yc, Yc)  # (B, L)
     rep = np.repeat
     return Moments(
         A=rep(A, L, axis=0),
@@ -173,8 +179,11 @@ def fit(m: Moments, features: np.ndarray, z0: np.ndarray, alpha: float = 1.0) ->
     local = intercept + np.einsum("pk,pk->p", z0[rows, features], beta)
     rss = m.c - 2 * np.einsum("pk,pk->p", beta, b) + np.einsum("pi,pij,pj->p", beta, A, beta)
     rss = np.maximum(rss, 0.0)
-    tiny = 1e-12 * np.maximum(m.c, 1e-300)
+    # a target that does not vary over the samples (up to rounding) is fitted exactly by
+    # its mean: report zero weights and a perfect score rather than rounding noise
+    flat = m.c <= 1e-20 * np.maximum(m.y_mean**2, 1.0) * m.n_samples
+    beta[flat] = 0.0
+    intercept[flat] = local[flat] = m.y_mean[flat]
     with np.errstate(invalid="ignore", divide="ignore"):
-        score = np.where(m.c > 1e-300, 1.0 - rss / np.where(m.c > 1e-300, m.c, 1.0), 1.0)
-    score = np.where((m.c <= 1e-300) & (rss > tiny), 0.0, score)
+        score = np.where(flat, 1.0, 1.0 - rss / np.where(flat, 1.0, m.c))
     return Fit(features=features, coef=beta, intercept=intercept, local_prediction=local, score=score)

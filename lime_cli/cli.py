@@ -41,7 +41,9 @@ class _Group(TyperGroup):
         except LimeCliError as exc:
             code = _fail(str(exc), exc.exit_code)
         except _CLICK_EXCEPTION as exc:
-            code = _fail(exc.format_message().replace("\n", " "), EXIT_USAGE)
+            message = exc.format_message().replace("\n", " ").strip()
+            # `lime` alone prints the help (no message); exit 2 as click does
+            code = _fail(message, EXIT_USAGE) if message else EXIT_USAGE
         except BrokenPipeError:
             # the reader went away (`lime explain ... | head`): stop quietly
             sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - replaces the closed stream for good

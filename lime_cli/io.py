@@ -75,7 +75,10 @@ def load_model(path: str | os.PathLike, import_paths: Sequence[str | os.PathLike
             IndexError,
             OSError,
         ) as exc:
-            raise ModelError(f"model file {p} is not a joblib or pickle model ({_first_line(exc)})") from None
+            raise ModelError(
+                f"model file {p} is not a joblib or pickle model (unpickling failed: "
+                f"{type(exc).__name__}: {_first_line(exc)})"
+            ) from None
     for w in caught:
         warnings.warn(f"model file {p}: {_first_line(w.message)}", UserWarning, stacklevel=2)
     if not (hasattr(model, "predict_proba") or hasattr(model, "predict")):

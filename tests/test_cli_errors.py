@@ -323,6 +323,7 @@ def test_model_whose_predict_proba_raises_cli(tmp_path, small_table):
         ("--num-samples", "--num-samples must be an integer >= 2"),
         ("--num-features", "--num-features must be"),
     ],
+    ids=["num-samples", "num-features"],
 )
 def test_zero_counts(tmp_path, cancer_files, option, message):
     model, data = cancer_files
@@ -363,10 +364,6 @@ def test_unknown_option(tmp_path, cancer_files):
     check_error(tmp_path, args, "--bogus")
 
 
-@pytest.mark.xfail(
-    reason="`lime` without arguments prints its help and then an empty 'Error: ' line on stderr",
-    strict=True,
-)
 def test_no_arguments_gives_help_without_an_empty_error_line():
     result = invoke([])
     assert "Usage" in result.stdout

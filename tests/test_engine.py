@@ -5,13 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import planted_table
 from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 from sklearn.linear_model import LinearRegression, LogisticRegression
 
 from lime_cli import Explainer, explanations_to_frame
 from lime_cli._surrogate import fit, moments, select
-
-from conftest import planted_table
 
 
 def top_features(exp, k):
@@ -64,7 +63,9 @@ def test_row_identical_alone_in_batch_and_across_runs(cancer):
     again = Explainer(model, X, num_features=5, num_samples=800, batch_size=3).explain(X.iloc[:10])
     assert alone[0] == batch[7]
     assert again == batch
-    other_seed = Explainer(model, X, num_features=5, num_samples=800, seed=1).explain(X.iloc[[7]], positions=[7])
+    other_seed = Explainer(model, X, num_features=5, num_samples=800, seed=1).explain(
+        X.iloc[[7]], positions=[7]
+    )
     assert other_seed[0] != batch[7]
 
 
@@ -100,9 +101,9 @@ def test_forward_selection_matches_brute_force():
     used = []
     for _ in range(4):
         scores = {
-            j: OLS().fit(Z[0][:, used + [j]], Y[0, :, 0], sample_weight=w[0]).score(
-                Z[0][:, used + [j]], Y[0, :, 0], sample_weight=w[0]
-            )
+            j: OLS()
+            .fit(Z[0][:, used + [j]], Y[0, :, 0], sample_weight=w[0])
+            .score(Z[0][:, used + [j]], Y[0, :, 0], sample_weight=w[0])
             for j in range(d)
             if j not in used
         }
@@ -193,7 +194,9 @@ def test_discretizer_none_and_decile_and_entropy(cancer):
         (e,) = Explainer(model, X, num_features=4, num_samples=600, discretizer=disc).explain(X.iloc[[0]])
         assert len(e.features) == 4
     train = X.assign(target=y)
-    (e,) = Explainer(model, train, target="target", discretizer="entropy", num_samples=600).explain(X.iloc[[0]])
+    (e,) = Explainer(model, train, target="target", discretizer="entropy", num_samples=600).explain(
+        X.iloc[[0]]
+    )
     assert len(e.features) == 10
 
 
