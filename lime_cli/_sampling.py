@@ -28,76 +28,131 @@ from scipy.special import ndtr, ndtri
 
 from ._tabular import TrainingStats
 
-GRID = 256  # points of each bin's quantile table
+CELLS = 2048  # cells of each discrete column's inverse-CDF table
 
 
 @dataclass
 class Layout:
-    """Index arrays that split the feature columns by kind, computed once."""
+    """How a chunk's samples are drawn: index arrays and lookup tables, computed once.
 
-    discrete: np.ndarray  # feature positions of discrete columns
-    binned: np.ndarray  # positions (within `discrete`) of binned columns
+    Discrete columns draw one uniform u per sample.  ``u`` falls in one of
+    ``CELLS`` equal cells; a cell lying inside one code's interval of the
+    cumulative frequencies gives the code at once, and, for a binned column,
+    the value by linear interpolation of the bin's truncated-normal quantile
+    function, with the position of u inside the code's interval as the
+    quantile.  The few draws in a cell that straddles two codes take the
+    exact path (a binary search and the quantile function itself).
+    """
+
+    discrete: np.ndarray  # feature positions of discrete columns, binned ones first
+    n_binned: int  # the first n_binned discrete columns are binned
     continuous: np.ndarray  # feature positions of continuous columns
     cum: list[np.ndarray]  # cumulative code frequencies, per discrete column
-    quantiles: np.ndarray  # flat (n_binned * max_codes * (GRID + 1)): per-bin quantile tables
-    max_codes: int
-    int_cols: np.ndarray  # positions (within `binned`) of integer columns
+    cell_code: np.ndarray  # flat (n_discrete * CELLS): code of each cell
+    cell_straddles: np.ndarray  # flat (n_discrete * CELLS): a code boundary lies inside
+    value_left: np.ndarray  # flat (n_binned * CELLS): value at the cell's left end
+    value_step: np.ndarray  # flat (n_binned * CELLS): value change across the cell
+    bin_params: list[np.ndarray]  # per binned column: (4, n_codes) mean, std, lo, hi
+    int_cols: np.ndarray  # positions (among binned) of integer columns
     int_lo: np.ndarray  # (n_int, max_codes): smallest integer of each bin
     int_hi: np.ndarray  # (n_int, max_codes): largest integer of each bin
-    missing_code: np.ndarray  # (n_discrete,)
     cont_mean: np.ndarray
     cont_std: np.ndarray
+    order: np.ndarray  # feature position of each column of Z: discrete, then continuous
+    one_block: bool  # every column float64 and of one kind: samples form one float array
+
+    @property
+    def binned(self) -> np.ndarray:
+        return np.arange(self.n_binned)
 
     @classmethod
     def from_stats(cls, stats: TrainingStats) -> Layout:
         cols = stats.columns
-        discrete = np.array([i for i, c in enumerate(cols) if c.is_discrete], dtype=np.intp)
+        binned = [i for i, c in enumerate(cols) if c.kind == "binned"]
+        categorical = [i for i, c in enumerate(cols) if c.kind == "categorical"]
+        discrete = np.array(binned + categorical, dtype=np.intp)
         continuous = np.array([i for i, c in enumerate(cols) if not c.is_discrete], dtype=np.intp)
-        binned = np.array([k for k, i in enumerate(discrete) if cols[i].kind == "binned"], dtype=np.intp)
-        cum = []
-        for i in discrete:
-            c = np.cumsum(cols[i].freqs)
-            c[-1] = 1.0 + 1e-12  # every uniform draw in [0, 1) finds a code
-            cum.append(c)
-        max_codes = max((cols[discrete[k]].n_codes for k in binned), default=1)
-        tables = np.full((len(binned), max_codes, GRID + 1), np.nan)
-        for j, k in enumerate(binned):
-            c = cols[discrete[k]]
-            n = len(c.bin_mean)  # the missing code, n, keeps NaN
-            tables[j, :n] = _truncnorm_quantiles(c.bin_mean, c.bin_std, c.bin_lo, c.bin_hi)
-        int_cols = np.array([j for j, k in enumerate(binned) if cols[discrete[k]].is_integer], dtype=np.intp)
+        nd, nb = len(discrete), len(binned)
+        edges = np.arange(CELLS + 1) / CELLS
+        cum, cell_code, straddles = [], np.empty((nd, CELLS), np.int32), np.empty((nd, CELLS), bool)
+        left, step = np.empty((nb, CELLS)), np.empty((nb, CELLS))
+        params = []
+        for j, i in enumerate(discrete):
+            c = cols[i]
+            hi = np.cumsum(c.freqs)
+            hi[-1] = 1.0 + 1e-12  # every uniform draw in [0, 1) finds a code
+            cum.append(hi)
+            first = np.searchsorted(hi, edges[:-1], side="right")  # code at the cell's left end
+            last = np.searchsorted(hi, np.nextafter(edges[1:], 0), side="right")
+            cell_code[j], straddles[j] = first, first != last
+            if j < nb:
+                p = np.vstack([np.append(a, np.nan) for a in (c.bin_mean, c.bin_std, c.bin_lo, c.bin_hi)])
+                params.append(p)
+                lo_q = _within(hi, first, edges[:-1], c.freqs)
+                hi_q = _within(hi, first, edges[1:], c.freqs)
+                left[j] = _truncnorm_quantile(p[:, first], lo_q)
+                step[j] = _truncnorm_quantile(p[:, first], hi_q) - left[j]
+        max_codes = max((cols[i].n_codes for i in binned), default=1)
+        int_cols = np.array([j for j, i in enumerate(binned) if cols[i].is_integer], dtype=np.intp)
         int_lo = np.zeros((len(int_cols), max_codes))
         int_hi = np.zeros((len(int_cols), max_codes))
         for r, j in enumerate(int_cols):
-            c = cols[discrete[binned[j]]]
+            c = cols[binned[j]]
             n = len(c.bin_mean)
             # integers of bin (lo, hi]; the first bin is [lo, hi]
             int_lo[r, :n] = np.concatenate([[np.ceil(c.bin_lo[0])], np.floor(c.bin_lo[1:]) + 1])
             int_hi[r, :n] = np.maximum(np.floor(c.bin_hi), int_lo[r, :n])
         return cls(
             discrete=discrete,
-            binned=binned,
+            n_binned=nb,
             continuous=continuous,
             cum=cum,
-            quantiles=tables.reshape(-1),
-            max_codes=max_codes,
+            cell_code=cell_code.reshape(-1),
+            cell_straddles=straddles.reshape(-1),
+            value_left=left.reshape(-1),
+            value_step=step.reshape(-1),
+            bin_params=params,
             int_cols=int_cols,
             int_lo=int_lo,
             int_hi=int_hi,
-            missing_code=np.array([cols[i].missing_code for i in discrete], dtype=np.int64),
             cont_mean=np.array([cols[i].mean for i in continuous]),
             cont_std=np.array([cols[i].std for i in continuous]),
+            order=np.concatenate([discrete, continuous]).astype(np.intp),
+            one_block=(len(binned) == len(cols) or len(continuous) == len(cols))
+            and all(c.dtype == np.float64 for c in cols),
         )
+
+
+def _within(cum_hi: np.ndarray, code: np.ndarray, u: np.ndarray, freqs: np.ndarray) -> np.ndarray:
+    """Position in [0, 1] of ``u`` inside the interval of ``code``."""
+    start = np.where(code > 0, cum_hi[np.maximum(code - 1, 0)], 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        q = (u - start) / freqs[code]
+    return np.clip(np.nan_to_num(q, nan=0.5), 0.0, 1.0)
+
+
+def _truncnorm_quantile(p: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """Quantile ``q`` of the normal(mean, std) truncated to [lo, hi]; p = (mean, std, lo, hi)."""
+    mean, std, lo, hi = p
+    safe_std = np.where(std > 0, std, 1.0)
+    pa = ndtr((lo - mean) / safe_std)
+    pb = ndtr((hi - mean) / safe_std)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        x = mean + safe_std * ndtri(pa + q * (pb - pa))
+    # degenerate bins (a single value, no spread, or far in a tail): uniform in the bin
+    flat = ~(pb - pa > 1e-12) | (std <= 0) | ~np.isfinite(x)
+    x = np.where(flat, lo + q * (hi - lo), x)
+    return np.clip(x, lo, hi)  # NaN (the missing code) stays NaN
 
 
 @dataclass
 class Perturbation:
     """The samples of a chunk: codes, numeric values and representation."""
 
-    codes: np.ndarray  # (B, S, n_discrete) int64
+    codes: np.ndarray  # (B, S, n_discrete) int32
     binned_values: np.ndarray  # (B, S, n_binned) float64
     cont_values: np.ndarray  # (B, S, n_continuous) float64
-    Z: np.ndarray  # (B, S, n_features) float64
+    Z: np.ndarray  # (B, S, n_features) float64, columns in ``Layout.order``
 
 
 def perturb(
@@ -114,74 +169,62 @@ def perturb(
     (B, n_continuous) describe the instances; ``rngs`` has one generator each.
     """
     B, S = len(rngs), num_samples
-    nd, nb, nc = len(layout.discrete), len(layout.binned), len(layout.continuous)
-    u_code = np.empty((B, S - 1, nd))
-    u_val = np.empty((B, S - 1, nb))
+    nd, nb, nc = len(layout.discrete), layout.n_binned, len(layout.continuous)
+    u = np.empty((B, S - 1, nd), dtype=np.float32)  # 24 bits: a cell and 13 bits inside it
     gauss = np.empty((B, S - 1, nc))
     for b, rng in enumerate(rngs):  # one draw per instance, vectorized over samples
-        u_code[b] = rng.random((S - 1, nd))
-        u_val[b] = rng.random((S - 1, nb))
+        rng.random(out=u[b], dtype=np.float32)
         gauss[b] = rng.standard_normal((S - 1, nc))
 
-    codes = np.empty((B, S, nd), dtype=np.int64)
+    codes = np.empty((B, S, nd), dtype=np.int32)
     codes[:, 0] = codes0
-    for j, cum in enumerate(layout.cum):
-        codes[:, 1:, j] = np.searchsorted(cum, u_code[:, :, j], side="right")
-
     binned = np.empty((B, S, nb))
     binned[:, 0] = binned0
-    if nb:
-        binned[:, 1:] = _draw_in_bins(layout, codes[:, 1:, layout.binned], u_val)
+    if nd:
+        scaled = u * np.float32(CELLS)
+        cell = scaled.astype(np.int32)
+        frac = scaled - cell
+        cell += np.arange(nd, dtype=np.int32) * CELLS
+        codes[:, 1:] = layout.cell_code[cell]
+        if nb:
+            cb = cell[..., :nb]
+            binned[:, 1:] = layout.value_left[cb] + frac[..., :nb] * layout.value_step[cb]
+        exact = np.nonzero(layout.cell_straddles[cell])
+        if len(exact[0]):
+            _exact_draws(layout, u, exact, codes[:, 1:], binned[:, 1:])
+        if len(layout.int_cols):
+            ic = layout.int_cols
+            k = codes[:, 1:, ic]
+            rows = np.arange(len(ic))
+            lo, hi = layout.int_lo[rows, k], layout.int_hi[rows, k]
+            binned[:, 1:, ic] = np.clip(np.round(binned[:, 1:, ic]), lo, hi)  # NaN stays NaN
 
     cont = np.empty((B, S, nc))
     cont[:, 0] = cont0
     cont[:, 1:] = layout.cont_mean + layout.cont_std * gauss
 
     Z = np.empty((B, S, nd + nc))
-    Z[:, :, layout.discrete] = codes == codes0[:, None, :]
-    Z[:, 0, layout.discrete] = 1.0
+    np.equal(codes, codes0[:, None, :], out=Z[:, :, :nd])
+    Z[:, 0, :nd] = 1.0
     if nc:
-        scaled = (cont - layout.cont_mean) / layout.cont_std
-        Z[:, :, layout.continuous] = np.nan_to_num(scaled, nan=0.0)
+        scaled_cont = (cont - layout.cont_mean) / layout.cont_std
+        Z[:, :, nd:] = np.nan_to_num(scaled_cont, nan=0.0)
     return Perturbation(codes=codes, binned_values=binned, cont_values=cont, Z=Z)
 
 
-def _truncnorm_quantiles(mean, std, lo, hi) -> np.ndarray:
-    """Quantile tables (n_bins, GRID + 1) of each bin's normal truncated to the bin.
-
-    Sampling then interpolates in the table, which costs a gather instead of
-    the inverse normal CDF per value.
-    """
-    u = np.linspace(0.0, 1.0, GRID + 1)
-    mean, std, lo, hi = (np.asarray(a, dtype=np.float64)[:, None] for a in (mean, std, lo, hi))
-    safe_std = np.where(std > 0, std, 1.0)
-    pa = ndtr((lo - mean) / safe_std)
-    pb = ndtr((hi - mean) / safe_std)
-    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-        q = mean + safe_std * ndtri(pa + u * (pb - pa))
-    # degenerate bins (a single value, no spread, or far in a tail): uniform in the bin
-    flat = ~(pb - pa > 1e-12) | (std <= 0) | ~np.isfinite(q)
-    q = np.where(flat, lo + u * (hi - lo), q)
-    return np.clip(q, lo, hi)
-
-
-def _draw_in_bins(layout: Layout, bins: np.ndarray, u: np.ndarray) -> np.ndarray:
-    """Values drawn inside each sample's bin; NaN in the missing bin."""
-    nb = len(layout.binned)
-    pos = u * GRID
-    cell = np.minimum(pos.astype(np.int64), GRID - 1)
-    frac = pos - cell
-    cell += (np.arange(nb) * layout.max_codes + bins) * (GRID + 1)
-    q = layout.quantiles
-    left = q[cell]
-    x = left + frac * (q[cell + 1] - left)
-    if len(layout.int_cols):
-        ic = layout.int_cols
-        k = bins[..., ic]
-        rows = np.arange(len(ic))
-        lo, hi = layout.int_lo[rows, k], layout.int_hi[rows, k]
-        x[..., ic] = np.clip(np.round(x[..., ic]), lo, hi)  # NaN (missing) stays NaN
-    return x
+def _exact_draws(layout: Layout, u: np.ndarray, where: tuple, codes: np.ndarray, binned: np.ndarray) -> None:
+    """Redraw, exactly, the few draws whose cell straddles two codes."""
+    b, s, j = where
+    for col in np.unique(j):
+        m = j == col
+        uu = u[b[m], s[m], col]
+        cum = layout.cum[col]
+        code = np.searchsorted(cum, uu, side="right")
+        codes[b[m], s[m], col] = code
+        if col < layout.n_binned:
+            freqs = np.diff(np.concatenate([[0.0], cum]))
+            q = _within(cum, code, uu, freqs)
+            binned[b[m], s[m], col] = _truncnorm_quantile(layout.bin_params[col][:, code], q)
 
 
 def model_input(
@@ -198,6 +241,11 @@ def model_input(
     B, S = pert.Z.shape[:2]
     n = B * S
     cols = stats.columns
+    if layout.one_block:  # the common all-float case: no per-column copies
+        block = (pert.binned_values if layout.n_binned else pert.cont_values).reshape(n, len(cols))
+        if as_array:
+            return block
+        return pd.DataFrame(block, columns=[c.name for c in cols], copy=False)
     arrays: dict[int, np.ndarray] = {}
     binned_pos = {int(layout.discrete[k]): j for j, k in enumerate(layout.binned)}
     for j, i in enumerate(layout.discrete):

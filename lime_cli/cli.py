@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import sys
 import warnings
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated
 
@@ -16,6 +17,7 @@ import typer
 from typer.core import TyperGroup
 
 from . import __version__
+from ._parallel import dask_client
 from .errors import DataError, LimeCliError, ParameterError
 from .explainer import Explainer
 from .io import AtomicFile, check_output, load_model, load_table, write_explanations
@@ -122,54 +124,90 @@ Exit codes: 0 success, 2 bad input or usage, 1 internal error.
 
 @app.command(epilog=EXPLAIN_EPILOG)
 def explain(
-    model: Annotated[Path, typer.Option("--model", "-m", help="Fitted model (.joblib, .pkl, .pickle).")],
-    data: Annotated[Path, typer.Option("--data", "-d", help="Training table (.csv or .parquet).")],
+    model: Annotated[
+        Path, typer.Option("--model", "-m", metavar="MODEL", help="Fitted model (.joblib, .pkl, .pickle).")
+    ],
+    data: Annotated[
+        Path, typer.Option("--data", "-d", metavar="TRAIN", help="Training table (.csv or .parquet).")
+    ],
     target: Annotated[
-        str | None, typer.Option("--target", "-t", help="Label column of --data, never a feature.")
+        str | None,
+        typer.Option("--target", "-t", metavar="COL", help="Label column of --data, never a feature."),
     ] = None,
     row: Annotated[
-        list[int] | None, typer.Option("--row", "-r", help="0-based row of the explained table (repeatable).")
+        list[int] | None,
+        typer.Option("--row", "-r", metavar="N", help="0-based row of the explained table (repeatable)."),
     ] = None,
     rows: Annotated[
         str | None,
-        typer.Option("--rows", help="Table of rows to explain (.csv/.parquet; '-' reads CSV from stdin)."),
+        typer.Option(
+            "--rows",
+            metavar="FILE",
+            help="Table of rows to explain (.csv/.parquet; '-' reads CSV from stdin).",
+        ),
     ] = None,
     mode: Annotated[
-        str | None, typer.Option("--mode", help="classification or regression (default: from the model).")
+        str | None,
+        typer.Option(
+            "--mode", metavar="MODE", help="classification or regression (default: from the model)."
+        ),
     ] = None,
-    label: Annotated[list[str] | None, typer.Option("--label", help="Class to explain (repeatable).")] = None,
+    label: Annotated[
+        list[str] | None, typer.Option("--label", metavar="LABEL", help="Class to explain (repeatable).")
+    ] = None,
     top_labels: Annotated[
-        int | None, typer.Option("--top-labels", help="Explain the K most probable classes.")
+        int | None, typer.Option("--top-labels", metavar="K", help="Explain the K most probable classes.")
     ] = None,
-    num_features: Annotated[int, typer.Option("--num-features", "-k", help="Features per explanation.")] = 10,
+    num_features: Annotated[
+        int, typer.Option("--num-features", "-k", metavar="K", help="Features per explanation.")
+    ] = 10,
     num_samples: Annotated[
-        int, typer.Option("--num-samples", "-n", help="Perturbed samples per row.")
+        int, typer.Option("--num-samples", "-n", metavar="N", help="Perturbed samples per row.")
     ] = 5000,
-    seed: Annotated[int, typer.Option("--seed", help="Random seed: same input, same output.")] = 0,
+    seed: Annotated[
+        int, typer.Option("--seed", metavar="S", help="Random seed: same input, same output.")
+    ] = 0,
     categorical: Annotated[
         list[str] | None,
-        typer.Option("--categorical", help="Treat this column as categorical (repeatable)."),
+        typer.Option("--categorical", metavar="COL", help="Treat this column as categorical (repeatable)."),
     ] = None,
     discretizer: Annotated[
-        str, typer.Option("--discretizer", help="quartile, decile, entropy or none.")
+        str, typer.Option("--discretizer", metavar="NAME", help="quartile, decile, entropy or none.")
     ] = "quartile",
     kernel_width: Annotated[
-        float | None, typer.Option("--kernel-width", help="Kernel width (default 0.75*sqrt(features)).")
+        float | None,
+        typer.Option("--kernel-width", metavar="W", help="Kernel width (default 0.75*sqrt(features))."),
     ] = None,
     feature_selection: Annotated[
-        str, typer.Option("--feature-selection", help="auto, forward, highest, lasso or none.")
+        str,
+        typer.Option("--feature-selection", metavar="NAME", help="auto, forward, highest, lasso or none."),
     ] = "auto",
-    fmt: Annotated[str, typer.Option("--format", "-f", help="table, json, jsonl, csv or parquet.")] = "table",
+    fmt: Annotated[
+        str, typer.Option("--format", "-f", metavar="FORMAT", help="table, json, jsonl, csv or parquet.")
+    ] = "table",
     output: Annotated[
-        str | None, typer.Option("--output", "-o", help="Write here (atomically) instead of stdout.")
+        str | None,
+        typer.Option("--output", "-o", metavar="PATH", help="Write here (atomically) instead of stdout."),
     ] = None,
     batch_size: Annotated[
-        int | None, typer.Option("--batch-size", help="Rows per chunk (default: automatic).")
+        int | None, typer.Option("--batch-size", metavar="ROWS", help="Rows per chunk (default: automatic).")
     ] = None,
     import_path: Annotated[
         list[Path] | None,
-        typer.Option("--import-path", help="Folder to import the model's own code from (repeatable)."),
+        typer.Option(
+            "--import-path", metavar="DIR", help="Folder to import the model's own code from (repeatable)."
+        ),
     ] = None,
+    jobs: Annotated[
+        int, typer.Option("--jobs", "-j", help="Worker processes for chunks (-1: one per core).")
+    ] = 1,
+    dask: Annotated[
+        str | None,
+        typer.Option(
+            "--dask", metavar="SCHEDULER", help="Run chunks on a Dask cluster (address or 'local')."
+        ),
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar on stderr.")] = False,
 ) -> None:
     """Explain rows of a table with LIME: ranked feature weights per row."""
     check_output(output, fmt)
@@ -203,13 +241,23 @@ def explain(
         seed=seed,
         batch_size=batch_size,
     )
-    chunks = explainer.iter_explain(
-        table.iloc[positions], positions=positions, labels=label or None, top_labels=top_labels
-    )
-    if fmt == "table":
-        _render_tables(chunks, output)
-    else:
-        write_explanations(chunks, fmt, explainer.mode, output)
+    with dask_client(dask) if dask else nullcontext():
+        chunks = explainer.iter_explain(
+            table.iloc[positions],
+            positions=positions,
+            labels=label or None,
+            top_labels=top_labels,
+            n_jobs=-1 if dask and jobs == 1 else jobs,
+            backend="dask" if dask else None,
+        )
+        if not quiet and len(positions) > 1 and sys.stderr.isatty():
+            from .render import track
+
+            chunks = track(chunks, total=len(positions))
+        if fmt == "table":
+            _render_tables(chunks, output)
+        else:
+            write_explanations(chunks, fmt, explainer.mode, output)
 
 
 def _render_tables(chunks, output: str | None) -> None:

@@ -363,7 +363,12 @@ class Explainer:
         Y = np.take_along_axis(preds, lab[:, None, :], axis=2)
 
         Z = pert.Z
-        dist = np.sqrt(((Z - Z[:, :1, :]) ** 2).sum(axis=2))
+        nd = len(self._layout.discrete)
+        # distance to the instance: its discrete columns are all 1, and Z is 0/1 there
+        sq = nd - Z[:, :, :nd].sum(axis=2)
+        if nd < Z.shape[2]:
+            sq += ((Z[:, :, nd:] - Z[:, :1, nd:]) ** 2).sum(axis=2)
+        dist = np.sqrt(sq)
         w = exponential_kernel(dist, self.kernel_width)
         m = _surrogate.moments(Z, w, Y)
         z0 = np.repeat(Z[:, 0, :], L, axis=0)
@@ -383,7 +388,7 @@ class Explainer:
             order = np.argsort(-np.abs(fit.coef[p]), kind="stable")
             feats = []
             for o in order:
-                i = int(fit.features[p, o])
+                i = int(self._layout.order[fit.features[p, o]])
                 c = cols[i]
                 v = values[b, i]
                 code = int(codes0[b, code_of[i]]) if i in code_of else -1

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Iterable, Iterator, Sequence
 from typing import IO
 
 from rich import box
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 from rich.text import Text
 
@@ -84,6 +86,28 @@ class TableSink:
 
     def close(self) -> None:
         self.console.file.flush()
+
+
+def track(chunks: Iterable[Sequence[Explanation]], total: int) -> Iterator[Sequence[Explanation]]:
+    """Pass chunks through while a progress bar on stderr counts their rows."""
+    columns = (
+        TextColumn("explaining"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("rows"),
+        TextColumn("{task.fields[rate]}"),
+        TimeRemainingColumn(),
+    )
+    start = time.perf_counter()
+    with Progress(*columns, console=make_console(stderr=True), transient=True) as progress:
+        task = progress.add_task("explain", total=total, rate="")
+        done = 0
+        for chunk in chunks:
+            rows = len({e.row for e in chunk})
+            done += rows
+            rate = done / max(time.perf_counter() - start, 1e-9)
+            progress.update(task, advance=rows, rate=f"{rate:,.1f} rows/s")
+            yield chunk
 
 
 def print_error(message: str) -> None:
