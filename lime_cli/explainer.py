@@ -260,6 +260,8 @@ class Explainer:
             (features.iloc[start : start + batch], positions[start : start + batch], label_idx, top_labels)
             for start in range(0, len(features), batch)
         ]
+        if n_jobs == 1 and backend is None:
+            return self._pipelined(tasks)
         return run_chunks(self._explain_chunk, tasks, n_jobs, backend)
 
     def check_rows(self, rows: pd.DataFrame) -> pd.DataFrame:
@@ -343,14 +345,40 @@ class Explainer:
         return out.reshape(n_rows, S, out.shape[1])
 
     def _explain_chunk(self, sub, positions, label_idx, top_labels) -> list[Explanation]:
-        B, S = len(sub), self.num_samples
+        """Explain one chunk, start to end (what a parallel worker runs)."""
+        prepared, X = self._prepare(sub, positions)
+        return self._finish(prepared, self._predict(X, len(sub), self.num_samples), label_idx, top_labels)
+
+    def _pipelined(self, tasks) -> Iterator[list[Explanation]]:
+        """Serial chunks, with the model predicting chunk i on a second thread while this
+        thread draws the samples of chunk i+1 and solves the surrogates of chunk i-1.
+
+        The computations are those of :meth:`_explain_chunk`, so the output is identical.
+        """
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="lime-cli-model") as pool:
+            pending = None
+            for sub, positions, label_idx, top_labels in tasks:
+                prepared, X = self._prepare(sub, positions)
+                future = pool.submit(self._predict, X, len(sub), self.num_samples)
+                del X
+                if pending is not None:
+                    yield self._finish(pending[0], pending[1].result(), *pending[2:])
+                pending = (prepared, future, label_idx, top_labels)
+            if pending is not None:
+                yield self._finish(pending[0], pending[1].result(), *pending[2:])
+
+    def _prepare(self, sub, positions):
         codes0, binned0, cont0 = self._encode(sub)
         rngs = [np.random.default_rng([self.seed, int(p)]) for p in positions]
-        pert = perturb(self._layout, codes0, binned0, cont0, rngs, S)
+        pert = perturb(self._layout, codes0, binned0, cont0, rngs, self.num_samples)
         X = model_input(self.stats, self._layout, pert, self._as_array)
-        preds = self._predict(X, B, S)
-        del X
+        return (sub, positions, codes0, pert.Z), X
 
+    def _finish(self, prepared, preds, label_idx, top_labels) -> list[Explanation]:
+        sub, positions, codes0, Z = prepared
+        B = len(sub)
         if self.mode == "regression":
             lab = np.zeros((B, 1), dtype=np.intp)
         elif label_idx is not None:
@@ -362,7 +390,6 @@ class Explainer:
         L = lab.shape[1]
         Y = np.take_along_axis(preds, lab[:, None, :], axis=2)
 
-        Z = pert.Z
         nd = len(self._layout.discrete)
         # distance to the instance: its discrete columns are all 1, and Z is 0/1 there
         sq = nd - Z[:, :, :nd].sum(axis=2)

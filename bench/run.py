@@ -1,0 +1,263 @@
+"""Speed and memory benchmark: lime-cli against lime 0.2.0.1 and against the model itself.
+
+Run with `make bench` (or `python bench/run.py --help`).  For each workload, in one run on the
+same files and rows:
+
+- ours: the `lime` CLI explaining R rows of a test file, as a user runs it (a subprocess writing
+  JSON lines).  Its per-row cost is the marginal one, (time for R rows - time for 1 row) / (R - 1),
+  which leaves out the fixed start-up (Python, imports, loading the model and the table); the
+  start-up is reported on its own.
+- lime: `LimeTabularExplainer.explain_instance` row by row, same num_samples and num_features.
+- floor: the model's own predict_proba / predict on R x num_samples rows in one call, rows drawn
+  like LIME's samples (each column independently from its training values).
+
+Every timing is the best of --repeat runs (the machines are shared and noisy).  The results go to
+stdout and to bench/RESULTS.md.  Benchmarks are not tests: CI does not run them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import joblib
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parent.parent
+LIME_CMD = [sys.executable, "-m", "lime_cli", "explain"]
+
+
+@dataclass
+class Workload:
+    name: str
+    k: int
+    description: str
+
+
+WORKLOADS = {
+    "rf-cancer": Workload("rf-cancer", 5, "RandomForestClassifier(100 trees), breast cancer (30 features)"),
+    "gbr-diabetes": Workload("gbr-diabetes", 10, "GradientBoostingRegressor, diabetes (10 features)"),
+    "hgb-20k-k5": Workload("hgb-20k-k5", 5, "HistGradientBoostingClassifier, 20k x 20 generated"),
+    "hgb-20k-k10": Workload("hgb-20k-k10", 10, "HistGradientBoostingClassifier, 20k x 20 generated"),
+    "wide-200": Workload("wide-200", 5, "HistGradientBoostingClassifier, 5k x 200 generated"),
+}
+
+
+def build(name: str):
+    """(model, train frame, test frame, is_classifier)."""
+    from sklearn.datasets import load_breast_cancer, load_diabetes, make_classification
+    from sklearn.ensemble import (
+        GradientBoostingRegressor,
+        HistGradientBoostingClassifier,
+        RandomForestClassifier,
+    )
+    from sklearn.model_selection import train_test_split
+
+    if name == "rf-cancer":
+        X, y = load_breast_cancer(return_X_y=True, as_frame=True)
+        model, clf = RandomForestClassifier(n_estimators=100, random_state=0), True
+    elif name == "gbr-diabetes":
+        X, y = load_diabetes(return_X_y=True, as_frame=True)
+        model, clf = GradientBoostingRegressor(random_state=0), False
+    else:
+        n, d = (20_000, 20) if name.startswith("hgb") else (5_000, 200)
+        Xa, y = make_classification(n, d, n_informative=10, random_state=0)
+        X = pd.DataFrame(Xa, columns=[f"f{i}" for i in range(d)])
+        model, clf = HistGradientBoostingClassifier(random_state=0), True
+    X_train, X_test, y_train, _ = train_test_split(X, y, test_size=0.25, random_state=0)
+    model.fit(X_train, y_train)
+    return model, X_train, X_test, clf
+
+
+def run_cli(args: list[str]) -> tuple[float, float]:
+    """(seconds, peak RSS in MiB) of one CLI run."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(LIME_CMD + args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    err = proc.stderr.read().decode() if proc.stderr else ""
+    if proc.returncode != 0:
+        raise SystemExit(f"lime failed ({proc.returncode}): {err}")
+    return seconds, usage.ru_maxrss / 1024
+
+
+def lime_like_samples(X: pd.DataFrame, n: int, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({c: rng.choice(X[c].to_numpy(), n) for c in X.columns})
+
+
+def best(fn, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return min(times)
+
+
+def bench_workload(w: Workload, rows: int, lime_rows: int, samples: int, repeat: int, tmp: Path) -> dict:
+    model, X_train, X_test, clf = build(w.name)
+    d = tmp / w.name
+    d.mkdir()
+    joblib.dump(model, d / "model.joblib")
+    X_train.to_parquet(d / "train.parquet", index=False)
+    X_test.iloc[:rows].to_csv(d / "rows.csv", index=False)
+    X_test.iloc[:1].to_csv(d / "one.csv", index=False)
+    common = ["--model", str(d / "model.joblib"), "--data", str(d / "train.parquet")]
+    common += ["-k", str(w.k), "-n", str(samples), "-f", "jsonl", "--quiet", "-o", str(d / "out.jsonl")]
+
+    t_one = min(run_cli(common + ["--rows", str(d / "one.csv")])[0] for _ in range(repeat))
+    runs = [run_cli(common + ["--rows", str(d / "rows.csv")]) for _ in range(repeat)]
+    t_all = min(r[0] for r in runs)
+    rss = max(r[1] for r in runs)
+    ours = (t_all - t_one) / (rows - 1)
+
+    big = lime_like_samples(X_train, rows * samples)
+    predict = model.predict_proba if clf else model.predict
+    floor = best(lambda: predict(big), repeat) / rows
+
+    from lime.lime_tabular import LimeTabularExplainer
+
+    cols = list(X_train.columns)
+
+    def fn(a):
+        return predict(pd.DataFrame(a, columns=cols))
+
+    explainer = LimeTabularExplainer(
+        X_train.to_numpy(),
+        feature_names=cols,
+        mode="classification" if clf else "regression",
+        random_state=0,
+    )
+    test = X_test.to_numpy()
+
+    def run_lime():
+        for i in range(lime_rows):
+            labels = (int(np.argmax(fn(test[[i]])[0])),) if clf else (1,)
+            explainer.explain_instance(test[i], fn, labels=labels, num_features=w.k, num_samples=samples)
+
+    lime = best(run_lime, 1) / lime_rows
+    return {
+        "workload": w.name,
+        "k": w.k,
+        "ours": ours,
+        "startup": t_one,
+        "lime": lime,
+        "floor": floor,
+        "rss": rss,
+    }
+
+
+def scale_run(rows: int, samples: int, tmp: Path) -> dict:
+    """The HGB workload on many rows in one run: per-row cost and peak RSS."""
+    model, X_train, X_test, _ = build("hgb-20k-k5")
+    d = tmp / "scale"
+    d.mkdir()
+    joblib.dump(model, d / "model.joblib")
+    X_train.to_parquet(d / "train.parquet", index=False)
+    reps = -(-rows // len(X_test))
+    pd.concat([X_test] * reps).iloc[:rows].to_csv(d / "rows.csv", index=False)
+    args = ["--model", str(d / "model.joblib"), "--data", str(d / "train.parquet"), "--rows"]
+    args += [str(d / "rows.csv"), "-k", "5", "-n", str(samples), "-f", "jsonl", "--quiet"]
+    args += ["-o", str(d / "out.jsonl")]
+    seconds, rss = run_cli(args)
+    floor = best(lambda: model.predict_proba(lime_like_samples(X_train, 50 * samples)), 2) / 50
+    return {"rows": rows, "samples": samples, "per_row": seconds / rows, "floor": floor, "rss": rss}
+
+
+def memory_runs(samples: int, counts: list[int], tmp: Path) -> list[dict]:
+    """Peak RSS for explaining few and many rows: it must not grow with the row count."""
+    out = []
+    model, X_train, X_test, _ = build("hgb-20k-k5")
+    d = tmp / "memory"
+    d.mkdir()
+    joblib.dump(model, d / "model.joblib")
+    X_train.to_parquet(d / "train.parquet", index=False)
+    for n in counts:
+        reps = -(-n // len(X_test))
+        pd.concat([X_test] * reps).iloc[:n].to_csv(d / f"rows{n}.csv", index=False)
+        args = ["--model", str(d / "model.joblib"), "--data", str(d / "train.parquet")]
+        args += ["--rows", str(d / f"rows{n}.csv"), "-k", "5", "-n", str(samples), "-f", "jsonl"]
+        args += ["--quiet", "-o", str(d / "out.jsonl")]
+        seconds, rss = run_cli(args)
+        out.append({"rows": n, "samples": samples, "seconds": seconds, "rss": rss})
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=50, help="rows explained per workload (default 50)")
+    parser.add_argument("--lime-rows", type=int, default=20, help="rows lime explains (default 20)")
+    parser.add_argument("--samples", type=int, default=5000, help="num_samples (default 5000)")
+    parser.add_argument("--repeat", type=int, default=3, help="best of N timings (default 3)")
+    parser.add_argument("--workloads", nargs="*", default=list(WORKLOADS), choices=list(WORKLOADS))
+    parser.add_argument("--scale-rows", type=int, default=6000, help="rows of the scale run (0: skip)")
+    parser.add_argument(
+        "--memory-rows", type=int, nargs="*", default=[100, 100_000], help="row counts of the memory runs"
+    )
+    parser.add_argument("--memory-samples", type=int, default=200, help="num_samples of the memory runs")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "RESULTS.md")
+    args = parser.parse_args()
+
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Measured by `bench/run.py` on {time.strftime('%Y-%m-%d')}: {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}, num_samples {args.samples}, {args.rows} rows "
+        f"({args.lime_rows} for lime), best of {args.repeat}. Seconds per row; ratios from this run.",
+        "",
+        "| workload | K | ours s/row | lime s/row | floor s/row | lime ÷ ours | ours ÷ floor "
+        "| lime ÷ floor | ours start-up s | peak RSS MiB |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    print(lines[-2])
+    with tempfile.TemporaryDirectory() as tmpdir:
+        tmp = Path(tmpdir)
+        for name in args.workloads:
+            r = bench_workload(WORKLOADS[name], args.rows, args.lime_rows, args.samples, args.repeat, tmp)
+            line = (
+                f"| {r['workload']} | {r['k']} | {r['ours']:.4f} | {r['lime']:.3f} | {r['floor']:.4f} "
+                f"| {r['lime'] / r['ours']:.1f} | {r['ours'] / r['floor']:.2f} "
+                f"| {r['lime'] / r['floor']:.1f} "
+                f"| {r['startup']:.2f} | {r['rss']:.0f} |"
+            )
+            lines.append(line)
+            print(line, flush=True)
+        lines += ["", "Workloads: " + "; ".join(f"{w.name}: {w.description}" for w in WORKLOADS.values())]
+        if args.scale_rows:
+            s = scale_run(args.scale_rows, args.samples, tmp)
+            lines += [
+                "",
+                "## Scale",
+                "",
+                f"hgb-20k-k5, {s['rows']} rows in one CLI run (start-up included): "
+                f"{s['per_row']:.4f} s/row, floor {s['floor']:.4f} s/row, ours ÷ floor "
+                f"{s['per_row'] / s['floor']:.2f}, peak RSS {s['rss']:.0f} MiB.",
+            ]
+            print(lines[-1], flush=True)
+        if args.memory_rows:
+            lines += [
+                "",
+                "## Memory",
+                "",
+                "| rows | num_samples | seconds | peak RSS MiB |",
+                "| --- | --- | --- | --- |",
+            ]
+            for m in memory_runs(args.memory_samples, args.memory_rows, tmp):
+                lines.append(f"| {m['rows']} | {m['samples']} | {m['seconds']:.1f} | {m['rss']:.0f} |")
+                print(lines[-1], flush=True)
+    args.out.write_text("\n".join(lines) + "\n")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
