@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, nullcontext
 
 from .errors import ParameterError
 
 
-def run_chunks(func: Callable, tasks: Sequence[tuple], n_jobs: int, backend: str | None) -> Iterator:
+def run_chunks(func: Callable, tasks: Iterable[tuple], n_jobs: int, backend: str | None) -> Iterator:
     """``func(*task)`` for every task, results in task order.
 
     Serial when ``n_jobs == 1`` and no backend is named; otherwise joblib's
@@ -22,10 +22,23 @@ def run_chunks(func: Callable, tasks: Sequence[tuple], n_jobs: int, backend: str
     def generate():
         with parallel_config(backend=backend) if backend else nullcontext():
             yield from Parallel(n_jobs=n_jobs, return_as="generator", pre_dispatch="2*n_jobs")(
-                delayed(func)(*t) for t in tasks
+                delayed(_in_worker)(func, *t) for t in tasks
             )
 
     return generate()
+
+
+def _in_worker(func: Callable, *args):
+    """Run a chunk in a worker with the model's own joblib calls kept sequential.
+
+    The workers already use every core; and a model such as a random forest
+    sums its trees in completion order when it runs them in parallel, which
+    would make its predictions differ from a serial run in the last bit.
+    """
+    from joblib import parallel_config
+
+    with parallel_config(backend="sequential"):
+        return func(*args)
 
 
 @contextmanager
@@ -49,7 +62,7 @@ def dask_client(address: str) -> Iterator[object]:
             yield client
         return
     try:
-        client = Client(address, timeout=30)
+        client = Client(address, timeout=10)
     except (OSError, TimeoutError, ValueError) as exc:
         raise ParameterError(f"--dask {address}: cannot reach the scheduler ({exc})") from None
     with client:

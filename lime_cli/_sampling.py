@@ -28,7 +28,7 @@ from scipy.special import ndtr, ndtri
 
 from ._tabular import TrainingStats
 
-CELLS = 2048  # cells of each discrete column's inverse-CDF table
+CELLS = 1024  # cells of each discrete column's inverse-CDF table
 
 
 @dataclass
@@ -50,8 +50,8 @@ class Layout:
     cum: list[np.ndarray]  # cumulative code frequencies, per discrete column
     cell_code: np.ndarray  # flat (n_discrete * CELLS): code of each cell
     cell_straddles: np.ndarray  # flat (n_discrete * CELLS): a code boundary lies inside
-    value_left: np.ndarray  # flat (n_binned * CELLS): value at the cell's left end
-    value_step: np.ndarray  # flat (n_binned * CELLS): value change across the cell
+    value_left: np.ndarray  # flat (n_binned * CELLS) float32: value at the cell's left end
+    value_step: np.ndarray  # flat (n_binned * CELLS) float32: value change across the cell
     bin_params: list[np.ndarray]  # per binned column: (4, n_codes) mean, std, lo, hi
     int_cols: np.ndarray  # positions (among binned) of integer columns
     int_lo: np.ndarray  # (n_int, max_codes): smallest integer of each bin
@@ -75,7 +75,7 @@ class Layout:
         nd, nb = len(discrete), len(binned)
         edges = np.arange(CELLS + 1) / CELLS
         cum, cell_code, straddles = [], np.empty((nd, CELLS), np.int32), np.empty((nd, CELLS), bool)
-        left, step = np.empty((nb, CELLS)), np.empty((nb, CELLS))
+        left, step = np.empty((nb, CELLS), np.float32), np.empty((nb, CELLS), np.float32)
         params = []
         for j, i in enumerate(discrete):
             c = cols[i]
@@ -147,12 +147,11 @@ def _truncnorm_quantile(p: np.ndarray, q: np.ndarray) -> np.ndarray:
 
 @dataclass
 class Perturbation:
-    """The samples of a chunk: codes, numeric values and representation."""
+    """The samples of a chunk, column-major so each column's draws are contiguous."""
 
-    codes: np.ndarray  # (B, S, n_discrete) int32
-    binned_values: np.ndarray  # (B, S, n_binned) float64
-    cont_values: np.ndarray  # (B, S, n_continuous) float64
-    Z: np.ndarray  # (B, S, n_features) float64, columns in ``Layout.order``
+    codes: np.ndarray  # (B, n_discrete, S) int32
+    values: np.ndarray  # (n_binned + n_continuous, B, S) float64: binned, then continuous
+    Z: np.ndarray  # (B, n_features, S) float64, features in ``Layout.order``
 
 
 def perturb(
@@ -167,64 +166,61 @@ def perturb(
 
     ``codes0`` (B, n_discrete), ``binned0`` (B, n_binned) and ``cont0``
     (B, n_continuous) describe the instances; ``rngs`` has one generator each.
+    Columns are processed one at a time, so each one's lookup tables stay in
+    the processor's cache.
     """
     B, S = len(rngs), num_samples
     nd, nb, nc = len(layout.discrete), layout.n_binned, len(layout.continuous)
-    u = np.empty((B, S - 1, nd), dtype=np.float32)  # 24 bits: a cell and 13 bits inside it
-    gauss = np.empty((B, S - 1, nc))
+    u = np.empty((B, nd, S - 1), dtype=np.float32)  # 24 bits: a cell and 14 bits inside it
+    gauss = np.empty((B, nc, S - 1))
     for b, rng in enumerate(rngs):  # one draw per instance, vectorized over samples
         rng.random(out=u[b], dtype=np.float32)
-        gauss[b] = rng.standard_normal((S - 1, nc))
+        gauss[b] = rng.standard_normal((nc, S - 1))
 
-    codes = np.empty((B, S, nd), dtype=np.int32)
-    codes[:, 0] = codes0
-    binned = np.empty((B, S, nb))
-    binned[:, 0] = binned0
-    if nd:
-        scaled = u * np.float32(CELLS)
+    codes = np.empty((B, nd, S), dtype=np.int32)
+    codes[:, :, 0] = codes0
+    values = np.empty((nb + nc, B, S))
+    values[:nb, :, 0] = binned0.T
+    values[nb:, :, 0] = cont0.T
+    Z = np.empty((B, nd + nc, S))
+    int_row = {int(j): r for r, j in enumerate(layout.int_cols)}
+    for j in range(nd):
+        scaled = u[:, j, :] * np.float32(CELLS)
         cell = scaled.astype(np.int32)
-        frac = scaled - cell
-        cell += np.arange(nd, dtype=np.int32) * CELLS
-        codes[:, 1:] = layout.cell_code[cell]
-        if nb:
-            cb = cell[..., :nb]
-            binned[:, 1:] = layout.value_left[cb] + frac[..., :nb] * layout.value_step[cb]
-        exact = np.nonzero(layout.cell_straddles[cell])
-        if len(exact[0]):
-            _exact_draws(layout, u, exact, codes[:, 1:], binned[:, 1:])
-        if len(layout.int_cols):
-            ic = layout.int_cols
-            k = codes[:, 1:, ic]
-            rows = np.arange(len(ic))
-            lo, hi = layout.int_lo[rows, k], layout.int_hi[rows, k]
-            binned[:, 1:, ic] = np.clip(np.round(binned[:, 1:, ic]), lo, hi)  # NaN stays NaN
-
-    cont = np.empty((B, S, nc))
-    cont[:, 0] = cont0
-    cont[:, 1:] = layout.cont_mean + layout.cont_std * gauss
-
-    Z = np.empty((B, S, nd + nc))
-    np.equal(codes, codes0[:, None, :], out=Z[:, :, :nd])
-    Z[:, 0, :nd] = 1.0
+        base = j * CELLS
+        code = codes[:, j, 1:]
+        np.take(layout.cell_code[base : base + CELLS], cell, out=code)
+        if j < nb:
+            cell_frac = scaled - cell
+            left = layout.value_left[base : base + CELLS]
+            step = layout.value_step[base : base + CELLS]
+            values[j, :, 1:] = left[cell] + cell_frac * step[cell]
+        straddles = layout.cell_straddles[base : base + CELLS][cell]
+        if straddles.any():
+            _exact_draws(layout, j, u[:, j, :], straddles, code, values[j, :, 1:] if j < nb else None)
+        if j in int_row:
+            r = int_row[j]
+            v = values[j, :, 1:]
+            np.clip(np.round(v), layout.int_lo[r, code], layout.int_hi[r, code], out=v)  # NaN stays
+        np.equal(codes[:, j, :], codes0[:, j, None], out=Z[:, j, :])
+    Z[:, :nd, 0] = 1.0
     if nc:
-        scaled_cont = (cont - layout.cont_mean) / layout.cont_std
-        Z[:, :, nd:] = np.nan_to_num(scaled_cont, nan=0.0)
-    return Perturbation(codes=codes, binned_values=binned, cont_values=cont, Z=Z)
+        values[nb:, :, 1:] = (layout.cont_mean[:, None] + layout.cont_std[:, None] * gauss).transpose(1, 0, 2)
+        scaled_cont = (values[nb:] - layout.cont_mean[:, None, None]) / layout.cont_std[:, None, None]
+        Z[:, nd:, :] = np.nan_to_num(scaled_cont, nan=0.0).transpose(1, 0, 2)
+    return Perturbation(codes=codes, values=values, Z=Z)
 
 
-def _exact_draws(layout: Layout, u: np.ndarray, where: tuple, codes: np.ndarray, binned: np.ndarray) -> None:
-    """Redraw, exactly, the few draws whose cell straddles two codes."""
-    b, s, j = where
-    for col in np.unique(j):
-        m = j == col
-        uu = u[b[m], s[m], col]
-        cum = layout.cum[col]
-        code = np.searchsorted(cum, uu, side="right")
-        codes[b[m], s[m], col] = code
-        if col < layout.n_binned:
-            freqs = np.diff(np.concatenate([[0.0], cum]))
-            q = _within(cum, code, uu, freqs)
-            binned[b[m], s[m], col] = _truncnorm_quantile(layout.bin_params[col][:, code], q)
+def _exact_draws(layout: Layout, j: int, u: np.ndarray, where: np.ndarray, codes, values) -> None:
+    """Redraw, exactly, column j's few draws whose cell straddles two codes."""
+    uu = u[where]
+    cum = layout.cum[j]
+    code = np.searchsorted(cum, uu, side="right")
+    codes[where] = code
+    if values is not None:
+        freqs = np.diff(np.concatenate([[0.0], cum]))
+        q = _within(cum, code, uu, freqs)
+        values[where] = _truncnorm_quantile(layout.bin_params[j][:, code], q)
 
 
 def model_input(
@@ -238,29 +234,25 @@ def model_input(
     A DataFrame with the training columns, order and dtypes, or a float array
     for models fitted without feature names.
     """
-    B, S = pert.Z.shape[:2]
+    B, _, S = pert.Z.shape
     n = B * S
     cols = stats.columns
-    if layout.one_block:  # the common all-float case: no per-column copies
-        block = (pert.binned_values if layout.n_binned else pert.cont_values).reshape(n, len(cols))
+    flat = pert.values.reshape(len(pert.values), n)  # one contiguous row per numeric column
+    if layout.one_block:  # the common all-float case: the samples are handed over without a copy
         if as_array:
-            return block
-        return pd.DataFrame(block, columns=[c.name for c in cols], copy=False)
+            return flat.T
+        return pd.DataFrame(flat.T, columns=[c.name for c in cols], copy=False)
     arrays: dict[int, np.ndarray] = {}
-    binned_pos = {int(layout.discrete[k]): j for j, k in enumerate(layout.binned)}
-    for j, i in enumerate(layout.discrete):
-        i = int(i)
-        if i in binned_pos:
-            arrays[i] = pert.binned_values[:, :, binned_pos[i]].reshape(n)
-        else:
-            c = cols[i]
-            codes = pert.codes[:, :, j].reshape(n)
-            values = np.empty(len(c.categories) + 1, dtype=object)
-            values[:-1] = c.categories
-            values[-1] = None
-            arrays[i] = values[np.where(codes < 0, c.missing_code, codes)]
-    for j, i in enumerate(layout.continuous):
-        arrays[int(i)] = pert.cont_values[:, :, j].reshape(n)
+    numeric = np.concatenate([layout.discrete[: layout.n_binned], layout.continuous])
+    for r, i in enumerate(numeric):
+        arrays[int(i)] = flat[r]
+    for j in range(layout.n_binned, len(layout.discrete)):
+        c = cols[int(layout.discrete[j])]
+        codes = pert.codes[:, j, :].reshape(n)
+        values = np.empty(len(c.categories) + 1, dtype=object)
+        values[:-1] = c.categories
+        values[-1] = None
+        arrays[int(layout.discrete[j])] = values[np.where(codes < 0, c.missing_code, codes)]
     if as_array:
         return np.column_stack([arrays[i] for i in range(len(cols))])
     frame = {}

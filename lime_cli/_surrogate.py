@@ -4,9 +4,9 @@ Every surrogate of a chunk is solved from its weighted second moments: for
 problem p (one instance and one label) with representation Z (S, d), weights
 w (S,) and target y (S,), the weighted-centred Gram matrix A = Zc' W Zc, the
 vector b = Zc' W yc and the scalar c = yc' W yc determine every least-squares
-fit on any subset of the columns.  One batched matrix product computes them
-for all problems; feature selection and the final ridge fit then work on
-(d, d) matrices only, never on the samples again.
+fit on any subset of the columns.  Feature selection and the final ridge fit
+work on these (d, d) moments only, and forward selection forms just the K
+columns of A it picks.
 
 This reproduces lime's surrogate exactly in exact arithmetic: forward
 selection by unpenalized weighted R², 'highest weights' by a ridge with
@@ -22,53 +22,92 @@ import numpy as np
 
 SELECTIONS = ("auto", "forward", "highest", "lasso", "none")
 
+_CONTROLLER = None
 
-@dataclass
+
+def single_thread_blas():
+    """A context in which BLAS runs on one thread (the problems here are small)."""
+    global _CONTROLLER
+    from threadpoolctl import ThreadpoolController
+
+    if _CONTROLLER is None:
+        _CONTROLLER = ThreadpoolController()
+    return _CONTROLLER.limit(limits=1, user_api="blas")
+
+
 class Moments:
-    """Weighted moments of P problems sharing nothing but their sizes."""
+    """Weighted moments of P = B * L problems (B instances, L labels each).
 
-    A: np.ndarray  # (P, d, d) weighted-centred Gram matrix of Z
-    b: np.ndarray  # (P, d)    weighted-centred cross moments of Z and y
-    c: np.ndarray  # (P,)      weighted-centred sum of squares of y
-    z_mean: np.ndarray  # (P, d) weighted mean of Z
-    y_mean: np.ndarray  # (P,)   weighted mean of y
-    n_samples: int
+    The vectors (means, ``b``, ``c``, the Gram diagonal) are computed at once.
+    The Gram matrix ``A`` is computed only if a method needs all of it
+    ('highest', 'lasso', 'none'); forward selection asks for the K columns
+    it picks, which costs O(S d K) per problem instead of O(S d²).
+    """
+
+    def __init__(self, Z: np.ndarray, w: np.ndarray, Y: np.ndarray) -> None:
+        B, d, S = Z.shape
+        L = Y.shape[2]
+        self.Z, self.w, self.L, self.n_samples = Z, w, L, S
+        self.sw = w.sum(axis=1)  # (B,)
+        z_mean = np.empty((B, d))
+        y_mean = np.empty((B, L))
+        diag = np.empty((B, d))
+        bxy = np.empty((B, d, L))
+        c = np.empty((B, L))
+        # BLAS products per instance: the same operations whatever the chunk holds
+        for i in range(B):
+            wi, zi, sw = w[i], Z[i], self.sw[i]
+            z_mean[i] = zi @ wi / sw
+            y_mean[i] = wi @ Y[i] / sw
+            yc = Y[i] - y_mean[i]
+            diag[i] = (zi * zi) @ wi - sw * z_mean[i] ** 2
+            bxy[i] = zi @ (wi[:, None] * yc)
+            c[i] = wi @ (yc * yc)
+        self._z_mean_b = z_mean
+        self.z_mean = np.repeat(z_mean, L, axis=0)  # (P, d)
+        self.y_mean = y_mean.reshape(B * L)  # (P,)
+        self.diag = np.repeat(np.maximum(diag, 0.0), L, axis=0)  # (P, d)
+        self.b = bxy.transpose(0, 2, 1).reshape(B * L, d)  # (P, d)
+        self.c = c.reshape(B * L)  # (P,)
+        self._A: np.ndarray | None = None
+        self._columns: dict[tuple[int, int], np.ndarray] = {}
+
+    @property
+    def A(self) -> np.ndarray:
+        """The full weighted-centred Gram matrices (P, d, d)."""
+        if self._A is None:
+            Z, w = self.Z, self.w
+            B, d, _ = Z.shape
+            A = np.empty((B, d, d))
+            for i in range(B):
+                zm = self._z_mean_b[i]
+                A[i] = (Z[i] * w[i]) @ Z[i].T - self.sw[i] * np.outer(zm, zm)
+            A = 0.5 * (A + A.transpose(0, 2, 1))
+            self._A = np.repeat(A, self.L, axis=0)
+        return self._A
+
+    def column(self, j: np.ndarray) -> np.ndarray:
+        """Column ``j[p]`` of problem p's Gram matrix, for every p: (P, d)."""
+        if self._A is not None:
+            return self._A[np.arange(len(j)), :, j]
+        out = np.empty((len(j), self.Z.shape[1]))
+        for p, jp in enumerate(j.tolist()):
+            i = p // self.L
+            col = self._columns.get((i, jp))
+            if col is None:  # labels of one instance share its columns
+                zi, zm = self.Z[i], self._z_mean_b[i]
+                col = self._columns[i, jp] = zi @ (self.w[i] * zi[jp]) - self.sw[i] * zm * zm[jp]
+            out[p] = col
+        return out
 
 
 def moments(Z: np.ndarray, w: np.ndarray, Y: np.ndarray) -> Moments:
     """Moments for B instances and L labels each: P = B * L problems.
 
-    ``Z`` is (B, S, d), ``w`` (B, S) and ``Y`` (B, S, L); problem ``b * L + l``
+    ``Z`` is (B, d, S), ``w`` (B, S) and ``Y`` (B, S, L); problem ``b * L + l``
     is instance b with label l.
     """
-    B, S, d = Z.shape
-    L = Y.shape[2]
-    A = np.empty((B, d, d))
-    bxy = np.empty((B, d, L))
-    c = np.empty((B, L))
-    z_mean = np.empty((B, d))
-    y_mean = np.empty((B, L))
-    # one BLAS product per instance: the same operations whatever the chunk holds
-    for i in range(B):
-        wi, zi = w[i], Z[i]
-        sw = wi.sum()
-        z_mean[i] = wi @ zi / sw
-        y_mean[i] = wi @ Y[i] / sw
-        yc = Y[i] - y_mean[i]
-        zw = zi * wi[:, None]
-        A[i] = zw.T @ zi - sw * np.outer(z_mean[i], z_mean[i])
-        bxy[i] = zw.T @ yc
-        c[i] = wi @ (yc * yc)
-    A = 0.5 * (A + A.transpose(0, 2, 1))
-    rep = np.repeat
-    return Moments(
-        A=rep(A, L, axis=0),
-        b=bxy.transpose(0, 2, 1).reshape(B * L, d),
-        c=c.reshape(B * L),
-        z_mean=rep(z_mean, L, axis=0),
-        y_mean=y_mean.reshape(B * L),
-        n_samples=S,
-    )
+    return Moments(Z, w, Y)
 
 
 def select(m: Moments, k: int, method: str, z0: np.ndarray) -> np.ndarray:
@@ -97,36 +136,46 @@ def select(m: Moments, k: int, method: str, z0: np.ndarray) -> np.ndarray:
 def _forward(m: Moments, k: int) -> np.ndarray:
     """Greedy forward selection by weighted R² of an unpenalized fit.
 
-    The sweep operator on [[A, b], [b', c]] keeps, after each pick, the
-    moments of every column and of y residualized on the picked columns; the
-    R² gain of candidate j is then b_j**2 / A_jj.
+    Sweeping the picked columns out of [[A, b], [b', c]] leaves the moments
+    of every column and of y residualized on them; the R² gain of candidate j
+    is then b_j**2 / A_jj.  The sweep is applied through the residualized
+    pivot columns u_t, so only the K picked columns of A are ever formed.
     """
     P, d = m.b.shape
-    M = np.empty((P, d + 1, d + 1))
-    M[:, :d, :d] = m.A
-    M[:, :d, d] = m.b
-    M[:, d, :d] = m.b
-    M[:, d, d] = m.c
-    diag_idx = np.arange(d)
-    tol = 1e-10 * np.maximum(np.diagonal(m.A, axis1=1, axis2=2), 1e-300)
+    rows = np.arange(P)
+    diag = m.diag.copy()
+    b = m.b.copy()
+    tol = 1e-10 * np.maximum(m.diag, 1e-300)
     used = np.zeros((P, d), dtype=bool)
     chosen = np.empty((P, k), dtype=np.intp)
-    rows = np.arange(P)
+    pivots: list[tuple[np.ndarray, np.ndarray]] = []  # (u_t, 1 / pivot_t or 0)
     for step in range(k):
-        diag = M[:, diag_idx, diag_idx]
         ok = diag > tol
-        gain = np.where(ok, M[:, :d, d] ** 2 / np.where(ok, diag, 1.0), 0.0)
+        gain = np.where(ok, b**2 / np.where(ok, diag, 1.0), 0.0)
         gain[used] = -np.inf
         j = np.argmax(gain, axis=1)
         chosen[:, step] = j
         used[rows, j] = True
-        pivot = M[rows, j, j]
-        scale = np.where(ok[rows, j], 1.0 / np.where(ok[rows, j], pivot, 1.0), 0.0)
-        r = M[rows, j, :]  # (P, d+1); M is symmetric
-        M -= scale[:, None, None] * r[:, :, None] * r[:, None, :]
-        M[rows, j, :] = 0.0
-        M[rows, :, j] = 0.0
+        u = m.column(j).copy()
+        for prev, inv in pivots:
+            u -= prev * (prev[rows, j] * inv)[:, None]
+        piv = u[rows, j]
+        inv = np.where(ok[rows, j], 1.0 / np.where(ok[rows, j], piv, 1.0), 0.0)
+        diag -= u**2 * inv[:, None]
+        b -= u * (b[rows, j] * inv)[:, None]
+        pivots.append((u, inv))
     return chosen
+
+
+def _sub_gram(m: Moments, features: np.ndarray) -> np.ndarray:
+    """A[p][features[p]][:, features[p]] for every p: (P, k, k)."""
+    P, k = features.shape
+    rows = np.arange(P)[:, None]
+    if m._A is not None:
+        return m._A[rows[:, :, None], features[:, :, None], features[:, None, :]]
+    cols = np.stack([m.column(features[:, t]) for t in range(k)], axis=2)  # (P, d, k)
+    sub = cols[rows, features, :]  # (P, k, k)
+    return 0.5 * (sub + sub.transpose(0, 2, 1))
 
 
 def _lasso(m: Moments, k: int) -> np.ndarray:
@@ -172,7 +221,7 @@ def fit(m: Moments, features: np.ndarray, z0: np.ndarray, alpha: float = 1.0) ->
     """Ridge with intercept on the selected features, as lime's final model."""
     P = len(features)
     rows = np.arange(P)[:, None]
-    A = m.A[rows[:, :, None], features[:, :, None], features[:, None, :]]
+    A = _sub_gram(m, features)
     b = m.b[rows, features]
     beta = _ridge(A, b, alpha)
     intercept = m.y_mean - np.einsum("pk,pk->p", m.z_mean[rows, features], beta)

@@ -74,16 +74,19 @@ class ColumnStats:
     def encode(self, values: pd.Series) -> np.ndarray:
         """Codes of ``values`` (discrete columns); -1 for a category unseen in training."""
         if self.kind == "binned":
-            x = _as_float(values, self.name)
-            codes = np.searchsorted(self.edges, x, side="left")
-            codes[np.isnan(x)] = self.missing_code
-            return codes.astype(np.int64)
+            return self.encode_numeric(_as_float(values, self.name))
         codes = np.full(len(values), -1, dtype=np.int64)
         for i, v in enumerate(values.tolist()):
             if _is_missing(v):
                 codes[i] = self.missing_code
             else:
                 codes[i] = self._category_index.get(_category_key(v), -1)
+        return codes
+
+    def encode_numeric(self, x: np.ndarray) -> np.ndarray:
+        """Bin codes of float values (binned columns); NaN gets the missing code."""
+        codes = np.searchsorted(self.edges, x, side="left")
+        codes[np.isnan(x)] = self.missing_code
         return codes
 
     def numeric(self, values: pd.Series) -> np.ndarray:

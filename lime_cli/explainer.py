@@ -256,12 +256,10 @@ class Explainer:
         _check_int("--jobs", n_jobs, -1)
         if n_jobs == 0:
             raise ParameterError("--jobs must be a positive number of workers, or -1 for one per core")
-        tasks = [
+        tasks = (  # lazy: a chunk's rows are sliced only when it is due
             (features.iloc[start : start + batch], positions[start : start + batch], label_idx, top_labels)
             for start in range(0, len(features), batch)
-        ]
-        if n_jobs == 1 and backend is None:
-            return self._pipelined(tasks)
+        )
         return run_chunks(self._explain_chunk, tasks, n_jobs, backend)
 
     def check_rows(self, rows: pd.DataFrame) -> pd.DataFrame:
@@ -303,18 +301,21 @@ class Explainer:
         return np.array(idx, dtype=np.intp)
 
     def _encode(self, sub: pd.DataFrame):
+        """The chunk's instances as bin/category codes and float values."""
         cols = self.stats.columns
         lay = self._layout
+        nb = lay.n_binned
+        numeric_pos = np.concatenate([lay.discrete[:nb], lay.continuous])
+        try:  # one conversion for every numeric column of the chunk
+            block = sub.iloc[:, numeric_pos].to_numpy(dtype=np.float64, na_value=np.nan)
+        except (TypeError, ValueError):
+            block = np.column_stack([cols[i].numeric(sub.iloc[:, i]) for i in numeric_pos])
+        block = block.reshape(len(sub), len(numeric_pos))
+        binned0, cont0 = block[:, :nb], block[:, nb:]
         codes0 = np.empty((len(sub), len(lay.discrete)), dtype=np.int64)
         for j, i in enumerate(lay.discrete):
-            codes0[:, j] = cols[i].encode(sub.iloc[:, i])
-        binned0 = np.empty((len(sub), len(lay.binned)))
-        for j, k in enumerate(lay.binned):
-            i = lay.discrete[k]
-            binned0[:, j] = cols[i].numeric(sub.iloc[:, i])
-        cont0 = np.empty((len(sub), len(lay.continuous)))
-        for j, i in enumerate(lay.continuous):
-            cont0[:, j] = cols[i].numeric(sub.iloc[:, i])
+            c = cols[i]
+            codes0[:, j] = c.encode_numeric(binned0[:, j]) if j < nb else c.encode(sub.iloc[:, i])
         return codes0, binned0, cont0
 
     def _predict(self, X, n_rows: int, S: int) -> np.ndarray:
@@ -349,26 +350,6 @@ class Explainer:
         prepared, X = self._prepare(sub, positions)
         return self._finish(prepared, self._predict(X, len(sub), self.num_samples), label_idx, top_labels)
 
-    def _pipelined(self, tasks) -> Iterator[list[Explanation]]:
-        """Serial chunks, with the model predicting chunk i on a second thread while this
-        thread draws the samples of chunk i+1 and solves the surrogates of chunk i-1.
-
-        The computations are those of :meth:`_explain_chunk`, so the output is identical.
-        """
-        from concurrent.futures import ThreadPoolExecutor
-
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="lime-cli-model") as pool:
-            pending = None
-            for sub, positions, label_idx, top_labels in tasks:
-                prepared, X = self._prepare(sub, positions)
-                future = pool.submit(self._predict, X, len(sub), self.num_samples)
-                del X
-                if pending is not None:
-                    yield self._finish(pending[0], pending[1].result(), *pending[2:])
-                pending = (prepared, future, label_idx, top_labels)
-            if pending is not None:
-                yield self._finish(pending[0], pending[1].result(), *pending[2:])
-
     def _prepare(self, sub, positions):
         codes0, binned0, cont0 = self._encode(sub)
         rngs = [np.random.default_rng([self.seed, int(p)]) for p in positions]
@@ -392,15 +373,18 @@ class Explainer:
 
         nd = len(self._layout.discrete)
         # distance to the instance: its discrete columns are all 1, and Z is 0/1 there
-        sq = nd - Z[:, :, :nd].sum(axis=2)
-        if nd < Z.shape[2]:
-            sq += ((Z[:, :, nd:] - Z[:, :1, nd:]) ** 2).sum(axis=2)
+        sq = nd - Z[:, :nd, :].sum(axis=1)
+        if nd < Z.shape[1]:
+            sq += ((Z[:, nd:, :] - Z[:, nd:, :1]) ** 2).sum(axis=1)
         dist = np.sqrt(sq)
         w = exponential_kernel(dist, self.kernel_width)
-        m = _surrogate.moments(Z, w, Y)
-        z0 = np.repeat(Z[:, 0, :], L, axis=0)
-        chosen = _surrogate.select(m, self.num_features, self.feature_selection, z0)
-        fit = _surrogate.fit(m, chosen, z0)
+        z0 = np.repeat(Z[:, :, 0], L, axis=0)
+        # single-threaded BLAS: the sums are then done in the same order on any machine,
+        # worker or cluster, so the output is identical to the last bit
+        with _surrogate.single_thread_blas():
+            m = _surrogate.moments(Z, w, Y)
+            chosen = _surrogate.select(m, self.num_features, self.feature_selection, z0)
+            fit = _surrogate.fit(m, chosen, z0)
         model_pred = Y[:, 0, :].reshape(B * L)
         return self._package(sub, positions, lab, codes0, fit, model_pred)
 

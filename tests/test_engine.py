@@ -77,7 +77,7 @@ def test_surrogate_matches_sklearn_ridge():
     Z = (rng.random((B, S, d)) < 0.6).astype(float)
     w = rng.random((B, S))
     Y = (Z @ rng.normal(size=d))[:, :, None] + rng.normal(0, 0.1, (B, S, 1))
-    m = moments(Z, w, Y)
+    m = moments(Z.transpose(0, 2, 1).copy(), w, Y)
     z0 = Z[:, 0, :]
     chosen = select(m, 3, "forward", z0)
     f = fit(m, chosen, z0)
@@ -97,7 +97,7 @@ def test_forward_selection_matches_brute_force():
     Z = (rng.random((1, S, d)) < 0.5).astype(float)
     w = rng.random((1, S))
     Y = (Z[0] @ rng.normal(size=d) + rng.normal(0, 0.5, S))[None, :, None]
-    chosen = list(select(moments(Z, w, Y), 4, "forward", Z[:, 0])[0])
+    chosen = list(select(moments(Z.transpose(0, 2, 1).copy(), w, Y), 4, "forward", Z[:, 0])[0])
     used = []
     for _ in range(4):
         scores = {
