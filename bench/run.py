@@ -33,7 +33,6 @@ import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parent.parent
-LIME_CMD = [sys.executable, "-m", "lime_cli", "explain"]
 
 
 @dataclass
@@ -80,15 +79,18 @@ def build(name: str):
 
 def run_cli(args: list[str]) -> tuple[float, float]:
     """(seconds, peak RSS in MiB) of one CLI run."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(LIME_CMD + args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    seconds = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    err = proc.stderr.read().decode() if proc.stderr else ""
-    if proc.returncode != 0:
-        raise SystemExit(f"lime failed ({proc.returncode}): {err}")
-    return seconds, usage.ru_maxrss / 1024
+    with tempfile.NamedTemporaryFile(suffix=".peak") as peak:
+        start = time.perf_counter()
+        proc = subprocess.run(
+            [sys.executable, str(ROOT / "bench" / "_peak.py"), peak.name, "explain", *args],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        seconds = time.perf_counter() - start
+        if proc.returncode != 0:
+            raise SystemExit(f"lime failed ({proc.returncode}): {proc.stderr}")
+        return seconds, int(Path(peak.name).read_text()) / 1024
 
 
 def lime_like_samples(X: pd.DataFrame, n: int, seed: int = 0) -> pd.DataFrame:

@@ -1,0 +1,177 @@
+"""Explanation quality: stability across seeds, recall of known features, fidelity.
+
+Run with `make bench-quality` (or `python bench/quality.py --help`).  For lime 0.2.0.1, lime-cli's
+default and lime-cli's `preset="lime"`, on models whose truly used features are known (the
+protocol of section 5.2 of the LIME paper, on tabular data) and on bundled data:
+
+- Jaccard of the top-K feature sets of the same row under two seeds (mean over rows);
+- recall of the gold features in the top K (planted models only);
+- median weighted R² of the surrogate and median |local - model prediction|.
+
+Workloads: `sparse-logreg` (a logistic regression using 8 of 40 standard normal features; gold =
+those 8), `tree-depth8` (a depth-8 decision tree over 40 features; gold = the features on the
+row's decision path), `rf-cancer` (a random forest on breast cancer).  K = 10 everywhere.
+Writes bench/QUALITY.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parent.parent
+K = 10
+
+
+def sparse_logreg(n: int = 5000, d: int = 40, used: int = 8, seed: int = 0):
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame(rng.standard_normal((n, d)), columns=[f"x{i}" for i in range(d)])
+    gold = rng.choice(d, used, replace=False)
+    coef = np.zeros(d)
+    coef[gold] = rng.choice([-1, 1], used) * rng.uniform(0.8, 1.6, used)
+    model = LogisticRegression()
+    model.fit(X.iloc[:50], rng.integers(0, 2, 50))  # sets up the attributes; the weights are planted
+    model.coef_, model.intercept_ = coef[None, :], np.zeros(1)
+    names = set(X.columns[gold])
+    return model, X, lambda rows: [names] * len(rows)
+
+
+def tree_depth8(n: int = 5000, d: int = 40, seed: int = 0):
+    from sklearn.tree import DecisionTreeClassifier
+
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame(rng.standard_normal((n, d)), columns=[f"x{i}" for i in range(d)])
+    logit = X.to_numpy() @ rng.standard_normal(d)
+    y = (logit + rng.normal(0, 1, n) > 0).astype(int)
+    model = DecisionTreeClassifier(max_depth=8, random_state=seed).fit(X, y)
+
+    def gold(rows: pd.DataFrame):
+        path = model.decision_path(rows)
+        feature = model.tree_.feature
+        out = []
+        for i in range(len(rows)):
+            nodes = path.indices[path.indptr[i] : path.indptr[i + 1]]
+            out.append({X.columns[feature[j]] for j in nodes if feature[j] >= 0})
+        return out
+
+    return model, X, gold
+
+
+def rf_cancer():
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.ensemble import RandomForestClassifier
+
+    X, y = load_breast_cancer(return_X_y=True, as_frame=True)
+    model = RandomForestClassifier(n_estimators=100, random_state=0).fit(X, y)
+    return model, X, None
+
+
+WORKLOADS = {"sparse-logreg": sparse_logreg, "tree-depth8": tree_depth8, "rf-cancer": rf_cancer}
+
+
+def ours(model, X, rows, seed, samples, **kwargs):
+    from lime_cli import Explainer
+
+    ex = Explainer(model, X, num_features=K, num_samples=samples, seed=seed, **kwargs)
+    return [
+        ({f.feature for f in e.features}, e.score, abs(e.local_prediction - e.model_prediction))
+        for e in ex.explain(rows, positions=list(range(len(rows))))
+    ]
+
+
+def lime(model, X, rows, seed, samples):
+    from lime.lime_tabular import LimeTabularExplainer
+
+    cols = list(X.columns)
+
+    def predict(a):
+        return model.predict_proba(pd.DataFrame(a, columns=cols))
+
+    explainer = LimeTabularExplainer(X.to_numpy(), feature_names=cols, random_state=seed)
+    out = []
+    for r in rows.to_numpy():
+        label = int(np.argmax(predict(r[None, :])[0]))
+        e = explainer.explain_instance(r, predict, labels=(label,), num_features=K, num_samples=samples)
+        feats = {cols[i] for i, _ in e.local_exp[label]}
+        out.append((feats, e.score, abs(float(e.local_pred[0]) - predict(r[None, :])[0][label])))
+    return out
+
+
+def measure(method, model, X, rows, gold, samples) -> dict:
+    t = time.perf_counter()
+    a = method(model, X, rows, 1, samples)
+    seconds = (time.perf_counter() - t) / len(rows)
+    b = method(model, X, rows, 2, samples)
+    jac = [len(x[0] & y[0]) / len(x[0] | y[0]) for x, y in zip(a, b, strict=True)]
+    res = {
+        "jaccard": float(np.mean(jac)),
+        "score": float(np.median([x[1] for x in a])),
+        "gap": float(np.median([x[2] for x in a])),
+        "seconds": seconds,
+        "recall": None,
+    }
+    if gold is not None:
+        golds = gold(rows)
+        res["recall"] = float(np.mean([len(g & x[0]) / len(g) for g, x in zip(golds, a, strict=True)]))
+    return res
+
+
+def methods(samples: int, extra: list[str]):
+    out = {
+        "lime 0.2.0.1": lime,
+        "lime-cli default": ours,
+        "lime-cli --preset lime": lambda m, X, r, s, n: ours(m, X, r, s, n, preset="lime"),
+    }
+    for spec in extra:  # e.g. "locality=0.5,kernel_width=2"
+        kwargs = {}
+        for item in spec.split(","):
+            key, value = item.split("=")
+            kwargs[key] = float(value) if value.replace(".", "").isdigit() else value
+        out[f"lime-cli {spec}"] = lambda m, X, r, s, n, kw=kwargs: ours(m, X, r, s, n, **kw)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=40)
+    parser.add_argument("--samples", type=int, default=5000)
+    parser.add_argument("--workloads", nargs="*", default=list(WORKLOADS), choices=list(WORKLOADS))
+    parser.add_argument("--try", dest="extra", nargs="*", default=[], help="extra settings, k=v,k=v")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "QUALITY.md")
+    args = parser.parse_args()
+
+    lines = [
+        "# Explanation quality",
+        "",
+        f"Measured by `bench/quality.py` on {time.strftime('%Y-%m-%d')}: {args.rows} rows per workload, "
+        f"num_samples {args.samples}, K = {K}; Jaccard between seeds 1 and 2; recall and medians "
+        "under seed 1.",
+        "",
+        "| workload | method | Jaccard | gold recall | median R² | median abs(local - model) | s/row |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    print("\n".join(lines[-2:]))
+    for name in args.workloads:
+        model, X, gold = WORKLOADS[name]()
+        rows = X.sample(args.rows, random_state=0)
+        for label, method in methods(args.samples, args.extra).items():
+            r = measure(method, model, X, rows, gold, args.samples)
+            recall = "" if r["recall"] is None else f"{r['recall']:.3f}"
+            lines.append(
+                f"| {name} | {label} | {r['jaccard']:.3f} | {recall} | {r['score']:.3f} "
+                f"| {r['gap']:.3f} | {r['seconds']:.3f} |"
+            )
+            print(lines[-1], flush=True)
+    if args.out:
+        args.out.write_text("\n".join(lines) + "\n")
+        print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
