@@ -143,7 +143,7 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=5000)
     parser.add_argument("--workloads", nargs="*", default=list(WORKLOADS), choices=list(WORKLOADS))
     parser.add_argument("--try", dest="extra", nargs="*", default=[], help="extra settings, k=v,k=v")
-    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "QUALITY.md")
+    parser.add_argument("--out", default=str(ROOT / "bench" / "QUALITY.md"), help="'' to skip writing")
     args = parser.parse_args()
 
     lines = [
@@ -169,7 +169,7 @@ def main() -> None:
             )
             print(lines[-1], flush=True)
     if args.out:
-        args.out.write_text("\n".join(lines) + "\n")
+        Path(args.out).write_text("\n".join(lines) + "\n")
         print(f"wrote {args.out}")
 
 

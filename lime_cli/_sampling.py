@@ -161,6 +161,7 @@ def perturb(
     cont0: np.ndarray,
     rngs: list[np.random.Generator],
     num_samples: int,
+    locality: float = 0.0,
 ) -> Perturbation:
     """Draw ``num_samples`` samples around each instance of a chunk.
 
@@ -168,6 +169,11 @@ def perturb(
     (B, n_continuous) describe the instances; ``rngs`` has one generator each.
     Columns are processed one at a time, so each one's lookup tables stay in
     the processor's cache.
+
+    With ``locality`` p > 0, each feature of a sample keeps the instance's own
+    value with probability p and is drawn from the training distribution
+    otherwise (p = 0 is lime's sampling): the samples then concentrate near
+    the instance, where the surrogate is meant to be faithful.
     """
     B, S = len(rngs), num_samples
     nd, nb, nc = len(layout.discrete), layout.n_binned, len(layout.continuous)
@@ -184,8 +190,20 @@ def perturb(
     values[nb:, :, 0] = cont0.T
     Z = np.empty((B, nd + nc, S))
     int_row = {int(j): r for r, j in enumerate(layout.int_cols)}
+    keep_cont = None
+    if locality > 0 and nc:
+        keep_cont = np.empty((B, nc, S - 1), dtype=np.float32)
+        for b, rng in enumerate(rngs):
+            rng.random(out=keep_cont[b], dtype=np.float32)
+        keep_cont = keep_cont < locality
+    p = np.float32(locality)
     for j in range(nd):
-        scaled = u[:, j, :] * np.float32(CELLS)
+        uj = u[:, j, :]
+        if locality > 0:  # u < p keeps the instance's value; otherwise u is rescaled to [0, 1)
+            keep = uj < p
+            uj = np.maximum(uj - p, 0) / (1 - p)
+            uj = np.minimum(uj, np.float32(1 - 2**-24))
+        scaled = uj * np.float32(CELLS)
         cell = scaled.astype(np.int32)
         base = j * CELLS
         code = codes[:, j, 1:]
@@ -197,7 +215,11 @@ def perturb(
             values[j, :, 1:] = left[cell] + cell_frac * step[cell]
         straddles = layout.cell_straddles[base : base + CELLS][cell]
         if straddles.any():
-            _exact_draws(layout, j, u[:, j, :], straddles, code, values[j, :, 1:] if j < nb else None)
+            _exact_draws(layout, j, uj, straddles, code, values[j, :, 1:] if j < nb else None)
+        if locality > 0:
+            np.copyto(code, codes0[:, j, None], where=keep)
+            if j < nb:
+                np.copyto(values[j, :, 1:], binned0[:, j, None], where=keep)
         if j in int_row:
             r = int_row[j]
             v = values[j, :, 1:]
@@ -205,7 +227,10 @@ def perturb(
         np.equal(codes[:, j, :], codes0[:, j, None], out=Z[:, j, :])
     Z[:, :nd, 0] = 1.0
     if nc:
-        values[nb:, :, 1:] = (layout.cont_mean[:, None] + layout.cont_std[:, None] * gauss).transpose(1, 0, 2)
+        drawn = layout.cont_mean[:, None] + layout.cont_std[:, None] * gauss  # (B, nc, S-1)
+        if keep_cont is not None:
+            drawn = np.where(keep_cont, cont0[:, :, None], drawn)
+        values[nb:, :, 1:] = drawn.transpose(1, 0, 2)
         scaled_cont = (values[nb:] - layout.cont_mean[:, None, None]) / layout.cont_std[:, None, None]
         Z[:, nd:, :] = np.nan_to_num(scaled_cont, nan=0.0).transpose(1, 0, 2)
     return Perturbation(codes=codes, values=values, Z=Z)

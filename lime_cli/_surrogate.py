@@ -47,7 +47,7 @@ class Moments:
     def __init__(self, Z: np.ndarray, w: np.ndarray, Y: np.ndarray) -> None:
         B, d, S = Z.shape
         L = Y.shape[2]
-        self.Z, self.w, self.L, self.n_samples = Z, w, L, S
+        self.Z, self.w, self.Y, self.L, self.n_samples = Z, w, Y, L, S
         self.sw = w.sum(axis=1)  # (B,)
         z_mean = np.empty((B, d))
         y_mean = np.empty((B, L))
@@ -197,9 +197,12 @@ def _lasso(m: Moments, k: int) -> np.ndarray:
     return out
 
 
-def _ridge(A: np.ndarray, b: np.ndarray, alpha: float) -> np.ndarray:
+def _ridge(A: np.ndarray, b: np.ndarray, alpha) -> np.ndarray:
+    """Solve (A + diag(alpha)) beta = b; ``alpha`` a scalar or (P, d) penalties."""
     d = A.shape[-1]
-    reg = A + alpha * np.eye(d)
+    reg = A.copy()
+    idx = np.arange(d)
+    reg[:, idx, idx] += alpha
     try:
         return np.linalg.solve(reg, b[:, :, None])[:, :, 0]
     except np.linalg.LinAlgError:  # alpha == 0 and a singular Gram matrix
@@ -215,15 +218,25 @@ class Fit:
     intercept: np.ndarray  # (P,)
     local_prediction: np.ndarray  # (P,) surrogate at the instance
     score: np.ndarray  # (P,) weighted R²
+    alpha: float = 1.0
 
 
-def fit(m: Moments, features: np.ndarray, z0: np.ndarray, alpha: float = 1.0) -> Fit:
-    """Ridge with intercept on the selected features, as lime's final model."""
+def fit(
+    m: Moments, features: np.ndarray, z0: np.ndarray, alpha: float = 1.0, dropped: np.ndarray | None = None
+) -> Fit:
+    """Ridge with intercept on the selected features, as lime's final model.
+
+    ``dropped`` (P, k) marks selected features to leave out of the fit (their
+    coefficient is then 0): the fit on the others is computed in the same batch.
+    """
     P = len(features)
     rows = np.arange(P)[:, None]
     A = _sub_gram(m, features)
     b = m.b[rows, features]
-    beta = _ridge(A, b, alpha)
+    penalty = alpha if dropped is None else np.where(dropped, 1e30, alpha)
+    beta = _ridge(A, b, penalty)
+    if dropped is not None:
+        beta[dropped] = 0.0
     intercept = m.y_mean - np.einsum("pk,pk->p", m.z_mean[rows, features], beta)
     local = intercept + np.einsum("pk,pk->p", z0[rows, features], beta)
     rss = m.c - 2 * np.einsum("pk,pk->p", beta, b) + np.einsum("pi,pij,pj->p", beta, A, beta)
@@ -235,4 +248,32 @@ def fit(m: Moments, features: np.ndarray, z0: np.ndarray, alpha: float = 1.0) ->
     intercept[flat] = local[flat] = m.y_mean[flat]
     with np.errstate(invalid="ignore", divide="ignore"):
         score = np.where(flat, 1.0, 1.0 - rss / np.where(flat, 1.0, m.c))
-    return Fit(features=features, coef=beta, intercept=intercept, local_prediction=local, score=score)
+    return Fit(
+        features=features, coef=beta, intercept=intercept, local_prediction=local, score=score, alpha=alpha
+    )
+
+
+def t_statistics(m: Moments, fit: Fit) -> np.ndarray:
+    """|coefficient| / robust standard error (P, k) of each fitted coefficient.
+
+    The sandwich (HC0) covariance of the weighted ridge estimate, which does
+    not take the kernel weights for inverse variances:
+    (A + aI)^-1 [sum_s w_s^2 e_s^2 z_s z_s'] (A + aI)^-1, with z centred.
+    """
+    P, k = fit.features.shape
+    out = np.empty((P, k))
+    A = _sub_gram(m, fit.features)
+    idx = np.arange(k)
+    for p in range(P):
+        i, lab = divmod(p, m.L)
+        f = fit.features[p]
+        zc = m.Z[i][f] - m.z_mean[p, f][:, None]  # (k, S)
+        e = (m.Y[i][:, lab] - m.y_mean[p]) - fit.coef[p] @ zc
+        meat = (zc * (m.w[i] * e) ** 2) @ zc.T
+        reg = A[p].copy()
+        reg[idx, idx] += fit.alpha
+        bread = np.linalg.pinv(reg)
+        var = np.einsum("ij,jk,ki->i", bread, meat, bread)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[p] = np.abs(fit.coef[p]) / np.sqrt(np.maximum(var, 1e-300))
+    return out

@@ -162,8 +162,9 @@ def explain(
         int, typer.Option("--num-features", "-k", metavar="K", help="Features per explanation.")
     ] = 10,
     num_samples: Annotated[
-        int, typer.Option("--num-samples", "-n", metavar="N", help="Perturbed samples per row.")
-    ] = 5000,
+        str,
+        typer.Option("--num-samples", "-n", metavar="N", help="Perturbed samples per row, or auto."),
+    ] = "5000",
     seed: Annotated[
         int, typer.Option("--seed", metavar="S", help="Random seed: same input, same output.")
     ] = 0,
@@ -208,6 +209,24 @@ def explain(
         ),
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar on stderr.")] = False,
+    preset: Annotated[
+        str, typer.Option("--preset", metavar="NAME", help="default, or lime (lime 0.2.0.1's method).")
+    ] = "default",
+    locality: Annotated[
+        float | None,
+        typer.Option("--locality", metavar="P", help="Chance a sample keeps each of the row's values."),
+    ] = None,
+    confidence: Annotated[
+        float | None,
+        typer.Option("--confidence", metavar="C", help="Drop weights not distinct from 0 at C (0: off)."),
+    ] = None,
+    min_fidelity: Annotated[
+        float | None,
+        typer.Option("--min-fidelity", metavar="R2", help="Mark explanations with a lower score."),
+    ] = None,
+    stability: Annotated[
+        int, typer.Option("--stability", metavar="R", help="Re-explain each row under R other seeds.")
+    ] = 0,
 ) -> None:
     """Explain rows of a table with LIME: ranked feature weights per row."""
     check_output(output, fmt)
@@ -237,9 +256,13 @@ def explain(
         kernel_width=kernel_width,
         feature_selection=feature_selection,
         num_features=num_features,
-        num_samples=num_samples,
+        num_samples=_samples(num_samples),
         seed=seed,
         batch_size=batch_size,
+        preset=preset,
+        locality=locality,
+        confidence=confidence,
+        min_fidelity=min_fidelity,
     )
     with dask_client(dask) if dask else nullcontext():
         chunks = explainer.iter_explain(
@@ -249,6 +272,7 @@ def explain(
             top_labels=top_labels,
             n_jobs=-1 if dask and jobs == 1 else jobs,
             backend="dask" if dask else None,
+            stability=stability,
         )
         if not quiet and len(positions) > 1 and sys.stderr.isatty():
             from .render import track
@@ -258,6 +282,15 @@ def explain(
             _render_tables(chunks, output)
         else:
             write_explanations(chunks, fmt, explainer.mode, output)
+
+
+def _samples(text: str) -> int | str:
+    if text == "auto":
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise ParameterError(f"--num-samples must be an integer >= 2 or auto, not {text!r}") from None
 
 
 def _render_tables(chunks, output: str | None) -> None:

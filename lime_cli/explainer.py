@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import pandas as pd
+from scipy.special import ndtri
 
 from . import _surrogate
 from ._kernel import default_kernel_width, exponential_kernel
@@ -29,6 +30,16 @@ from ._tabular import TrainingStats
 from .errors import DataError, ModelError, ParameterError
 
 MODES = ("classification", "regression")
+
+#: Sample sizes of ``num_samples="auto"``: the first level, and the cap.
+AUTO_START, AUTO_CAP = 1000, 32000
+
+#: Method settings of the presets; explicit arguments override them.  "lime"
+#: reproduces lime 0.2.0.1's method; "default" is chosen from bench/QUALITY.md.
+PRESETS = {
+    "default": {"locality": 0.7, "confidence": 0.95, "min_fidelity": 0.5},
+    "lime": {"locality": 0.0, "confidence": 0.0, "min_fidelity": 0.5},
+}
 
 #: Columns of the tidy (long) form, in order.
 TIDY_COLUMNS = [
@@ -43,7 +54,33 @@ TIDY_COLUMNS = [
     "local_prediction",
     "model_prediction",
     "score",
+    "fidelity_gap",
+    "low_fidelity",
+    "num_samples",
+    "stability_score",
+    "selection_frequency",
+    "weight_std",
 ]
+
+_TIDY_TYPES = {
+    "row": "int64",
+    "label": "string",
+    "rank": "int64",
+    "feature": "string",
+    "condition": "string",
+    "value": "string",
+    "weight": "float64",
+    "intercept": "float64",
+    "local_prediction": "float64",
+    "model_prediction": "float64",
+    "score": "float64",
+    "fidelity_gap": "float64",
+    "low_fidelity": "bool",
+    "num_samples": "int64",
+    "stability_score": "float64",
+    "selection_frequency": "float64",
+    "weight_std": "float64",
+}
 
 
 @dataclass
@@ -67,6 +104,11 @@ class Explanation:
     intercept: float
     score: float
     features: list[FeatureWeight] = field(default_factory=list)
+    fidelity_gap: float = 0.0
+    low_fidelity: bool = False
+    num_samples: int = 0
+    insignificant: int = 0
+    stability: dict | None = None
 
     def to_dict(self) -> dict:
         """The JSON form (schema version 1)."""
@@ -76,8 +118,12 @@ class Explanation:
 def explanations_to_frame(explanations: Sequence[Explanation]) -> pd.DataFrame:
     """Tidy long form: one line per (row, label, feature), columns :data:`TIDY_COLUMNS`."""
     records = []
+    nan = float("nan")
     for e in explanations:
+        stab = e.stability or {}
+        per_feature = {f["feature"]: f for f in stab.get("features", [])}
         for rank, f in enumerate(e.features, start=1):
+            fs = per_feature.get(f.feature, {})
             records.append(
                 (
                     e.row,
@@ -91,24 +137,16 @@ def explanations_to_frame(explanations: Sequence[Explanation]) -> pd.DataFrame:
                     e.local_prediction,
                     e.model_prediction,
                     e.score,
+                    e.fidelity_gap,
+                    e.low_fidelity,
+                    e.num_samples,
+                    stab.get("score", nan),
+                    fs.get("frequency", nan),
+                    fs.get("weight_std", nan),
                 )
             )
     frame = pd.DataFrame.from_records(records, columns=TIDY_COLUMNS)
-    return frame.astype(
-        {
-            "row": "int64",
-            "label": "string",
-            "rank": "int64",
-            "feature": "string",
-            "condition": "string",
-            "value": "string",
-            "weight": "float64",
-            "intercept": "float64",
-            "local_prediction": "float64",
-            "model_prediction": "float64",
-            "score": "float64",
-        }
-    )
+    return frame.astype(_TIDY_TYPES)
 
 
 class Explainer:
@@ -159,8 +197,33 @@ class Explainer:
         num_samples: int = 5000,
         seed: int = 0,
         batch_size: int | None = None,
+        preset: str = "default",
+        locality: float | None = None,
+        confidence: float | None = None,
+        min_fidelity: float | None = None,
     ) -> None:
+        if preset not in PRESETS:
+            raise ParameterError(f"--preset must be one of {', '.join(PRESETS)}, not {preset!r}")
+        settings = dict(PRESETS[preset])
+        for key, value in (
+            ("locality", locality),
+            ("confidence", confidence),
+            ("min_fidelity", min_fidelity),
+        ):
+            if value is not None:
+                settings[key] = value
+        if not 0 <= settings["locality"] < 1:
+            raise ParameterError(f"--locality must be in [0, 1), not {settings['locality']}")
+        if not 0 <= settings["confidence"] < 1:
+            raise ParameterError(f"--confidence must be in [0, 1) (0: off), not {settings['confidence']}")
+        self.preset = preset
+        self.locality = float(settings["locality"])
+        self.confidence = float(settings["confidence"])
+        self.min_fidelity = float(settings["min_fidelity"])
         _check_int("--num-features", num_features, 1)
+        self.auto_samples = num_samples == "auto"
+        if self.auto_samples:
+            num_samples = AUTO_START
         _check_int("--num-samples", num_samples, 2)
         _check_int("--seed", seed, 0)
         if batch_size is not None:
@@ -216,10 +279,14 @@ class Explainer:
         positions: Sequence[int] | None = None,
         labels: Sequence[str] | None = None,
         top_labels: int | None = None,
+        stability: int = 0,
     ) -> list[Explanation]:
         """Explain every row of ``rows``; see :meth:`iter_explain`."""
         out: list[Explanation] = []
-        for chunk in self.iter_explain(rows, positions=positions, labels=labels, top_labels=top_labels):
+        chunks = self.iter_explain(
+            rows, positions=positions, labels=labels, top_labels=top_labels, stability=stability
+        )
+        for chunk in chunks:
             out.extend(chunk)
         return out
 
@@ -232,6 +299,7 @@ class Explainer:
         top_labels: int | None = None,
         n_jobs: int = 1,
         backend: str | None = None,
+        stability: int = 0,
     ) -> Iterator[list[Explanation]]:
         """Yield the explanations of ``rows`` chunk by chunk, in row order.
 
@@ -253,11 +321,22 @@ class Explainer:
             raise ParameterError("positions must have one entry per row")
         label_idx = self._label_indices(labels, top_labels)
         batch = self.batch_size or self._auto_batch_size()
+        _check_int("--stability", stability, 0)
+        if stability and self.auto_samples:
+            raise ParameterError("--stability needs a fixed --num-samples, not auto")
+        if stability:  # the replicates share the chunk: keep its arrays the same size
+            batch = max(1, batch // (stability + 1))
         _check_int("--jobs", n_jobs, -1)
         if n_jobs == 0:
             raise ParameterError("--jobs must be a positive number of workers, or -1 for one per core")
         tasks = (  # lazy: a chunk's rows are sliced only when it is due
-            (features.iloc[start : start + batch], positions[start : start + batch], label_idx, top_labels)
+            (
+                features.iloc[start : start + batch],
+                positions[start : start + batch],
+                label_idx,
+                top_labels,
+                stability,
+            )
             for start in range(0, len(features), batch)
         )
         return run_chunks(self._explain_chunk, tasks, n_jobs, backend)
@@ -274,7 +353,8 @@ class Explainer:
     # -- internals ------------------------------------------------------------------------
 
     def _auto_batch_size(self) -> int:
-        per_row = self.num_samples * max(len(self.feature_names), 1)
+        n = AUTO_CAP if self.auto_samples else self.num_samples
+        per_row = n * max(len(self.feature_names), 1)
         return int(min(max(4_000_000 // per_row, 1), 512))
 
     def _label_indices(self, labels, top_labels) -> np.ndarray | None:
@@ -345,15 +425,82 @@ class Explainer:
             self.classes = [str(i) for i in range(out.shape[1])]
         return out.reshape(n_rows, S, out.shape[1])
 
-    def _explain_chunk(self, sub, positions, label_idx, top_labels) -> list[Explanation]:
-        """Explain one chunk, start to end (what a parallel worker runs)."""
-        prepared, X = self._prepare(sub, positions)
-        return self._finish(prepared, self._predict(X, len(sub), self.num_samples), label_idx, top_labels)
+    def _explain_chunk(self, sub, positions, label_idx, top_labels, stability=0) -> list[Explanation]:
+        """Explain one chunk, start to end (what a parallel worker runs).
 
-    def _prepare(self, sub, positions):
+        With ``stability`` R, the chunk's rows are explained R more times, with
+        streams seeded by (seed, row, r), in the same batch; the main
+        explanations then carry how the replicates agree with them.
+        """
+        if self.auto_samples:
+            return self._explain_auto(sub, positions, label_idx, top_labels)
+        B = len(sub)
+        streams = [[self.seed, int(p)] for p in positions]
+        if stability:
+            streams += [[self.seed, int(p), r] for r in range(1, stability + 1) for p in positions]
+            sub = pd.concat([sub] * (stability + 1))
+            positions = np.tile(positions, stability + 1)
+        out = self._run(sub, positions, streams, self.num_samples, label_idx, top_labels)
+        if not stability:
+            return out
+        n = len(out) // (stability + 1)  # explanations per copy: B rows x L labels
+        main = out[:n]
+        for i, e in enumerate(main):
+            e.stability = _stability([out[r * n + i] for r in range(1, stability + 1)], e)
+        assert n % B == 0
+        return main
+
+    def _run(self, sub, positions, streams, n, label_idx, top_labels) -> list[Explanation]:
+        prepared, X = self._prepare(sub, positions, streams, n)
+        return self._finish(prepared, self._predict(X, len(sub), n), label_idx, top_labels)
+
+    def _explain_auto(self, sub, positions, label_idx, top_labels) -> list[Explanation]:
+        """``num_samples="auto"``: double each row's samples until its explanation holds.
+
+        Level k draws AUTO_START * 2**k fresh samples from the stream (seed, row,
+        1000 + k).  A row stops at the first level whose features and signs equal
+        those of the level before (each weight being significant at
+        ``confidence`` when pruning is on), or at AUTO_CAP samples; its
+        explanation is that of the last level, and ``num_samples`` says its size.
+        """
+
+        def streams(pos, level):
+            return [[self.seed, int(p), 1000 + level] for p in pos]
+
+        def signature(exps):
+            return [{(f.feature, f.weight > 0) for f in e.features} for e in exps]
+
+        n, level = AUTO_START, 0
+        prev = self._run(sub, positions, streams(positions, 0), n, label_idx, top_labels)
+        L = len(prev) // len(sub)
+        prev_by_row = [prev[i * L : (i + 1) * L] for i in range(len(sub))]
+        result: list[list[Explanation] | None] = [None] * len(sub)
+        pending = np.arange(len(sub))
+        while len(pending):
+            level, n = level + 1, n * 2
+            cur = self._run(
+                sub.iloc[pending],
+                positions[pending],
+                streams(positions[pending], level),
+                n,
+                label_idx,
+                top_labels,
+            )
+            still = []
+            for k, i in enumerate(pending):
+                cur_i = cur[k * L : (k + 1) * L]
+                if signature(cur_i) == signature(prev_by_row[i]) or n >= AUTO_CAP:
+                    result[i] = cur_i
+                else:
+                    prev_by_row[i] = cur_i
+                    still.append(i)
+            pending = np.array(still, dtype=np.intp)
+        return [e for row in result for e in row]
+
+    def _prepare(self, sub, positions, streams, n):
         codes0, binned0, cont0 = self._encode(sub)
-        rngs = [np.random.default_rng([self.seed, int(p)]) for p in positions]
-        pert = perturb(self._layout, codes0, binned0, cont0, rngs, self.num_samples)
+        rngs = [np.random.default_rng(s) for s in streams]
+        pert = perturb(self._layout, codes0, binned0, cont0, rngs, n, self.locality)
         X = model_input(self.stats, self._layout, pert, self._as_array)
         return (sub, positions, codes0, pert.Z), X
 
@@ -385,10 +532,17 @@ class Explainer:
             m = _surrogate.moments(Z, w, Y)
             chosen = _surrogate.select(m, self.num_features, self.feature_selection, z0)
             fit = _surrogate.fit(m, chosen, z0)
+            dropped = None
+            if self.confidence > 0:
+                # leave out what cannot be told apart from zero, and refit on the rest
+                # family-wise over the k selected features (Bonferroni)
+                z = float(ndtri(1 - (1 - self.confidence) / (2 * chosen.shape[1])))
+                dropped = _surrogate.t_statistics(m, fit) < z
+                fit = _surrogate.fit(m, chosen, z0, dropped=dropped)
         model_pred = Y[:, 0, :].reshape(B * L)
-        return self._package(sub, positions, lab, codes0, fit, model_pred)
+        return self._package(sub, positions, lab, codes0, fit, model_pred, dropped, Z.shape[2])
 
-    def _package(self, sub, positions, lab, codes0, fit, model_pred) -> list[Explanation]:
+    def _package(self, sub, positions, lab, codes0, fit, model_pred, dropped, n_samples) -> list[Explanation]:
         cols = self.stats.columns
         code_of = {int(i): j for j, i in enumerate(self._layout.discrete)}
         values = sub.to_numpy(dtype=object)
@@ -399,6 +553,8 @@ class Explainer:
             order = np.argsort(-np.abs(fit.coef[p]), kind="stable")
             feats = []
             for o in order:
+                if dropped is not None and dropped[p, o]:
+                    continue
                 i = int(self._layout.order[fit.features[p, o]])
                 c = cols[i]
                 v = values[b, i]
@@ -416,9 +572,45 @@ class Explainer:
                     intercept=float(fit.intercept[p]),
                     score=float(fit.score[p]),
                     features=feats,
+                    fidelity_gap=abs(float(fit.local_prediction[p]) - float(model_pred[p])),
+                    low_fidelity=bool(fit.score[p] < self.min_fidelity),
+                    num_samples=int(n_samples),
+                    insignificant=0 if dropped is None else int(dropped[p].sum()),
                 )
             )
         return out
+
+
+def _stability(replicates: list[Explanation], main: Explanation) -> dict:
+    """How R re-explanations under other seeds agree with ``main``.
+
+    ``score``: mean Jaccard overlap of their feature sets with main's (1 = always the
+    same features); per feature of main, ``frequency``: share of replicates listing it
+    (the variable stability of Visani et al.), and the mean and standard deviation of
+    its weight over them (0 where absent; the coefficient stability).
+    """
+    names = [f.feature for f in main.features]
+    base = set(names)
+    overlaps, weights = [], np.zeros((len(replicates), len(names)))
+    for r, e in enumerate(replicates):
+        found = {f.feature: f.weight for f in e.features}
+        union = base | set(found)
+        overlaps.append(len(base & set(found)) / len(union) if union else 1.0)
+        weights[r] = [found.get(n, 0.0) for n in names]
+    present = weights != 0
+    return {
+        "replicates": len(replicates),
+        "score": float(np.mean(overlaps)),
+        "features": [
+            {
+                "feature": n,
+                "frequency": float(present[:, j].mean()),
+                "weight_mean": float(weights[:, j].mean()),
+                "weight_std": float(weights[:, j].std()),
+            }
+            for j, n in enumerate(names)
+        ],
+    }
 
 
 def _check_int(name: str, value, minimum: int) -> None:

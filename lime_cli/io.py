@@ -23,7 +23,7 @@ from typing import IO
 import pandas as pd
 
 from .errors import DataError, ModelError, ParameterError
-from .explainer import TIDY_COLUMNS, Explanation, explanations_to_frame
+from .explainer import _TIDY_TYPES, TIDY_COLUMNS, Explanation, explanations_to_frame
 
 MODEL_SUFFIXES = (".joblib", ".pkl", ".pickle")
 TABLE_SUFFIXES = (".csv", ".parquet", ".pq")
@@ -193,7 +193,7 @@ def clean_number(x: float) -> float | None:
 
 def explanation_json(e: Explanation) -> dict:
     d = e.to_dict()
-    for key in ("model_prediction", "local_prediction", "intercept", "score"):
+    for key in ("model_prediction", "local_prediction", "intercept", "score", "fidelity_gap"):
         d[key] = clean_number(d[key])
     for f in d["features"]:
         f["weight"] = clean_number(f["weight"])
@@ -264,19 +264,8 @@ class Sink:
 def _parquet_schema():
     import pyarrow as pa
 
-    types = {
-        "row": pa.int64(),
-        "label": pa.string(),
-        "rank": pa.int64(),
-        "feature": pa.string(),
-        "condition": pa.string(),
-        "value": pa.string(),
-        "weight": pa.float64(),
-        "intercept": pa.float64(),
-        "local_prediction": pa.float64(),
-        "model_prediction": pa.float64(),
-        "score": pa.float64(),
-    }
+    kinds = {"int64": pa.int64(), "string": pa.string(), "float64": pa.float64(), "bool": pa.bool_()}
+    types = {c: kinds[t] for c, t in _TIDY_TYPES.items()}
     return pa.schema([pa.field(c, types[c]) for c in TIDY_COLUMNS])
 
 

@@ -44,18 +44,34 @@ def _fmt(x: float | None) -> str:
 def explanation_table(e: Explanation) -> Table:
     label = "" if e.label is None else f" · label {e.label}"
     title = f"row {e.row}{label}"
-    caption = (
+    lines = [
         f"model {_fmt(e.model_prediction)} · local {_fmt(e.local_prediction)} · "
         f"intercept {_fmt(e.intercept)} · score (R²) {_fmt(e.score)}"
-    )
+    ]
+    if e.low_fidelity:
+        lines.append("LOW FIDELITY: the surrogate explains the model poorly here")
+    if e.insignificant:
+        lines.append(f"{e.insignificant} more selected feature(s) indistinguishable from 0: left out")
+    if e.stability:
+        lines.append(f"stability {_fmt(e.stability['score'])} over {e.stability['replicates']} other seeds")
+    caption = "\n".join(lines)
     table = Table(
-        title=title, caption=caption, box=box.SIMPLE_HEAD, title_justify="left", caption_justify="left"
+        title=title,
+        caption=caption,
+        box=box.SIMPLE_HEAD,
+        title_justify="left",
+        caption_justify="left",
+        caption_style="bold red" if e.low_fidelity else None,
     )
     table.add_column("#", justify="right", style="dim")
     longest = max((len(f.condition) for f in e.features), default=9)
     table.add_column("condition", overflow="fold", min_width=min(longest, 40))
     table.add_column("value", overflow="fold")
     table.add_column("weight", justify="right")
+    freq = {}
+    if e.stability:
+        freq = {f["feature"]: f for f in e.stability["features"]}
+        table.add_column("kept", justify="right")
     table.add_column("", no_wrap=True)
     scale = max((abs(f.weight) for f in e.features), default=0.0)
     for rank, f in enumerate(e.features, start=1):
@@ -65,9 +81,10 @@ def explanation_table(e: Explanation) -> Table:
             else (f"{f.value:.4g}" if isinstance(f.value, float) else str(f.value))
         )
         style = "green" if f.weight > 0 else "red" if f.weight < 0 else ""
-        table.add_row(
-            str(rank), f.condition, value, Text(f"{f.weight:+.4f}", style=style), _bar(f.weight, scale)
-        )
+        cells = [str(rank), f.condition, value, Text(f"{f.weight:+.4f}", style=style)]
+        if e.stability:
+            cells.append(f"{freq[f.feature]['frequency']:.0%}")
+        table.add_row(*cells, _bar(f.weight, scale))
     return table
 
 

@@ -50,7 +50,7 @@ def test_sign_of_a_linear_effect():
     (e,) = ex.explain(row)
     w = {f.feature: f.weight for f in e.features}
     assert w["x0"] > 1.0 and w["x1"] < -1.0
-    assert abs(w["x2"]) < 0.3 * abs(w["x0"])
+    assert abs(w.get("x2", 0.0)) < 0.3 * abs(w["x0"])  # irrelevant: small, or left out
     conds = {f.feature: f.condition for f in e.features}
     assert conds["x0"].startswith("x0 > ")
 
@@ -113,7 +113,7 @@ def test_forward_selection_matches_brute_force():
 
 def test_mixed_pipeline_with_strings_and_nan(mixed):
     model, frame = mixed
-    ex = Explainer(model, frame, target="progression", num_features=7, num_samples=1000)
+    ex = Explainer(model, frame, target="progression", num_features=7, num_samples=1000, preset="lime")
     assert ex.classes == ["high", "low"]
     nan_rows = frame.index[frame["sex"].isna() | frame["bp"].isna()][:3].tolist()
     exps = ex.explain(frame.iloc[nan_rows], positions=nan_rows)

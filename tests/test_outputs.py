@@ -19,12 +19,28 @@ import lime_cli
 from lime_cli import TIDY_COLUMNS
 from lime_cli.cli import app
 
-HEADER = "row,label,rank,feature,condition,value,weight,intercept,local_prediction,model_prediction,score"
+HEADER = (
+    "row,label,rank,feature,condition,value,weight,intercept,local_prediction,model_prediction,score,"
+    "fidelity_gap,low_fidelity,num_samples,stability_score,selection_frequency,weight_std"
+)
 TOP_KEYS = {"schema_version", "mode", "explanations"}
-EXPLANATION_KEYS = {"row", "label", "model_prediction", "local_prediction", "intercept", "score", "features"}
+EXPLANATION_KEYS = {
+    "row",
+    "label",
+    "model_prediction",
+    "local_prediction",
+    "intercept",
+    "score",
+    "features",
+    "fidelity_gap",
+    "low_fidelity",
+    "num_samples",
+    "insignificant",
+    "stability",
+}
 FEATURE_KEYS = {"feature", "condition", "value", "weight"}
 K = 5
-FAST = ["--num-samples", "300", "--num-features", str(K)]
+FAST = ["--num-samples", "300", "--num-features", str(K), "--preset", "lime"]  # lime: always K features
 
 
 def invoke(args, **kwargs):
@@ -57,8 +73,11 @@ def check_explanation(e: dict, mode: str) -> None:
         assert isinstance(e["label"], str)
     else:
         assert e["label"] is None
-    for key in ("model_prediction", "local_prediction", "intercept", "score"):
+    for key in ("model_prediction", "local_prediction", "intercept", "score", "fidelity_gap"):
         assert isinstance(e[key], float)
+    assert e["fidelity_gap"] == pytest.approx(abs(e["local_prediction"] - e["model_prediction"]))
+    assert isinstance(e["low_fidelity"], bool) and isinstance(e["num_samples"], int)
+    assert e["insignificant"] == 0 and e["stability"] is None  # preset lime, no --stability
     assert len(e["features"]) == K
     for f in e["features"]:
         assert set(f) == FEATURE_KEYS
@@ -184,9 +203,8 @@ def test_parquet_schema(cancer_args, tmp_path):
     assert result.stdout == ""
     table = pq.read_table(out)
     assert table.column_names == TIDY_COLUMNS
-    expected = [pa.int64(), pa.string(), pa.int64(), pa.string(), pa.string(), pa.string()] + [
-        pa.float64()
-    ] * 5
+    expected = [pa.int64(), pa.string(), pa.int64(), pa.string(), pa.string(), pa.string()]
+    expected += [pa.float64()] * 6 + [pa.bool_(), pa.int64()] + [pa.float64()] * 3
     assert [field.type for field in table.schema] == expected
     assert table.num_rows == 2 * K
     assert table.column("row").to_pylist() == [1] * K + [6] * K
