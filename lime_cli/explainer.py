@@ -163,6 +163,10 @@ class Explainer:
         The training table.  If the model has ``feature_names_in_``, those
         columns, in that order, are the features; otherwise every column but
         ``target``.
+    stats:
+        Training statistics saved earlier (``lime fit``), in place of ``data``;
+        then ``target``, ``categorical`` and ``discretizer`` are those it was
+        made with.
     mode:
         ``"classification"`` or ``"regression"``; inferred from the model if None.
     target:
@@ -185,8 +189,9 @@ class Explainer:
     def __init__(
         self,
         model,
-        data: pd.DataFrame,
+        data: pd.DataFrame | None = None,
         *,
+        stats: TrainingStats | None = None,
         mode: str | None = None,
         target: str | None = None,
         categorical: Sequence[str] = (),
@@ -243,23 +248,16 @@ class Explainer:
         self.feature_selection = feature_selection
         self.batch_size = batch_size
 
-        if target is not None and target not in data.columns:
-            raise DataError(f"--target column {target!r} is not a column of the data")
-        self.feature_names = _feature_columns(model, data, target)
-        categorical = list(categorical)
-        unknown = [c for c in categorical if c not in data.columns]
-        if unknown:
-            raise DataError(f"--categorical column {unknown[0]!r} is not a column of the data")
-        categorical = [c for c in categorical if c in self.feature_names]
-        labels = data[target].to_numpy() if target is not None else None
-        self.stats = TrainingStats.from_frame(
-            data[self.feature_names],
-            categorical=categorical,
-            discretizer=discretizer,
-            labels=labels,
-            regression=self.mode == "regression",
-            seed=seed,
-        )
+        if stats is not None:  # statistics saved by `lime fit`: no training table needed
+            self.stats = stats
+            self.feature_names = stats.feature_names
+            model_names = getattr(model, "feature_names_in_", None)
+            if model_names is not None and [str(n) for n in model_names] != self.feature_names:
+                raise DataError("the explainer file's columns are not the model's features")
+        else:
+            if data is None:
+                raise ParameterError("give the training data (or saved training statistics)")
+            self.stats = self._fit_stats(data, target, categorical, discretizer, seed)
         self._layout = Layout.from_stats(self.stats)
         d = len(self.feature_names)
         self.kernel_width = float(kernel_width) if kernel_width else default_kernel_width(d)
@@ -269,6 +267,25 @@ class Explainer:
             self.classes = None if classes is None else [str(c) for c in np.asarray(classes).tolist()]
         else:
             self.classes = None
+
+    def _fit_stats(self, data, target, categorical, discretizer, seed) -> TrainingStats:
+        if target is not None and target not in data.columns:
+            raise DataError(f"--target column {target!r} is not a column of the data")
+        self.feature_names = _feature_columns(self.model, data, target)
+        categorical = list(categorical)
+        unknown = [c for c in categorical if c not in data.columns]
+        if unknown:
+            raise DataError(f"--categorical column {unknown[0]!r} is not a column of the data")
+        categorical = [c for c in categorical if c in self.feature_names]
+        labels = data[target].to_numpy() if target is not None else None
+        return TrainingStats.from_frame(
+            data[self.feature_names],
+            categorical=categorical,
+            discretizer=discretizer,
+            labels=labels,
+            regression=self.mode == "regression",
+            seed=seed,
+        )
 
     # -- public API -------------------------------------------------------------------
 
