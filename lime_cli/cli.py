@@ -128,8 +128,14 @@ def explain(
         Path, typer.Option("--model", "-m", metavar="MODEL", help="Fitted model (.joblib, .pkl, .pickle).")
     ],
     data: Annotated[
-        Path, typer.Option("--data", "-d", metavar="TRAIN", help="Training table (.csv or .parquet).")
-    ],
+        Path | None, typer.Option("--data", "-d", metavar="TRAIN", help="Training table (.csv or .parquet).")
+    ] = None,
+    explainer_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--explainer", metavar="FILE", help="Statistics saved by `lime fit`, in place of --data."
+        ),
+    ] = None,
     target: Annotated[
         str | None,
         typer.Option("--target", "-t", metavar="COL", help="Label column of --data, never a feature."),
@@ -230,25 +236,11 @@ def explain(
 ) -> None:
     """Explain rows of a table with LIME: ranked feature weights per row."""
     check_output(output, fmt)
-    if not row and rows is None:
-        raise ParameterError("give --row N (rows of --data) or --rows FILE")
-    fitted = load_model(model, import_path or ())
-    train = load_table(data, "data")
-    table = load_table(rows, "rows") if rows is not None else train
-    source = (
-        ("standard input" if rows == "-" else f"rows file {rows}")
-        if rows is not None
-        else f"data file {data}"
-    )
-    positions = list(row) if row else list(range(len(table)))
-    for r in positions:
-        if not 0 <= r < len(table):
-            raise DataError(
-                f"--row {r} is out of range: {source} has {len(table)} rows (0 to {len(table) - 1})"
-            )
+    fitted, train, stats, table, positions = _inputs(model, data, explainer_file, rows, row, import_path)
     explainer = Explainer(
         fitted,
         train,
+        stats=stats,
         mode=mode,
         target=target,
         categorical=categorical or (),
@@ -282,6 +274,146 @@ def explain(
             _render_tables(chunks, output)
         else:
             write_explanations(chunks, fmt, explainer.mode, output)
+
+
+CHECK_EPILOG = """\
+[bold]Examples[/bold]
+
+  [cyan]lime check -m m.joblib -d train.parquet --rows test.csv --policy policy.toml --report junit.xml[/cyan]
+  [cyan]lime check -m m.joblib -d train.csv --rows test.csv --forbid sex --forbid race --max-share 0.05[/cyan]
+
+Exit codes: 0 every error rule passed, 1 an error rule failed, 2 bad input or usage,
+3 inconclusive (too many low-fidelity explanations to decide).
+"""
+
+
+@app.command(epilog=CHECK_EPILOG)
+def check(
+    model: Annotated[Path, typer.Option("--model", "-m", metavar="MODEL", help="Fitted model.")],
+    data: Annotated[
+        Path | None, typer.Option("--data", "-d", metavar="TRAIN", help="Training table.")
+    ] = None,
+    explainer_file: Annotated[
+        Path | None, typer.Option("--explainer", metavar="FILE", help="Saved statistics, in place of --data.")
+    ] = None,
+    target: Annotated[str | None, typer.Option("--target", "-t", metavar="COL", help="Label column.")] = None,
+    rows: Annotated[str | None, typer.Option("--rows", metavar="FILE", help="Rows to check.")] = None,
+    row: Annotated[
+        list[int] | None, typer.Option("--row", "-r", metavar="N", help="Row (repeatable).")
+    ] = None,
+    policy: Annotated[Path | None, typer.Option("--policy", metavar="TOML", help="Policy file.")] = None,
+    forbid: Annotated[
+        list[str] | None, typer.Option("--forbid", metavar="COL", help="Forbidden feature (repeatable).")
+    ] = None,
+    require: Annotated[
+        list[str] | None, typer.Option("--require", metavar="COL", help="Feature that must matter.")
+    ] = None,
+    max_share: Annotated[
+        float, typer.Option("--max-share", metavar="F", help="Share of rows a forbidden feature may lead.")
+    ] = 0.0,
+    min_share: Annotated[
+        float, typer.Option("--min-share", metavar="F", help="Share of rows a required feature must lead.")
+    ] = 0.5,
+    top_k: Annotated[
+        int | None, typer.Option("--top-k", metavar="K", help="'Leads' = in the top K (default: -k).")
+    ] = None,
+    report: Annotated[
+        str | None, typer.Option("--report", metavar="FILE", help="Write a .xml (JUnit) or .json report.")
+    ] = None,
+    num_features: Annotated[int | None, typer.Option("--num-features", "-k", metavar="K")] = None,
+    num_samples: Annotated[str | None, typer.Option("--num-samples", "-n", metavar="N")] = None,
+    seed: Annotated[int | None, typer.Option("--seed", metavar="S")] = None,
+    min_fidelity: Annotated[
+        float | None, typer.Option("--min-fidelity", metavar="R2", help="Below: the row is inconclusive.")
+    ] = None,
+    max_inconclusive: Annotated[
+        float | None,
+        typer.Option("--max-inconclusive", metavar="F", help="Share of inconclusive rows tolerated (0.2)."),
+    ] = None,
+    preset: Annotated[str | None, typer.Option("--preset", metavar="NAME")] = None,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Worker processes.")] = 1,
+    import_path: Annotated[list[Path] | None, typer.Option("--import-path", metavar="DIR")] = None,
+) -> None:
+    """Fail (exit 1) when the model relies on features it must not use: a CI gate."""
+    from . import check as checks
+
+    if report is not None and Path(report).suffix.lower() not in (".xml", ".json"):
+        raise ParameterError(f"--report {report}: use a .xml (JUnit) or .json file")
+    rules, settings = [], {}
+    if policy is not None:
+        pol = checks.load_policy(policy)
+        rules, settings = pol.rules, dict(pol.explain)
+    rules += checks.policy_from_flags(forbid or [], require or [], max_share, min_share, top_k)
+    if not rules:
+        raise ParameterError("no rule to check: give --policy FILE, --forbid COL or --require COL")
+    given = {
+        "num_features": num_features,
+        "num_samples": _samples(num_samples) if num_samples else None,
+        "seed": seed,
+        "min_fidelity": min_fidelity,
+        "max_inconclusive": max_inconclusive,
+        "preset": preset,
+    }
+    settings.update({k: v for k, v in given.items() if v is not None})
+    limit = float(settings.pop("max_inconclusive", 0.2))
+    if not 0 <= limit <= 1:
+        raise ParameterError("--max-inconclusive must be a share between 0 and 1")
+    fitted, train, stats, table, positions = _inputs(model, data, explainer_file, rows, row, import_path)
+    explainer = Explainer(fitted, train, stats=stats, target=target, **settings)
+    explanations = [
+        e
+        for chunk in explainer.iter_explain(table.iloc[positions], positions=positions, n_jobs=jobs)
+        for e in chunk
+    ]
+    result = checks.evaluate(
+        rules,
+        explanations,
+        num_features=explainer.num_features,
+        feature_names=explainer.feature_names,
+        max_inconclusive=limit,
+    )
+    if report is not None:
+        checks.write_report(result, report)
+    if os.environ.get("GITHUB_ACTIONS") == "true":
+        for line in checks.github_annotations(result):
+            typer.echo(line)
+    from .render import check_summary, make_console
+
+    check_summary(result, make_console(stderr=True))
+    raise typer.Exit(result.exit_code)
+
+
+def _inputs(model, data, explainer_file, rows, row, import_path):
+    """Load the model, the training table or saved statistics, and the rows to explain."""
+    if (data is None) == (explainer_file is None):
+        raise ParameterError(
+            "give the training table (--data) or a saved explainer (--explainer), one of them"
+        )
+    if not row and rows is None:
+        raise ParameterError("give --row N (rows of --data) or --rows FILE")
+    if rows is None and data is None:
+        raise ParameterError("with --explainer, give the rows to explain with --rows FILE")
+    fitted = load_model(model, import_path or ())
+    stats = train = None
+    if explainer_file is not None:
+        from .explainer_file import read_explainer_file
+
+        stats = read_explainer_file(explainer_file)
+    else:
+        train = load_table(data, "data")
+    table = load_table(rows, "rows") if rows is not None else train
+    source = (
+        ("standard input" if rows == "-" else f"rows file {rows}")
+        if rows is not None
+        else f"data file {data}"
+    )
+    positions = list(row) if row else list(range(len(table)))
+    for r in positions:
+        if not 0 <= r < len(table):
+            raise DataError(
+                f"--row {r} is out of range: {source} has {len(table)} rows (0 to {len(table) - 1})"
+            )
+    return fitted, train, stats, table, positions
 
 
 def _samples(text: str) -> int | str:

@@ -133,3 +133,36 @@ def print_error(message: str) -> None:
 
 def print_warning(message: str) -> None:
     make_console(stderr=True).print(Text(f"Warning: {message}"), soft_wrap=True)
+
+
+def check_summary(report, console: Console) -> None:
+    """The `lime check` summary: each rule, pass or fail, and the worst rows."""
+    table = Table(title="lime check", box=box.SIMPLE_HEAD, title_justify="left")
+    table.add_column("rule")
+    table.add_column("kind")
+    table.add_column("result")
+    table.add_column("detail", overflow="fold")
+    for r in report.results:
+        if r.passed:
+            result = Text("pass", style="green")
+        elif r.severity == "error":
+            result = Text("FAIL", style="bold red")
+        else:
+            result = Text("warn", style="yellow")
+        detail = r.message
+        if not r.passed and r.kind == "forbid":
+            worst = "; ".join(f"row {o.row}: {o.feature} #{o.rank} {o.weight:+.3f}" for o in r.offenders[:5])
+            detail += f"\nworst: {worst}"
+        table.add_row(r.id, r.kind, result, detail)
+    console.print(table)
+    n_inc = len(report.inconclusive_rows)
+    if n_inc:
+        console.print(
+            Text(
+                f"{n_inc} of {report.rows} rows inconclusive (low fidelity); "
+                f"tolerated share {report.max_inconclusive:.0%}",
+                style="yellow",
+            )
+        )
+    style = {"passed": "bold green", "failed": "bold red", "inconclusive": "bold yellow"}[report.verdict]
+    console.print(Text(f"verdict: {report.verdict}", style=style))
