@@ -6,6 +6,7 @@ code (2 for bad input or usage); data goes to stdout or ``--output``.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import warnings
@@ -381,6 +382,108 @@ def check(
 
     check_summary(result, make_console(stderr=True))
     raise typer.Exit(result.exit_code)
+
+
+@app.command()
+def fit(
+    data: Annotated[Path, typer.Option("--data", "-d", metavar="TRAIN", help="Training table.")],
+    out: Annotated[Path, typer.Option("--out", "-o", metavar="FILE", help="Explainer file (.json).")],
+    model: Annotated[
+        Path | None, typer.Option("--model", "-m", metavar="MODEL", help="Model: its features and classes.")
+    ] = None,
+    target: Annotated[str | None, typer.Option("--target", "-t", metavar="COL", help="Label column.")] = None,
+    categorical: Annotated[list[str] | None, typer.Option("--categorical", metavar="COL")] = None,
+    discretizer: Annotated[str, typer.Option("--discretizer", metavar="NAME")] = "quartile",
+    seed: Annotated[int, typer.Option("--seed", metavar="S")] = 0,
+    import_path: Annotated[list[Path] | None, typer.Option("--import-path", metavar="DIR")] = None,
+) -> None:
+    """Save the training statistics, so explain and check need no training table."""
+    from .explainer_file import write_explainer_file
+
+    check_output(str(out), "json")
+    train = load_table(data, "data")
+    # without a model: statistics only, every column but the target is a feature
+    fitted = load_model(model, import_path or ()) if model is not None else _ColumnsOnly()
+    explainer = Explainer(
+        fitted, train, target=target, categorical=categorical or (), discretizer=discretizer, seed=seed
+    )
+    write_explainer_file(
+        out,
+        explainer.stats,
+        model_features=explainer.feature_names,
+        mode=explainer.mode if model is not None else None,
+        classes=explainer.classes,
+    )
+    typer.echo(f"wrote {out}: {len(explainer.feature_names)} features", err=True)
+
+
+class _ColumnsOnly:
+    """Stands for a model in `lime fit` without --model (never called)."""
+
+    def predict(self, X):  # pragma: no cover
+        raise NotImplementedError
+
+
+@app.command()
+def summary(
+    explanations: Annotated[
+        str, typer.Argument(metavar="EXPLANATIONS", help="JSON or JSON lines from lime explain ('-': stdin).")
+    ],
+    top_k: Annotated[
+        int | None,
+        typer.Option("--top-k", metavar="K", help="top_share counts the top K only."),
+    ] = None,
+    pick: Annotated[
+        int | None, typer.Option("--pick", metavar="B", help="SP-LIME: the B rows that together cover most.")
+    ] = None,
+    fmt: Annotated[
+        str, typer.Option("--format", "-f", metavar="FORMAT", help="table, json or csv.")
+    ] = "table",
+    output: Annotated[str | None, typer.Option("--output", "-o", metavar="PATH")] = None,
+) -> None:
+    """Global view of many explanations: per feature weight, share and sign consistency; SP-LIME."""
+    from .io import read_explanations
+    from .summary import submodular_pick, summarize
+
+    if fmt not in ("table", "json", "csv"):
+        raise ParameterError(f"--format must be table, json or csv, not {fmt!r}")
+    if output is not None:
+        check_output(output, "json")
+    exps = read_explanations(explanations)
+    frame = summarize(exps, top_k=top_k)
+    picked = [] if pick is None else [exps[i] for i in submodular_pick(exps, pick)]
+    if fmt == "table":
+        from .render import make_console, summary_table
+
+        def render(console):
+            console.print(summary_table(frame))
+            for e in picked:
+                console.print(explanation_table(e))
+
+        from .render import explanation_table
+
+        if output is None:
+            render(make_console())
+        else:
+            with AtomicFile(output) as handle:
+                render(make_console(file=handle, width=100))
+        return
+    if fmt == "csv":
+        text = frame.to_csv(index=False, lineterminator="\n")
+    else:
+        from .io import explanation_json
+
+        doc = {
+            "schema_version": 1,
+            "features": json.loads(frame.to_json(orient="records")),
+            "picked": [explanation_json(e) for e in picked],
+        }
+        text = json.dumps(doc, indent=1) + "\n"
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        with AtomicFile(output) as handle:
+            handle.write(text)
 
 
 def _inputs(model, data, explainer_file, rows, row, import_path):

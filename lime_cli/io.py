@@ -186,6 +186,34 @@ class AtomicFile:
                 os.unlink(self._tmp)
 
 
+def read_explanations(path: str) -> list[Explanation]:
+    """Explanations written by `lime explain --format json` or `jsonl` (``-``: stdin)."""
+    from .explainer import FeatureWeight
+
+    where = "standard input" if path == "-" else f"explanations file {path}"
+    if path == "-":
+        text = sys.stdin.read()
+    else:
+        _check_readable(Path(path), "explanations", DataError)
+        text = Path(path).read_text(encoding="utf-8")
+    try:
+        stripped = text.lstrip()
+        if stripped.startswith("{") and '"explanations"' in stripped[:200]:
+            records = json.loads(text)["explanations"]
+        else:
+            records = [json.loads(line) for line in text.splitlines() if line.strip()]
+        out = []
+        for r in records:
+            r = dict(r)
+            r["features"] = [FeatureWeight(**f) for f in r["features"]]
+            out.append(Explanation(**r))
+    except (json.JSONDecodeError, KeyError, TypeError) as exc:
+        raise DataError(f"{where} is not lime explain JSON or JSON lines ({_first_line(exc)})") from None
+    if not out:
+        raise DataError(f"{where} holds no explanation")
+    return out
+
+
 def clean_number(x: float) -> float | None:
     """A JSON-safe float: None for NaN and infinities."""
     return x if math.isfinite(x) else None

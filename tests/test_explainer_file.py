@@ -1,0 +1,208 @@
+"""Explainer files: the training statistics survive JSON exactly, and bad files are refused."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lime_cli._tabular import TrainingStats
+from lime_cli.errors import DataError
+from lime_cli.explainer import Explainer
+from lime_cli.explainer_file import (
+    FORMAT_VERSION,
+    read_explainer_file,
+    stats_from_dict,
+    stats_to_dict,
+    write_explainer_file,
+)
+
+ARRAYS = ("freqs", "edges", "bin_mean", "bin_std", "bin_lo", "bin_hi")
+
+
+def assert_stats_equal(a: TrainingStats, b: TrainingStats) -> None:
+    assert b.discretizer == a.discretizer
+    assert [c.name for c in b.columns] == [c.name for c in a.columns]
+    for ca, cb in zip(a.columns, b.columns, strict=True):
+        where = ca.name
+        assert cb.kind == ca.kind, where
+        assert cb.dtype == ca.dtype and type(cb.dtype) is type(ca.dtype), where
+        assert cb.is_integer is ca.is_integer, where
+        for f in ARRAYS:
+            va, vb = getattr(ca, f), getattr(cb, f)
+            if va is None:
+                assert vb is None, (where, f)
+            else:
+                assert vb.dtype == va.dtype, (where, f)
+                np.testing.assert_array_equal(vb, va, err_msg=f"{where}.{f}", strict=True)  # NaN = NaN
+        if ca.categories is None:
+            assert cb.categories is None, where
+        else:
+            assert cb.categories.dtype == ca.categories.dtype, where
+            assert [(type(v), v) for v in cb.categories] == [(type(v), v) for v in ca.categories], where
+        assert cb._category_index == ca._category_index, where
+        assert [type(k) for k in cb._category_index] == [type(k) for k in ca._category_index], where
+        np.testing.assert_array_equal([cb.mean, cb.std], [ca.mean, ca.std], err_msg=where, strict=True)
+
+
+def json_round_trip(stats: TrainingStats) -> TrainingStats:
+    return stats_from_dict(json.loads(json.dumps(stats_to_dict(stats), allow_nan=False)))
+
+
+@pytest.mark.parametrize("discretizer", ["quartile", "decile", "none"])
+def test_round_trip_cancer_explains_identically(cancer, discretizer):
+    model, X, _ = cancer
+    direct = Explainer(model, X, discretizer=discretizer, num_samples=500, seed=3)
+    loaded = json_round_trip(direct.stats)
+    assert_stats_equal(direct.stats, loaded)
+    from_file = Explainer(model, stats=loaded, num_samples=500, seed=3)
+    rows = X.iloc[:5]
+    expected = direct.explain(rows)
+    assert len(expected) == 5
+    assert from_file.explain(rows) == expected
+
+
+def test_mixed_pipeline_through_a_file(mixed, tmp_path):
+    model, frame = mixed
+    direct = Explainer(model, frame, target="progression", num_samples=500, seed=3)
+    assert {str(c.dtype) for c in direct.stats.columns} >= {"str", "int64", "float64"}
+    path = tmp_path / "mixed.explainer.json"
+    write_explainer_file(
+        path,
+        direct.stats,
+        model_features=direct.feature_names,
+        mode=direct.mode,
+        classes=direct.classes,
+    )
+    text = path.read_text(encoding="utf-8")
+    assert "NaN" not in text and "Infinity" not in text
+    doc = json.loads(text)
+    assert doc["lime_cli_explainer"] == FORMAT_VERSION
+    assert doc["features"] == direct.feature_names
+    assert doc["mode"] == "classification" and doc["classes"] == ["high", "low"]
+    assert list(tmp_path.iterdir()) == [path]  # no temporary file left behind
+
+    loaded = read_explainer_file(path)
+    assert_stats_equal(direct.stats, loaded)
+    # rows with holes in numeric and string columns, and the first rows
+    holes = [frame.index[frame[c].isna()][:2].tolist() for c in ("sex", "bp", "s3")]
+    rows = frame.loc[frame.index[:3].tolist() + sum(holes, [])]
+    assert len(rows) == 9 and rows.iloc[3:][["sex", "bp", "s3"]].isna().any(axis=1).all()
+    from_file = Explainer(model, stats=loaded, num_samples=500, seed=3)
+    expected = direct.explain(rows)
+    assert from_file.explain(rows) == expected
+
+
+def test_category_values_keep_their_python_type():
+    frame = pd.DataFrame(
+        {
+            "flag": [True, False, True, None],  # object column of booleans with a hole
+            "code": [3, 1, 3, 2],  # integers treated as categorical
+            "level": [0.5, 1.0, 0.5, np.nan],
+            "mixed": ["a", 1, 2.5, True],
+            "b": np.array([True, False, False, True]),
+            "cat": pd.Categorical(["x", "y", "x", None], categories=["y", "x", "z"], ordered=True),
+            "s": pd.array(["u", None, "v", "u"], dtype=pd.StringDtype("python", na_value=np.nan)),
+        }
+    )
+    stats = TrainingStats.from_frame(frame, categorical=["code", "level", "mixed"])
+    loaded = json_round_trip(stats)
+    assert_stats_equal(stats, loaded)
+    cols = {c.name: c for c in loaded.columns}
+    assert cols["code"].categories.tolist() == [1, 2, 3]
+    assert type(cols["level"].categories[1]) is float  # 1.0 stays a float, not the int 1
+    assert cols["s"].dtype.storage == "python"
+    assert cols["cat"].dtype.ordered and list(cols["cat"].dtype.categories) == ["y", "x", "z"]
+
+
+def test_infinities_round_trip_without_nan_tokens():
+    frame = pd.DataFrame({"a": [1.0, np.inf, 2.0, 3.0, 4.0, np.nan], "b": [1.0, -np.inf, np.inf, 2, 3, 4]})
+    for discretizer in ("quartile", "none"):
+        with np.errstate(invalid="ignore"):
+            stats = TrainingStats.from_frame(frame, discretizer=discretizer)
+        text = json.dumps(stats_to_dict(stats), allow_nan=False)
+        assert "NaN" not in text
+        assert_stats_equal(stats, stats_from_dict(json.loads(text)))
+
+
+def test_unsavable_category_values_are_refused():
+    frame = pd.DataFrame({"when": pd.to_datetime(["2024-01-01", "2024-01-02"])})
+    stats = TrainingStats.from_frame(frame)
+    with pytest.raises(DataError, match="'when'"):
+        stats_to_dict(stats)
+
+
+@pytest.fixture(scope="module")
+def good_doc(cancer):
+    model, X, _ = cancer
+    stats = TrainingStats.from_frame(X.iloc[:, :4])
+    return {"lime_cli_explainer": FORMAT_VERSION, **stats_to_dict(stats)}
+
+
+def truncated(doc: dict) -> dict:
+    doc = json.loads(json.dumps(doc))
+    del doc["columns"][1]["edges"]
+    return doc
+
+
+def wrong_length(doc: dict) -> dict:
+    doc = json.loads(json.dumps(doc))
+    doc["columns"][0]["bin_mean"].pop()
+    return doc
+
+
+@pytest.mark.parametrize(
+    "name, content, match",
+    [
+        ("empty-object.json", lambda d: "{}", "not a lime-cli explainer file"),
+        ("list.json", lambda d: "[1, 2]", "not a lime-cli explainer file"),
+        ("notjson.json", lambda d: "age,sex\n1,2\n", "not JSON"),
+        ("empty.json", lambda d: "", "not JSON"),
+        ("binary.json", lambda d: b"\xff\xfe\x00garbage", "not JSON"),
+        ("version.json", lambda d: json.dumps({**d, "lime_cli_explainer": 2}), "version 2"),
+        ("version-str.json", lambda d: json.dumps({**d, "lime_cli_explainer": "1"}), "version"),
+        ("truncated.json", lambda d: json.dumps(truncated(d)), "column 1: field 'edges' is missing"),
+        ("no-columns.json", lambda d: json.dumps({"lime_cli_explainer": 1}), "malformed"),
+        ("bad-column.json", lambda d: json.dumps({**d, "columns": [1]}), "malformed"),
+        ("bad-length.json", lambda d: json.dumps(wrong_length(d)), "column 0: bin_mean"),
+        (
+            "bad-dtype.json",
+            lambda d: json.dumps({**d, "columns": [{**d["columns"][0], "dtype": "nope"}]}),
+            "malformed",
+        ),
+    ],
+)
+def test_bad_files_raise_data_error_naming_the_file(tmp_path, good_doc, name, content, match):
+    path = tmp_path / name
+    data = content(good_doc)
+    if isinstance(data, bytes):
+        path.write_bytes(data)
+    else:
+        path.write_text(data, encoding="utf-8")
+    with pytest.raises(DataError, match=match) as info:
+        read_explainer_file(path)
+    message = str(info.value)
+    assert name in message and "\n" not in message
+
+
+def test_missing_file_and_good_file(tmp_path, good_doc):
+    missing = tmp_path / "absent.explainer.json"
+    with pytest.raises(DataError, match="absent.explainer.json does not exist"):
+        read_explainer_file(missing)
+    with pytest.raises(DataError, match="is a directory"):
+        read_explainer_file(tmp_path)
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps(good_doc), encoding="utf-8")
+    assert read_explainer_file(good).feature_names == [c["name"] for c in good_doc["columns"]]
+
+
+def test_write_checks_features_and_destination(tmp_path, cancer):
+    _, X, _ = cancer
+    stats = TrainingStats.from_frame(X.iloc[:, :3])
+    with pytest.raises(ValueError, match="features"):
+        write_explainer_file(tmp_path / "x.json", stats, model_features=["a", "b", "c"])
+    with pytest.raises(DataError, match="nowhere"):
+        write_explainer_file(tmp_path / "nowhere" / "x.json", stats)
+    assert list(tmp_path.iterdir()) == []
