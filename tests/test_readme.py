@@ -21,17 +21,25 @@ def test_readme_has_examples_and_starts_with_the_two_commands():
     assert "make demo" in head and "make test" in head
 
 
-@pytest.mark.parametrize("command", EXAMPLES)
-def test_readme_example_runs(command, tmp_path):
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    """One folder for all examples, in README order: later ones read what earlier ones wrote."""
+    d = tmp_path_factory.mktemp("readme")
     for name in ("sample_data", "sample_models"):
-        (tmp_path / name).symlink_to(ROOT / name)
+        (d / name).symlink_to(ROOT / name)
+    return d
+
+
+@pytest.mark.parametrize("command", EXAMPLES)
+def test_readme_example_runs(command, workdir):
+    tmp_path = workdir
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
     proc = subprocess.run(
         ["bash", "-o", "pipefail", "-c", command], cwd=tmp_path, env=env, capture_output=True, text=True
     )
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr
-    out = re.search(r"(?:--output|-o) (\S+)", command)
+    out = re.search(r"(?:--output|-o|--out|--report) (\S+)", command)
     if out:
         written = tmp_path / out.group(1)
         assert written.stat().st_size > 0
