@@ -261,19 +261,17 @@ def t_statistics(m: Moments, fit: Fit) -> np.ndarray:
     (A + aI)^-1 [sum_s w_s^2 e_s^2 z_s z_s'] (A + aI)^-1, with z centred.
     """
     P, k = fit.features.shape
-    out = np.empty((P, k))
-    A = _sub_gram(m, fit.features)
+    inst, lab = np.divmod(np.arange(P), m.L)
+    f = fit.features
+    zc = m.Z[inst[:, None], f, :] - m.z_mean[np.arange(P)[:, None], f][:, :, None]  # (P, k, S)
+    yc = m.Y[inst, :, lab] - m.y_mean[:, None]  # (P, S)
+    e = yc - np.einsum("pk,pks->ps", fit.coef, zc)
+    we = (m.w[inst] * e) ** 2
+    meat = np.matmul(zc * we[:, None, :], zc.transpose(0, 2, 1))  # (P, k, k)
+    reg = _sub_gram(m, f).copy()
     idx = np.arange(k)
-    for p in range(P):
-        i, lab = divmod(p, m.L)
-        f = fit.features[p]
-        zc = m.Z[i][f] - m.z_mean[p, f][:, None]  # (k, S)
-        e = (m.Y[i][:, lab] - m.y_mean[p]) - fit.coef[p] @ zc
-        meat = (zc * (m.w[i] * e) ** 2) @ zc.T
-        reg = A[p].copy()
-        reg[idx, idx] += fit.alpha
-        bread = np.linalg.pinv(reg)
-        var = np.einsum("ij,jk,ki->i", bread, meat, bread)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            out[p] = np.abs(fit.coef[p]) / np.sqrt(np.maximum(var, 1e-300))
-    return out
+    reg[:, idx, idx] += fit.alpha
+    bread = np.linalg.pinv(reg)
+    var = np.einsum("pij,pjk,pki->pi", bread, meat, bread)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.abs(fit.coef) / np.sqrt(np.maximum(var, 1e-300))
