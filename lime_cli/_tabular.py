@@ -172,6 +172,13 @@ def _as_float(values: pd.Series, name: str) -> np.ndarray:
         raise DataError(f"column {name!r} has non-numeric values ({exc})") from None
 
 
+def _training_float(values: pd.Series, name: str) -> np.ndarray:
+    x = _as_float(values, name)
+    if np.isinf(x).any():
+        raise DataError(f"column {name!r} of the training data has infinite values")
+    return x
+
+
 def _is_missing(v: object) -> bool:
     try:
         return bool(pd.isna(v))
@@ -213,7 +220,7 @@ def _categorical_stats(name: str, series: pd.Series) -> ColumnStats:
 
 
 def _continuous_stats(name: str, series: pd.Series) -> ColumnStats:
-    x = _as_float(series, name)
+    x = _training_float(series, name)
     ok = ~np.isnan(x)
     if not ok.any():
         mean, std = 0.0, 1.0
@@ -247,7 +254,7 @@ def _bin_edges(x: np.ndarray, discretizer: str, labels, regression: bool, seed: 
 
 
 def _binned_stats(name, series, discretizer, labels, regression, seed) -> ColumnStats:
-    x_all = _as_float(series, name)
+    x_all = _training_float(series, name)
     missing = np.isnan(x_all)
     x = x_all[~missing]
     is_int = is_integer_dtype(series.dtype)
