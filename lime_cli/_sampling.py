@@ -253,6 +253,7 @@ def model_input(
     layout: Layout,
     pert: Perturbation,
     as_array: bool,
+    instances: pd.DataFrame | None = None,
 ) -> pd.DataFrame | np.ndarray:
     """The samples of a chunk in the user's column space, (B*S) rows.
 
@@ -277,7 +278,12 @@ def model_input(
         values = np.empty(len(c.categories) + 1, dtype=object)
         values[:-1] = c.categories
         values[-1] = None
-        arrays[int(layout.discrete[j])] = values[np.where(codes < 0, c.missing_code, codes)]
+        out = values[np.where(codes < 0, c.missing_code, codes)]
+        unseen = codes < 0  # a category the training data lacks: the instance's own value
+        if unseen.any() and instances is not None:
+            own = np.repeat(instances.iloc[:, int(layout.discrete[j])].to_numpy(dtype=object), S)
+            out[unseen] = own[unseen]
+        arrays[int(layout.discrete[j])] = out
     if as_array:
         return np.column_stack([arrays[i] for i in range(len(cols))])
     frame = {}

@@ -246,7 +246,14 @@ def _bin_edges(x: np.ndarray, discretizer: str, labels, regression: bool, seed: 
     tree_cls = DecisionTreeRegressor if regression else DecisionTreeClassifier
     kwargs = {} if regression else {"criterion": "entropy"}
     tree = tree_cls(max_depth=3, random_state=seed, **kwargs)
-    tree.fit(x.reshape(-1, 1), labels)
+    if pd.isna(pd.Series(labels)).any():
+        raise DataError(
+            "--discretizer entropy needs a label for every row: the --target column has missing values"
+        )
+    try:
+        tree.fit(x.reshape(-1, 1), labels)
+    except (ValueError, TypeError) as exc:
+        raise DataError(f"--discretizer entropy cannot use the --target column ({exc})") from None
     edges = tree.tree_.threshold[tree.tree_.children_left > -1]
     if edges.size == 0:
         edges = np.array([np.median(x)])

@@ -140,6 +140,8 @@ class Report:
 def load_policy(path: str | Path) -> Policy:
     """Read and validate a TOML policy; errors name the file and the rule."""
     p = Path(path)
+    if p.is_dir():
+        raise DataError(f"policy file {p} is a directory")
     if not p.is_file():
         raise DataError(f"policy file {p} does not exist")
     try:
@@ -150,7 +152,24 @@ def load_policy(path: str | Path) -> Policy:
     if not isinstance(explain, dict) or set(explain) - EXPLAIN_KEYS:
         unknown = sorted(set(explain) - EXPLAIN_KEYS) if isinstance(explain, dict) else ["?"]
         raise DataError(f"policy file {p}: unknown [explain] setting(s) {', '.join(unknown)}")
-    rules = [parse_rule(r, f"policy file {p}") for r in doc.get("rule", [])]
+    for key, value in explain.items():
+        numeric = key != "preset"
+        ok = (
+            isinstance(value, str)
+            if not numeric
+            else isinstance(value, (int, float)) and not isinstance(value, bool)
+        )
+        if key == "num_samples" and value == "auto":
+            ok = True
+        if not ok:
+            raise DataError(f"policy file {p}: [explain] {key} must be a {'number' if numeric else 'name'}")
+    raw_rules = doc.get("rule", [])
+    if not isinstance(raw_rules, list):
+        raise DataError(f"policy file {p}: rules are [[rule]] tables (an array), not one [rule]")
+    rules = [parse_rule(r, f"policy file {p}") for r in raw_rules]
+    ids = [r.id for r in rules]
+    if len(set(ids)) != len(ids):
+        raise DataError(f"policy file {p}: rule ids must be unique")
     if not rules:
         raise DataError(f"policy file {p} has no [[rule]]")
     return Policy(rules=rules, explain=explain)
@@ -172,13 +191,19 @@ def parse_rule(raw: dict, where: str) -> Rule:
         raise DataError(f"{where}: rule {rid!r}: kind must be forbid or require, not {rule.kind!r}")
     if rule.severity not in SEVERITIES:
         raise DataError(f"{where}: rule {rid!r}: severity must be error or warning, not {rule.severity!r}")
-    if not isinstance(rule.features, list) or not rule.features:
+    if (
+        not isinstance(rule.features, list)
+        or not rule.features
+        or not all(isinstance(f, str) for f in rule.features)
+    ):
         raise DataError(f"{where}: rule {rid!r}: features must be a non-empty list of column names")
     for name in ("max_share", "min_share", "max_weight_share"):
         v = getattr(rule, name)
-        if v is not None and not (isinstance(v, (int, float)) and 0 <= v <= 1):
+        if v is not None and (isinstance(v, bool) or not (isinstance(v, (int, float)) and 0 <= v <= 1)):
             raise DataError(f"{where}: rule {rid!r}: {name} must be a share between 0 and 1")
-    if rule.top_k is not None and not (isinstance(rule.top_k, int) and rule.top_k >= 1):
+    if rule.top_k is not None and (
+        isinstance(rule.top_k, bool) or not (isinstance(rule.top_k, int) and rule.top_k >= 1)
+    ):
         raise DataError(f"{where}: rule {rid!r}: top_k must be a whole number >= 1")
     return rule
 

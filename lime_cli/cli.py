@@ -53,8 +53,16 @@ class _Group(TyperGroup):
             code = EXIT_OK
         except KeyboardInterrupt:
             code = _fail("interrupted", 130)
+        except MemoryError:
+            code = _fail("out of memory: lower --num-samples or --batch-size", EXIT_USAGE)
+        except SystemExit as exc:
+            # click exits 1 on a closed stdout (`lime ... | head`); the reader went away
+            if exc.code == 1 and _stdout_closed():
+                code = EXIT_OK
+            else:
+                raise
         except Exception as exc:  # a bug of ours: still one line, but say so
-            if os.environ.get("LIME_CLI_DEBUG"):
+            if os.environ.get("LIME_CLI_DEBUG", "").lower() in ("1", "true", "yes"):
                 raise
             code = _fail(
                 f"internal error: {type(exc).__name__}: {exc} (set LIME_CLI_DEBUG=1 for a traceback)",
@@ -63,6 +71,11 @@ class _Group(TyperGroup):
         if standalone_mode:
             sys.exit(code)
         return code
+
+
+def _stdout_closed() -> bool:
+    """Whether click has just found stdout closed (it wraps stdout, then exits 1)."""
+    return type(sys.stdout).__name__ == "PacifyFlushWrapper"
 
 
 def _fail(message: str, code: int) -> int:
@@ -338,8 +351,10 @@ def check(
     """Fail (exit 1) when the model relies on features it must not use: a CI gate."""
     from . import check as checks
 
-    if report is not None and Path(report).suffix.lower() not in (".xml", ".json"):
-        raise ParameterError(f"--report {report}: use a .xml (JUnit) or .json file")
+    if report is not None:
+        if Path(report).suffix.lower() not in (".xml", ".json"):
+            raise ParameterError(f"--report {report}: use a .xml (JUnit) or .json file")
+        check_output(report, "json", option="--report")
     rules, settings = [], {}
     if policy is not None:
         pol = checks.load_policy(policy)
@@ -400,7 +415,7 @@ def fit(
     """Save the training statistics, so explain and check need no training table."""
     from .explainer_file import write_explainer_file
 
-    check_output(str(out), "json")
+    check_output(str(out), "json", option="--out")
     train = load_table(data, "data")
     # without a model: statistics only, every column but the target is a feature
     fitted = load_model(model, import_path or ()) if model is not None else _ColumnsOnly()

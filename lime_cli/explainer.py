@@ -33,6 +33,7 @@ MODES = ("classification", "regression")
 
 #: Sample sizes of ``num_samples="auto"``: the first level, and the cap.
 AUTO_START, AUTO_CAP = 1000, 32000
+MAX_SAMPLES = 10_000_000
 
 #: Method settings of the presets; explicit arguments override them.  "lime"
 #: reproduces lime 0.2.0.1's method; "default" is chosen from bench/QUALITY.md.
@@ -225,11 +226,15 @@ class Explainer:
         self.locality = float(settings["locality"])
         self.confidence = float(settings["confidence"])
         self.min_fidelity = float(settings["min_fidelity"])
+        if not math.isfinite(self.min_fidelity):
+            raise ParameterError(f"--min-fidelity must be a number, not {self.min_fidelity}")
         _check_int("--num-features", num_features, 1)
         self.auto_samples = num_samples == "auto"
         if self.auto_samples:
             num_samples = AUTO_START
         _check_int("--num-samples", num_samples, 2)
+        if num_samples > MAX_SAMPLES:
+            raise ParameterError(f"--num-samples must be at most {MAX_SAMPLES:,}, not {num_samples:,}")
         _check_int("--seed", seed, 0)
         if batch_size is not None:
             _check_int("--batch-size", batch_size, 1)
@@ -339,6 +344,8 @@ class Explainer:
         label_idx = self._label_indices(labels, top_labels)
         batch = self.batch_size or self._auto_batch_size()
         _check_int("--stability", stability, 0)
+        if stability > 1000:
+            raise ParameterError(f"--stability must be at most 1000, not {stability}")
         if stability and self.auto_samples:
             raise ParameterError("--stability needs a fixed --num-samples, not auto")
         if stability:  # the replicates share the chunk: keep its arrays the same size
@@ -390,7 +397,7 @@ class Explainer:
         if self.classes is None:
             raise ModelError("the model has no classes_ attribute: --label cannot be matched to its classes")
         idx = []
-        for lab in labels:
+        for lab in dict.fromkeys(labels):  # each class once, in the order given
             if str(lab) not in self.classes:
                 shown = ", ".join(self.classes[:10])
                 raise DataError(f"--label {lab!r} is not a class of the model (classes: {shown})")
@@ -420,6 +427,8 @@ class Explainer:
         name = "predict_proba" if self.mode == "classification" else "predict"
         try:
             out = getattr(self.model, name)(X)
+        except SystemExit as exc:
+            raise ModelError(f"the model's {name} called sys.exit({exc.code})") from None
         except Exception as exc:  # the user's model may raise anything
             msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise ModelError(f"the model's {name} failed: {msg}") from exc
@@ -436,6 +445,8 @@ class Explainer:
             raise ModelError(
                 f"the model's predict_proba returned shape {out.shape}; expected (rows, classes)"
             )
+        if not np.isfinite(out).all():
+            raise ModelError(f"the model's {name} returned NaN or infinite values")
         if out.shape[0] != n_rows * S:
             raise ModelError(f"the model returned {out.shape[0]} predictions for {n_rows * S} samples")
         if self.classes is None and self.mode == "classification":
@@ -518,7 +529,7 @@ class Explainer:
         codes0, binned0, cont0 = self._encode(sub)
         rngs = [np.random.default_rng(s) for s in streams]
         pert = perturb(self._layout, codes0, binned0, cont0, rngs, n, self.locality)
-        X = model_input(self.stats, self._layout, pert, self._as_array)
+        X = model_input(self.stats, self._layout, pert, self._as_array, instances=sub)
         return (sub, positions, codes0, pert.Z), X
 
     def _finish(self, prepared, preds, label_idx, top_labels) -> list[Explanation]:
@@ -548,13 +559,16 @@ class Explainer:
         with _surrogate.single_thread_blas():
             m = _surrogate.moments(Z, w, Y)
             chosen = _surrogate.select(m, self.num_features, self.feature_selection, z0)
-            fit = _surrogate.fit(m, chosen, z0)
-            dropped = None
+            # a feature that does not vary over the samples (a constant column) has no
+            # weight to report: it is left out rather than listed with rounding noise
+            rows = np.arange(len(chosen))[:, None]
+            dropped = m.diag[rows, chosen] <= 1e-12 * np.maximum(m.diag.max(axis=1, keepdims=True), 1e-300)
+            fit = _surrogate.fit(m, chosen, z0, dropped=dropped if dropped.any() else None)
             if self.confidence > 0:
                 # leave out what cannot be told apart from zero, and refit on the rest
                 # family-wise over the k selected features (Bonferroni)
                 z = float(ndtri(1 - (1 - self.confidence) / (2 * chosen.shape[1])))
-                dropped = _surrogate.t_statistics(m, fit) < z
+                dropped |= _surrogate.t_statistics(m, fit) < z
                 fit = _surrogate.fit(m, chosen, z0, dropped=dropped)
         model_pred = Y[:, 0, :].reshape(B * L)
         return self._package(sub, positions, lab, codes0, fit, model_pred, dropped, Z.shape[2])

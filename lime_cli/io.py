@@ -142,7 +142,7 @@ def _first_line(exc: object) -> str:
 # -- writing -------------------------------------------------------------------------
 
 
-def check_output(path: str | None, fmt: str) -> None:
+def check_output(path: str | None, fmt: str, option: str = "--output") -> None:
     """Validate an output destination before any work is done."""
     if fmt not in FORMATS:
         raise ParameterError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
@@ -152,12 +152,12 @@ def check_output(path: str | None, fmt: str) -> None:
         return
     p = Path(path)
     if p.is_dir():
-        raise DataError(f"--output {p} is a directory")
+        raise DataError(f"{option} {p} is a directory")
     parent = p.parent if str(p.parent) else Path(".")
     if not parent.is_dir():
-        raise DataError(f"--output {p}: directory {parent} does not exist")
+        raise DataError(f"{option} {p}: directory {parent} does not exist")
     if not os.access(parent, os.W_OK):
-        raise DataError(f"--output {p}: directory {parent} is not writable")
+        raise DataError(f"{option} {p}: directory {parent} is not writable")
 
 
 class AtomicFile:
@@ -180,7 +180,15 @@ class AtomicFile:
         assert self.handle is not None and self._tmp is not None
         self.handle.close()
         if exc_type is None:
-            os.replace(self._tmp, self.path)
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(self._tmp, 0o666 & ~umask)  # mkstemp's 0600 would hide it from other users
+            try:
+                os.replace(self._tmp, self.path)
+            except OSError as exc:
+                with contextlib.suppress(OSError):
+                    os.unlink(self._tmp)
+                raise DataError(f"cannot write {self.path}: {exc.strerror}") from None
         else:
             with contextlib.suppress(OSError):
                 os.unlink(self._tmp)
@@ -191,11 +199,16 @@ def read_explanations(path: str) -> list[Explanation]:
     from .explainer import FeatureWeight
 
     where = "standard input" if path == "-" else f"explanations file {path}"
-    if path == "-":
-        text = sys.stdin.read()
-    else:
-        _check_readable(Path(path), "explanations", DataError)
-        text = Path(path).read_text(encoding="utf-8")
+    try:
+        if path == "-":
+            if sys.stdin is None:
+                raise DataError("standard input is closed")
+            text = sys.stdin.read()
+        else:
+            _check_readable(Path(path), "explanations", DataError)
+            text = Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise DataError(f"{where} is not UTF-8 text") from None
     try:
         stripped = text.lstrip()
         if stripped.startswith("{") and '"explanations"' in stripped[:200]:
@@ -207,7 +220,10 @@ def read_explanations(path: str) -> list[Explanation]:
             r = dict(r)
             r["features"] = [FeatureWeight(**f) for f in r["features"]]
             out.append(Explanation(**r))
-    except (json.JSONDecodeError, KeyError, TypeError) as exc:
+        for e in out:
+            for f in e.features:
+                f.weight = float(f.weight)
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as exc:
         raise DataError(f"{where} is not lime explain JSON or JSON lines ({_first_line(exc)})") from None
     if not out:
         raise DataError(f"{where} holds no explanation")
@@ -273,6 +289,13 @@ class Sink:
             self._count += len(chunk)
         s.flush()
 
+    def abort(self) -> None:
+        """Release the Parquet writer of a failed run (its file is discarded)."""
+        if self._parquet is not None:
+            with contextlib.suppress(Exception):
+                self._parquet.close()
+            self._parquet = None
+
     def close(self) -> None:
         if self.fmt == "json":
             if self._count == 0:
@@ -313,7 +336,11 @@ def write_explanations(
         return sink._count
     with AtomicFile(path, binary=fmt == "parquet") as handle:
         sink = Sink(handle, fmt, mode)
-        for chunk in chunks:
-            sink.write(chunk)
+        try:
+            for chunk in chunks:
+                sink.write(chunk)
+        except BaseException:
+            sink.abort()
+            raise
         sink.close()
     return sink._count
