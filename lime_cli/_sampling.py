@@ -61,10 +61,6 @@ class Layout:
     order: np.ndarray  # feature position of each column of Z: discrete, then continuous
     one_block: bool  # every column float64 and of one kind: samples form one float array
 
-    @property
-    def binned(self) -> np.ndarray:
-        return np.arange(self.n_binned)
-
     @classmethod
     def from_stats(cls, stats: TrainingStats) -> Layout:
         cols = stats.columns

@@ -21,7 +21,7 @@ from . import __version__
 from ._parallel import dask_client
 from .errors import DataError, LimeCliError, ParameterError
 from .explainer import Explainer
-from .io import AtomicFile, check_output, load_model, load_table, write_explanations
+from .io import check_output, load_model, load_table, open_output, write_explanations
 
 EXIT_OK = 0
 EXIT_INTERNAL = 1
@@ -468,20 +468,13 @@ def summary(
     frame = summarize(exps, top_k=top_k)
     picked = [] if pick is None else [exps[i] for i in submodular_pick(exps, pick)]
     if fmt == "table":
-        from .render import make_console, summary_table
+        from .render import explanation_table, make_console, summary_table
 
-        def render(console):
+        with open_output(output) as handle:
+            console = make_console(file=None if handle is sys.stdout else handle, width=_width(handle))
             console.print(summary_table(frame))
             for e in picked:
                 console.print(explanation_table(e))
-
-        from .render import explanation_table
-
-        if output is None:
-            render(make_console())
-        else:
-            with AtomicFile(output) as handle:
-                render(make_console(file=handle, width=100))
         return
     if fmt == "csv":
         text = frame.to_csv(index=False, lineterminator="\n")
@@ -494,11 +487,8 @@ def summary(
             "picked": [explanation_json(e) for e in picked],
         }
         text = json.dumps(doc, indent=1) + "\n"
-    if output is None:
-        sys.stdout.write(text)
-    else:
-        with AtomicFile(output) as handle:
-            handle.write(text)
+    with open_output(output) as handle:
+        handle.write(text)
 
 
 def _inputs(model, data, explainer_file, rows, row, import_path):
@@ -543,16 +533,16 @@ def _samples(text: str) -> int | str:
         raise ParameterError(f"--num-samples must be an integer >= 2 or auto, not {text!r}") from None
 
 
+def _width(handle) -> int | None:
+    """Files get a fixed width; the terminal its own."""
+    return None if handle is sys.stdout else 100
+
+
 def _render_tables(chunks, output: str | None) -> None:
     from .render import TableSink, make_console
 
-    if output is None or output == "-":
-        sink = TableSink(make_console())
-        for chunk in chunks:
-            sink.write(chunk)
-        return
-    with AtomicFile(output) as handle:
-        sink = TableSink(make_console(file=handle, width=100))
+    with open_output(output) as handle:
+        sink = TableSink(make_console(file=None if handle is sys.stdout else handle, width=_width(handle)))
         for chunk in chunks:
             sink.write(chunk)
 

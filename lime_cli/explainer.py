@@ -462,7 +462,6 @@ class Explainer:
         """
         if self.auto_samples:
             return self._explain_auto(sub, positions, label_idx, top_labels)
-        B = len(sub)
         streams = [[self.seed, int(p)] for p in positions]
         if stability:
             streams += [[self.seed, int(p), r] for r in range(1, stability + 1) for p in positions]
@@ -475,7 +474,6 @@ class Explainer:
         main = out[:n]
         for i, e in enumerate(main):
             e.stability = _stability([out[r * n + i] for r in range(1, stability + 1)], e)
-        assert n % B == 0
         return main
 
     def _run(self, sub, positions, streams, n, label_idx, top_labels) -> list[Explanation]:

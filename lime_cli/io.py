@@ -160,6 +160,13 @@ def check_output(path: str | None, fmt: str, option: str = "--output") -> None:
         raise DataError(f"{option} {p}: directory {parent} is not writable")
 
 
+def open_output(path: str | os.PathLike | None, binary: bool = False):
+    """A context giving stdout (``path`` None or ``-``) or an :class:`AtomicFile`."""
+    if path is None or str(path) == "-":
+        return contextlib.nullcontext(sys.stdout.buffer if binary else sys.stdout)
+    return AtomicFile(path, binary=binary)
+
+
 class AtomicFile:
     """A file written under a temporary name and renamed into place on success."""
 
@@ -253,7 +260,7 @@ class Sink:
         self.stream = stream
         self.fmt = fmt
         self.mode = mode
-        self._count = 0
+        self.count = 0
         self._parquet = None
 
     def _json_head(self) -> str:
@@ -263,19 +270,19 @@ class Sink:
     def write(self, chunk: Sequence[Explanation]) -> None:
         s = self.stream
         if self.fmt == "json":
-            if self._count == 0:
+            if self.count == 0:
                 s.write(self._json_head())
             for e in chunk:
-                s.write(",\n" if self._count else "\n")
+                s.write(",\n" if self.count else "\n")
                 s.write(json.dumps(explanation_json(e), allow_nan=False))
-                self._count += 1
+                self.count += 1
         elif self.fmt == "jsonl":
             for e in chunk:
                 s.write(json.dumps(explanation_json(e), allow_nan=False) + "\n")
-                self._count += 1
+                self.count += 1
         elif self.fmt == "csv":
-            explanations_to_frame(chunk).to_csv(s, header=self._count == 0, index=False, lineterminator="\n")
-            self._count += len(chunk)
+            explanations_to_frame(chunk).to_csv(s, header=self.count == 0, index=False, lineterminator="\n")
+            self.count += len(chunk)
         elif self.fmt == "parquet":
             import pyarrow as pa
             import pyarrow.parquet as pq
@@ -286,7 +293,7 @@ class Sink:
             if self._parquet is None:
                 self._parquet = pq.ParquetWriter(s, table.schema)
             self._parquet.write_table(table)
-            self._count += len(chunk)
+            self.count += len(chunk)
         s.flush()
 
     def abort(self) -> None:
@@ -298,10 +305,10 @@ class Sink:
 
     def close(self) -> None:
         if self.fmt == "json":
-            if self._count == 0:
+            if self.count == 0:
                 self.stream.write(self._json_head())
             self.stream.write("\n]}\n")
-        elif self.fmt == "csv" and self._count == 0:
+        elif self.fmt == "csv" and self.count == 0:
             self.stream.write(",".join(TIDY_COLUMNS) + "\n")
         elif self.fmt == "parquet":
             if self._parquet is None:
@@ -328,13 +335,7 @@ def write_explanations(
     Returns the number of explanations written.
     """
     check_output(path, fmt)
-    if path is None or path == "-":
-        sink = Sink(sys.stdout, fmt, mode)
-        for chunk in chunks:
-            sink.write(chunk)
-        sink.close()
-        return sink._count
-    with AtomicFile(path, binary=fmt == "parquet") as handle:
+    with open_output(path, binary=fmt == "parquet") as handle:
         sink = Sink(handle, fmt, mode)
         try:
             for chunk in chunks:
@@ -343,4 +344,4 @@ def write_explanations(
             sink.abort()
             raise
         sink.close()
-    return sink._count
+    return sink.count

@@ -34,24 +34,15 @@ def test_fidelity_fields(cancer):
         assert e.num_samples == 500
 
 
-def test_low_fidelity_is_marked_in_the_table(cancer_files):
+def row0(cancer_files, *extra):
+    """CLI arguments explaining row 0 of the breast cancer table."""
     model, train = cancer_files
-    args = [
-        "explain",
-        "-m",
-        model,
-        "-d",
-        train,
-        "-t",
-        "target",
-        "--row",
-        0,
-        "-n",
-        300,
-        "--min-fidelity",
-        0.99,
-    ]
-    out = CliRunner().invoke(app, [str(a) for a in args])
+    return [str(a) for a in ["explain", "-m", model, "-d", train, "-t", "target", "--row", 0, *extra]]
+
+
+def test_low_fidelity_is_marked_in_the_table(cancer_files):
+    args = row0(cancer_files, "-n", 300, "--min-fidelity", 0.99)
+    out = CliRunner().invoke(app, args)
     assert out.exit_code == 0, out.stderr
     assert "LOW FIDELITY" in out.stdout
 
@@ -165,26 +156,9 @@ def test_auto_samples_stop_when_the_explanation_holds():
 
 
 def test_auto_samples_from_the_cli(cancer_files):
-    model, train = cancer_files
-    args = [
-        "explain",
-        "-m",
-        model,
-        "-d",
-        train,
-        "-t",
-        "target",
-        "--row",
-        0,
-        "-n",
-        "auto",
-        "-k",
-        3,
-        "-f",
-        "json",
-    ]
-    out = CliRunner().invoke(app, [str(a) for a in args])
+    args = row0(cancer_files, "-n", "auto", "-k", 3, "-f", "json")
+    out = CliRunner().invoke(app, args)
     assert out.exit_code == 0, out.stderr
     assert __import__("json").loads(out.stdout)["explanations"][0]["num_samples"] >= 2000
-    bad = CliRunner().invoke(app, [str(a) for a in args[:-2] + ["-n", "lots"]])
+    bad = CliRunner().invoke(app, args[:-2] + ["-n", "lots"])
     assert bad.exit_code == 2 and bad.stderr.startswith("Error: --num-samples")
