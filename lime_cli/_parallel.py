@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import threading
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
 
 from .errors import ParameterError
@@ -28,6 +31,40 @@ def run_chunks(func: Callable, tasks: Iterable[tuple], n_jobs: int, backend: str
     return generate()
 
 
+_IN_WORKER = threading.local()
+
+
+def inner_threads() -> int:
+    """Threads for a chunk's own numpy work: the usable cores, or 1 inside a worker
+    (``--jobs`` and Dask workers already use every core)."""
+    if getattr(_IN_WORKER, "active", False):
+        return 1
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+_POOLS: dict[int, ThreadPoolExecutor] = {}
+
+
+def run_threads(func: Callable, items: list, threads: int) -> None:
+    """``func(item)`` for every item, on up to ``threads`` threads of a shared pool.
+
+    For numpy work that releases the GIL; each item must write its own part of
+    the result, so the outcome does not depend on the thread count.
+    """
+    if threads <= 1 or len(items) <= 1:
+        for item in items:
+            func(item)
+        return
+    pool = _POOLS.get(threads)
+    if pool is None:
+        pool = _POOLS[threads] = ThreadPoolExecutor(threads, thread_name_prefix="lime-cli")
+    for _ in pool.map(func, items):  # re-raises the first error
+        pass
+
+
 def _in_worker(func: Callable, *args):
     """Run a chunk in a worker with the model's own joblib calls kept sequential.
 
@@ -37,8 +74,12 @@ def _in_worker(func: Callable, *args):
     """
     from joblib import parallel_config
 
-    with parallel_config(backend="sequential"):
-        return func(*args)
+    _IN_WORKER.active = True
+    try:
+        with parallel_config(backend="sequential"):
+            return func(*args)
+    finally:
+        _IN_WORKER.active = False
 
 
 @contextmanager

@@ -20,15 +20,19 @@ continuous column.
 
 from __future__ import annotations
 
+import math
+import threading
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from scipy.special import ndtr, ndtri
 
+from ._parallel import run_threads
 from ._tabular import TrainingStats
 
 CELLS = 1024  # cells of each discrete column's inverse-CDF table
+STRADDLES = 1 << 30  # added to a cell's code when a code boundary lies inside the cell
 
 
 @dataclass
@@ -47,12 +51,13 @@ class Layout:
     discrete: np.ndarray  # feature positions of discrete columns, binned ones first
     n_binned: int  # the first n_binned discrete columns are binned
     continuous: np.ndarray  # feature positions of continuous columns
-    cum: list[np.ndarray]  # cumulative code frequencies, per discrete column
-    cell_code: np.ndarray  # flat (n_discrete * CELLS): code of each cell
-    cell_straddles: np.ndarray  # flat (n_discrete * CELLS): a code boundary lies inside
-    value_left: np.ndarray  # flat (n_binned * CELLS) float32: value at the cell's left end
-    value_step: np.ndarray  # flat (n_binned * CELLS) float32: value change across the cell
-    bin_params: list[np.ndarray]  # per binned column: (4, n_codes) mean, std, lo, hi
+    cum_padded: np.ndarray  # (n_discrete, max codes): cumulative code frequencies, padded
+    cum_shifted: np.ndarray  # every column's cumulative frequencies, column j's plus 2j
+    cum_start: np.ndarray  # (n_discrete,): where each column starts in cum_shifted
+    cell_code: np.ndarray  # flat (n_discrete * CELLS): code of each cell, + STRADDLES if two
+    value_left: np.ndarray  # flat (n_binned * CELLS): value at the cell's left end
+    value_step: np.ndarray  # flat (n_binned * CELLS): value change across the cell
+    bin_params: np.ndarray  # (4, n_binned, max codes): each bin's mean, std, lo, hi (NaN: missing)
     int_cols: np.ndarray  # positions (among binned) of integer columns
     int_lo: np.ndarray  # (n_int, max_codes): smallest integer of each bin
     int_hi: np.ndarray  # (n_int, max_codes): largest integer of each bin
@@ -70,8 +75,8 @@ class Layout:
         continuous = np.array([i for i, c in enumerate(cols) if not c.is_discrete], dtype=np.intp)
         nd, nb = len(discrete), len(binned)
         edges = np.arange(CELLS + 1) / CELLS
-        cum, cell_code, straddles = [], np.empty((nd, CELLS), np.int32), np.empty((nd, CELLS), bool)
-        left, step = np.empty((nb, CELLS), np.float32), np.empty((nb, CELLS), np.float32)
+        cum, cell_code = [], np.empty((nd, CELLS), np.intp)
+        left, step = np.empty((nb, CELLS)), np.empty((nb, CELLS))
         params = []
         for j, i in enumerate(discrete):
             c = cols[i]
@@ -80,7 +85,7 @@ class Layout:
             cum.append(hi)
             first = np.searchsorted(hi, edges[:-1], side="right")  # code at the cell's left end
             last = np.searchsorted(hi, np.nextafter(edges[1:], 0), side="right")
-            cell_code[j], straddles[j] = first, first != last
+            cell_code[j] = np.where(first != last, first + STRADDLES, first)
             if j < nb:
                 p = np.vstack([np.append(a, np.nan) for a in (c.bin_mean, c.bin_std, c.bin_lo, c.bin_hi)])
                 params.append(p)
@@ -89,6 +94,13 @@ class Layout:
                 left[j] = _truncnorm_quantile(p[:, first], lo_q)
                 step[j] = _truncnorm_quantile(p[:, first], hi_q) - left[j]
         max_codes = max((cols[i].n_codes for i in binned), default=1)
+        widest = max((len(c) for c in cum), default=1)
+        cum_padded = np.full((nd, widest), 1.0 + 1e-12)
+        bin_params = np.full((4, nb, widest), np.nan)
+        for j, c in enumerate(cum):
+            cum_padded[j, : len(c)] = c
+        for j, p in enumerate(params):
+            bin_params[:, j, : p.shape[1]] = p
         int_cols = np.array([j for j, i in enumerate(binned) if cols[i].is_integer], dtype=np.intp)
         int_lo = np.zeros((len(int_cols), max_codes))
         int_hi = np.zeros((len(int_cols), max_codes))
@@ -102,12 +114,13 @@ class Layout:
             discrete=discrete,
             n_binned=nb,
             continuous=continuous,
-            cum=cum,
+            cum_padded=cum_padded,
+            cum_shifted=np.concatenate([c + 2.0 * j for j, c in enumerate(cum)]) if cum else np.zeros(0),
+            cum_start=np.cumsum([0] + [len(c) for c in cum[:-1]]).astype(np.intp),
             cell_code=cell_code.reshape(-1),
-            cell_straddles=straddles.reshape(-1),
             value_left=left.reshape(-1),
             value_step=step.reshape(-1),
-            bin_params=params,
+            bin_params=bin_params,
             int_cols=int_cols,
             int_lo=int_lo,
             int_hi=int_hi,
@@ -145,7 +158,7 @@ def _truncnorm_quantile(p: np.ndarray, q: np.ndarray) -> np.ndarray:
 class Perturbation:
     """The samples of a chunk, column-major so each column's draws are contiguous."""
 
-    codes: np.ndarray  # (B, n_discrete, S) int32
+    codes: np.ndarray  # (B, n_categorical, S) int32: codes of the categorical columns
     values: np.ndarray  # (n_binned + n_continuous, B, S) float64: binned, then continuous
     Z: np.ndarray  # (B, n_features, S) float64, features in ``Layout.order``
 
@@ -158,90 +171,162 @@ def perturb(
     rngs: list[np.random.Generator],
     num_samples: int,
     locality: float = 0.0,
+    threads: int = 1,
 ) -> Perturbation:
     """Draw ``num_samples`` samples around each instance of a chunk.
 
     ``codes0`` (B, n_discrete), ``binned0`` (B, n_binned) and ``cont0``
     (B, n_continuous) describe the instances; ``rngs`` has one generator each.
-    Columns are processed one at a time, so each one's lookup tables stay in
-    the processor's cache.
+    The rows are drawn in small blocks (a few rows, every column), so that a
+    block's temporaries stay in the processor's cache; ``threads`` > 1 draws
+    blocks in parallel.  Every sample depends only on its own row's
+    generator, so the result is the same for any block size or thread count.
 
     With ``locality`` p > 0, each feature of a sample keeps the instance's own
     value with probability p and is drawn from the training distribution
     otherwise (p = 0 is lime's sampling): the samples then concentrate near
     the instance, where the surrogate is meant to be faithful.
+
+    The arrays returned live in buffers that the next call on the same thread
+    reuses (fresh memory costs a page fault per 4 KiB): use a chunk's samples
+    before drawing the next chunk, and :func:`release_workspace` when done.
     """
     B, S = len(rngs), num_samples
     nd, nb, nc = len(layout.discrete), layout.n_binned, len(layout.continuous)
-    u = np.empty((B, nd, S - 1), dtype=np.float32)  # 24 bits: a cell and 14 bits inside it
-    gauss = np.empty((B, nc, S - 1))
-    for b, rng in enumerate(rngs):  # one draw per instance, vectorized over samples
-        rng.random(out=u[b], dtype=np.float32)
-        gauss[b] = rng.standard_normal((nc, S - 1))
+    pert = Perturbation(
+        codes=_buffer("codes", (B, nd - nb, S), np.int32),
+        values=_buffer("values", (nb + nc, B, S), np.float64),
+        Z=_buffer("Z", (B, nd + nc, S), np.float64),
+    )
+    step = max(1, BLOCK_CELLS // max(1, (nd + nc) * S))
+    blocks = [(r, min(r + step, B)) for r in range(0, B, step)]
 
-    codes = np.empty((B, nd, S), dtype=np.int32)
-    codes[:, :, 0] = codes0
-    values = np.empty((nb + nc, B, S))
-    values[:nb, :, 0] = binned0.T
-    values[nb:, :, 0] = cont0.T
-    Z = np.empty((B, nd + nc, S))
-    int_row = {int(j): r for r, j in enumerate(layout.int_cols)}
-    keep_cont = None
-    if locality > 0 and nc:
-        keep_cont = np.empty((B, nc, S - 1), dtype=np.float32)
-        for b, rng in enumerate(rngs):
-            rng.random(out=keep_cont[b], dtype=np.float32)
-        keep_cont = keep_cont < locality
-    p = np.float32(locality)
-    for j in range(nd):
-        uj = u[:, j, :]
-        if locality > 0:  # u < p keeps the instance's value; otherwise u is rescaled to [0, 1)
-            keep = uj < p
-            uj = np.maximum(uj - p, 0) / (1 - p)
-            uj = np.minimum(uj, np.float32(1 - 2**-24))
-        scaled = uj * np.float32(CELLS)
-        cell = scaled.astype(np.int32)
-        base = j * CELLS
-        code = codes[:, j, 1:]
-        np.take(layout.cell_code[base : base + CELLS], cell, out=code)
-        if j < nb:
-            cell_frac = scaled - cell
-            left = layout.value_left[base : base + CELLS]
-            step = layout.value_step[base : base + CELLS]
-            values[j, :, 1:] = left[cell] + cell_frac * step[cell]
-        straddles = layout.cell_straddles[base : base + CELLS][cell]
-        if straddles.any():
-            _exact_draws(layout, j, uj, straddles, code, values[j, :, 1:] if j < nb else None)
-        if locality > 0:
-            np.copyto(code, codes0[:, j, None], where=keep)
-            if j < nb:
-                np.copyto(values[j, :, 1:], binned0[:, j, None], where=keep)
-        if j in int_row:
-            r = int_row[j]
+    def draw(block):
+        _perturb_rows(layout, codes0, binned0, cont0, rngs, S, locality, pert, *block)
+
+    run_threads(draw, blocks, threads)
+    return pert
+
+
+#: Cells of one block of rows in :func:`perturb`: its temporaries fit in a core's cache.
+BLOCK_CELLS = 1 << 17
+
+_WORKSPACES: dict[int, dict[str, np.ndarray]] = {}  # per thread: its buffers by name
+
+
+def _buffer(name: str, shape: tuple[int, ...], dtype) -> np.ndarray:
+    """An uninitialized array of ``shape``, in a buffer the calling thread keeps for reuse."""
+    size = math.prod(shape)
+    buffers = _WORKSPACES.setdefault(threading.get_ident(), {})
+    buf = buffers.get(name)
+    if buf is None or buf.size < size or buf.dtype != dtype:
+        buf = buffers[name] = np.empty(size, dtype=dtype)
+    return buf[:size].reshape(shape)
+
+
+def release_workspace() -> None:
+    """Free the buffers that :func:`perturb` keeps between chunks, in every thread."""
+    _WORKSPACES.clear()
+
+
+def _perturb_rows(layout, codes0, binned0, cont0, rngs, S, locality, pert, r0, r1) -> None:
+    """Rows r0 to r1 of :func:`perturb`, written into ``pert``; every column at once.
+
+    A discrete draw u < p keeps the row's own value.  Otherwise
+    t = (u - p) / (1 - p) * CELLS + 1 falls in cell floor(t) - 1 of the
+    column's tables.  Each (row, column) has its own copy of the tables with
+    one more entry in front, the row's own code and value, so one lookup
+    serves kept and drawn values alike.
+    """
+    nd, nb, nc = len(layout.discrete), layout.n_binned, len(layout.continuous)
+    R, n = r1 - r0, S - 1
+    cat, values, Z = pert.codes[r0:r1], pert.values[:, r0:r1], pert.Z[r0:r1]
+    c0, b0, k0 = codes0[r0:r1], binned0[r0:r1], cont0[r0:r1]
+    u = _buffer("u", (R, nd, n), np.float32)  # 24 bits: a cell and 14 bits inside it
+    gauss = _buffer("gauss", (R, nc, n), np.float64)
+    keep_cont = _buffer("keep", (R, nc, n), np.float32) if locality > 0 and nc else None
+    for i in range(R):  # one row's draws, in the order of its stream
+        rng = rngs[r0 + i]
+        rng.random(out=u[i], dtype=np.float32)
+        rng.standard_normal(out=gauss[i])
+    if keep_cont is not None:
+        for i in range(R):
+            rngs[r0 + i].random(out=keep_cont[i], dtype=np.float32)
+
+    values[:nb, :, 0] = b0.T
+    values[nb:, :, 0] = k0.T
+    if nd:
+        cat[:, :, 0] = c0[:, nb:]
+        Z[:, :nd, 0] = 1.0
+        width = CELLS + 1
+        scale = CELLS / (1.0 - locality)
+        t = _buffer("t", (R, nd, n), np.float64)
+        np.multiply(u, scale, out=t, dtype=np.float64)
+        t += 1.0 - locality * scale
+        idx = _buffer("idx", (R, nd, n), np.intp)
+        idx[...] = t  # truncation; below 1 (a kept value) is clipped to entry 0
+        np.clip(idx, 0, CELLS, out=idx)
+        if nb:  # the binned columns' values: their tables, and the positions inside the cells
+            tb = t[:, :nb]
+            np.subtract(tb, idx[:, :nb], out=tb)
+            ib = _buffer("ib", (R, nb, n), np.intp)
+            np.add(idx[:, :nb], (np.arange(R * nb, dtype=np.intp) * width).reshape(R, nb, 1), out=ib)
+            left_tab = _buffer("left_tab", (R, nb, width), np.float64)
+            left_tab[:, :, 0] = b0
+            left_tab[:, :, 1:] = layout.value_left.reshape(nb, CELLS)
+            step_tab = _buffer("step_tab", (R, nb, width), np.float64)
+            step_tab[:, :, 0] = 0.0
+            step_tab[:, :, 1:] = layout.value_step.reshape(nb, CELLS)
+            tmp = _buffer("tmp", (R, nb, n), np.float64)
+            np.take(step_tab, ib, out=tmp, mode="clip")
+            tb *= tmp
+            np.take(left_tab, ib, out=tmp, mode="clip")
+            np.add(tmp, tb, out=values[:nb, :, 1:].transpose(1, 0, 2))
+        idx += (np.arange(R * nd, dtype=np.intp) * width).reshape(R, nd, 1)
+        code_tab = _buffer("code_tab", (R, nd, width), np.intp)
+        code_tab[:, :, 0] = c0
+        code_tab[:, :, 1:] = layout.cell_code.reshape(nd, CELLS)
+        code = _buffer("code", (R, nd, n), np.intp)
+        np.take(code_tab, idx, out=code, mode="clip")
+        if code.max() >= STRADDLES:  # a few draws in cells that straddle two codes
+            _exact_draws(layout, u, locality, code, values[:nb, :, 1:].transpose(1, 0, 2))
+        for r, j in enumerate(layout.int_cols.tolist()):
             v = values[j, :, 1:]
-            np.clip(np.round(v), layout.int_lo[r, code], layout.int_hi[r, code], out=v)  # NaN stays
-        np.equal(codes[:, j, :], codes0[:, j, None], out=Z[:, j, :])
-    Z[:, :nd, 0] = 1.0
+            np.clip(np.round(v), layout.int_lo[r, code[:, j]], layout.int_hi[r, code[:, j]], out=v)
+        if nd > nb:
+            cat[:, :, 1:] = code[:, nb:]
+        np.equal(code, c0[:, :, None], out=Z[:, :nd, 1:])
     if nc:
-        drawn = layout.cont_mean[:, None] + layout.cont_std[:, None] * gauss  # (B, nc, S-1)
+        drawn = layout.cont_mean[:, None] + layout.cont_std[:, None] * gauss  # (R, nc, S-1)
         if keep_cont is not None:
-            drawn = np.where(keep_cont, cont0[:, :, None], drawn)
+            drawn = np.where(keep_cont < locality, k0[:, :, None], drawn)
         values[nb:, :, 1:] = drawn.transpose(1, 0, 2)
         scaled_cont = (values[nb:] - layout.cont_mean[:, None, None]) / layout.cont_std[:, None, None]
         Z[:, nd:, :] = np.nan_to_num(scaled_cont, nan=0.0).transpose(1, 0, 2)
-    return Perturbation(codes=codes, values=values, Z=Z)
 
 
-def _exact_draws(layout: Layout, j: int, u: np.ndarray, where: np.ndarray, codes, values) -> None:
-    """Redraw, exactly, column j's few draws whose cell straddles two codes."""
-    uu = u[where]
-    cum = layout.cum[j]
-    code = np.searchsorted(cum, uu, side="right")
-    codes[where] = code
-    if values is not None:
-        freqs = np.diff(np.concatenate([[0.0], cum]))
-        q = _within(cum, code, uu, freqs)
-        values[where] = _truncnorm_quantile(layout.bin_params[j][:, code], q)
+def _exact_draws(layout: Layout, u: np.ndarray, locality: float, code: np.ndarray, values) -> None:
+    """Redraw, exactly, the few draws whose cell straddles two codes (marked in ``code``).
+
+    ``u`` (R, nd, n) are the draws' uniforms, ``values`` (R, nb, n) the binned
+    columns' values.  Column j's cumulative frequencies are searched shifted
+    by 2j, so one search serves every column.
+    """
+    r, j, s = np.nonzero(code >= STRADDLES)
+    p = np.float32(locality)
+    uu = np.maximum(u[r, j, s] - p, 0) / (1 - p)  # the uniform of the training draw
+    found = np.searchsorted(layout.cum_shifted, uu + 2.0 * j, side="right")
+    c = found - layout.cum_start[j]
+    code[r, j, s] = c
+    binned = j < layout.n_binned
+    if binned.any():
+        rb, jb, sb, cb = r[binned], j[binned], s[binned], c[binned]
+        hi = layout.cum_padded[jb, cb]
+        lo = np.where(cb > 0, layout.cum_padded[jb, np.maximum(cb - 1, 0)], 0.0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            q = (uu[binned] - lo) / (hi - lo)
+        q = np.clip(np.nan_to_num(q, nan=0.5), 0.0, 1.0)
+        values[rb, jb, sb] = _truncnorm_quantile(layout.bin_params[:, jb, cb], q)
 
 
 def model_input(
@@ -270,7 +355,7 @@ def model_input(
         arrays[int(i)] = flat[r]
     for j in range(layout.n_binned, len(layout.discrete)):
         c = cols[int(layout.discrete[j])]
-        codes = pert.codes[:, j, :].reshape(n)
+        codes = pert.codes[:, j - layout.n_binned, :].reshape(n)
         values = np.empty(len(c.categories) + 1, dtype=object)
         values[:-1] = c.categories
         values[-1] = None

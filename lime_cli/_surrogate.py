@@ -220,6 +220,14 @@ class Fit:
     score: np.ndarray  # (P,) weighted R²
     alpha: float = 1.0
 
+    @classmethod
+    def concatenate(cls, fits: list[Fit]) -> Fit:
+        """The fits of several groups of problems, as one."""
+        if len(fits) == 1:
+            return fits[0]
+        fields = ("features", "coef", "intercept", "local_prediction", "score")
+        return cls(*(np.concatenate([getattr(f, n) for f in fits]) for n in fields), alpha=fits[0].alpha)
+
 
 def fit(
     m: Moments, features: np.ndarray, z0: np.ndarray, alpha: float = 1.0, dropped: np.ndarray | None = None

@@ -24,8 +24,8 @@ from scipy.special import ndtri
 
 from . import _surrogate
 from ._kernel import default_kernel_width, exponential_kernel
-from ._parallel import run_chunks
-from ._sampling import Layout, model_input, perturb
+from ._parallel import inner_threads, run_chunks, run_threads
+from ._sampling import Layout, model_input, perturb, release_workspace
 from ._tabular import TrainingStats
 from .errors import DataError, ModelError, ParameterError
 
@@ -363,7 +363,7 @@ class Explainer:
             )
             for start in range(0, len(features), batch)
         )
-        return run_chunks(self._explain_chunk, tasks, n_jobs, backend)
+        return _releasing(run_chunks(self._explain_chunk, tasks, n_jobs, backend))
 
     def check_rows(self, rows: pd.DataFrame) -> pd.DataFrame:
         """The feature columns of ``rows``, or a DataError naming the missing ones."""
@@ -526,7 +526,7 @@ class Explainer:
     def _prepare(self, sub, positions, streams, n):
         codes0, binned0, cont0 = self._encode(sub)
         rngs = [np.random.default_rng(s) for s in streams]
-        pert = perturb(self._layout, codes0, binned0, cont0, rngs, n, self.locality)
+        pert = perturb(self._layout, codes0, binned0, cont0, rngs, n, self.locality, inner_threads())
         X = model_input(self.stats, self._layout, pert, self._as_array, instances=sub)
         return (sub, positions, codes0, pert.Z), X
 
@@ -549,27 +549,42 @@ class Explainer:
         sq = nd - Z[:, :nd, :].sum(axis=1)
         if nd < Z.shape[1]:
             sq += ((Z[:, nd:, :] - Z[:, nd:, :1]) ** 2).sum(axis=1)
-        dist = np.sqrt(sq)
-        w = exponential_kernel(dist, self.kernel_width)
-        z0 = np.repeat(Z[:, :, 0], L, axis=0)
+        w = exponential_kernel(np.sqrt(sq), self.kernel_width)
+        # the rows' surrogates are independent: solve them in a few parts, on threads
+        parts = np.array_split(np.arange(B), min(B, inner_threads()))
+        solved = [None] * len(parts)
+
+        def solve(i):
+            r = parts[i]
+            solved[i] = self._surrogates(Z[r[0] : r[-1] + 1], w[r[0] : r[-1] + 1], Y[r[0] : r[-1] + 1])
+
         # single-threaded BLAS: the sums are then done in the same order on any machine,
         # worker or cluster, so the output is identical to the last bit
         with _surrogate.single_thread_blas():
-            m = _surrogate.moments(Z, w, Y)
-            chosen = _surrogate.select(m, self.num_features, self.feature_selection, z0)
-            # a feature that does not vary over the samples (a constant column) has no
-            # weight to report: it is left out rather than listed with rounding noise
-            rows = np.arange(len(chosen))[:, None]
-            dropped = m.diag[rows, chosen] <= 1e-12 * np.maximum(m.diag.max(axis=1, keepdims=True), 1e-300)
-            fit = _surrogate.fit(m, chosen, z0, dropped=dropped if dropped.any() else None)
-            if self.confidence > 0:
-                # leave out what cannot be told apart from zero, and refit on the rest
-                # family-wise over the k selected features (Bonferroni)
-                z = float(ndtri(1 - (1 - self.confidence) / (2 * chosen.shape[1])))
-                dropped |= _surrogate.t_statistics(m, fit) < z
-                fit = _surrogate.fit(m, chosen, z0, dropped=dropped)
+            run_threads(solve, list(range(len(parts))), len(parts))
+        fit = _surrogate.Fit.concatenate([f for f, _ in solved])
+        dropped = np.concatenate([d for _, d in solved])
         model_pred = Y[:, 0, :].reshape(B * L)
         return self._package(sub, positions, lab, codes0, fit, model_pred, dropped, Z.shape[2])
+
+    def _surrogates(self, Z, w, Y) -> tuple[_surrogate.Fit, np.ndarray]:
+        """The surrogates of some rows (Z, w, Y as in ``_surrogate.moments``), and the
+        selected features each leaves out (constant, or not significant)."""
+        z0 = np.repeat(Z[:, :, 0], Y.shape[2], axis=0)
+        m = _surrogate.moments(Z, w, Y)
+        chosen = _surrogate.select(m, self.num_features, self.feature_selection, z0)
+        # a feature that does not vary over the samples (a constant column) has no
+        # weight to report: it is left out rather than listed with rounding noise
+        rows = np.arange(len(chosen))[:, None]
+        dropped = m.diag[rows, chosen] <= 1e-12 * np.maximum(m.diag.max(axis=1, keepdims=True), 1e-300)
+        fit = _surrogate.fit(m, chosen, z0, dropped=dropped if dropped.any() else None)
+        if self.confidence > 0:
+            # leave out what cannot be told apart from zero, and refit on the rest
+            # family-wise over the k selected features (Bonferroni)
+            z = float(ndtri(1 - (1 - self.confidence) / (2 * chosen.shape[1])))
+            dropped |= _surrogate.t_statistics(m, fit) < z
+            fit = _surrogate.fit(m, chosen, z0, dropped=dropped)
+        return fit, dropped
 
     def _package(self, sub, positions, lab, codes0, fit, model_pred, dropped, n_samples) -> list[Explanation]:
         cols = self.stats.columns
@@ -608,6 +623,14 @@ class Explainer:
                 )
             )
         return out
+
+
+def _releasing(chunks: Iterator[list[Explanation]]) -> Iterator[list[Explanation]]:
+    """``chunks``, then the sampling buffers freed (a whole run reuses them)."""
+    try:
+        yield from chunks
+    finally:
+        release_workspace()
 
 
 def _stability(replicates: list[Explanation], main: Explanation) -> dict:

@@ -208,3 +208,64 @@ def test_tidy_frame(cancer):
     frame = explanations_to_frame(exps)
     assert len(frame) == 2 * 2 * 3
     assert frame.groupby(["row", "label"])["rank"].apply(list).map(lambda r: r == [1, 2, 3]).all()
+
+
+@pytest.mark.parametrize("locality", [0.0, 0.7])
+def test_samples_do_not_depend_on_blocks_threads_or_chunk(mixed, monkeypatch, locality):
+    from lime_cli import _sampling
+
+    model, frame = mixed
+    ex = Explainer(model, frame, target="progression")
+    sub = ex.check_rows(frame.iloc[:9])
+    codes0, binned0, cont0 = ex._encode(sub)
+
+    def draw(rows, threads):
+        rngs = [np.random.default_rng([5, int(r)]) for r in rows]
+        pert = _sampling.perturb(
+            ex._layout, codes0[rows], binned0[rows], cont0[rows], rngs, 600, locality, threads
+        )
+        return {k: getattr(pert, k).copy() for k in ("codes", "values", "Z")}
+
+    base = draw(np.arange(9), 1)
+    monkeypatch.setattr(_sampling, "BLOCK_CELLS", 900)  # one or two rows a block
+    for threads in (2, 3):
+        other = draw(np.arange(9), threads)
+        for k in base:
+            assert np.array_equal(base[k], other[k], equal_nan=True), (threads, k)
+    alone = draw(np.array([4]), 1)
+    assert np.array_equal(alone["Z"][0], base["Z"][4])
+    assert np.array_equal(alone["values"][:, 0], base["values"][:, 4], equal_nan=True)
+    assert np.array_equal(alone["codes"][0], base["codes"][4])
+
+
+def test_sampled_bins_follow_training_frequencies(cancer):
+    # lime's sampling (locality 0): each binned column's codes follow the training quartiles,
+    # and each value lies inside its bin
+    from lime_cli import _sampling
+
+    model, X, _ = cancer
+    ex = Explainer(model, X, preset="lime")
+    sub = ex.check_rows(X.iloc[:6])
+    codes0, binned0, cont0 = ex._encode(sub)
+    rngs = [np.random.default_rng([1, i]) for i in range(6)]
+    pert = _sampling.perturb(ex._layout, codes0, binned0, cont0, rngs, 20_000, 0.0, 2)
+    for j, i in enumerate(ex._layout.discrete[:5]):
+        c = ex.stats.columns[i]
+        v = pert.values[j, :, 1:].ravel()
+        codes = c.encode_numeric(v)
+        share = np.bincount(codes, minlength=c.n_codes) / v.size
+        assert np.abs(share - c.freqs).max() < 0.01, (c.name, share, c.freqs)
+        # Z marks the samples that fall in the row's own bin
+        own = codes.reshape(6, -1) == codes0[:, j, None]
+        assert np.array_equal(pert.Z[:, j, 1:] == 1, own)
+
+
+def test_explanations_do_not_depend_on_the_thread_count(cancer, monkeypatch):
+    from lime_cli import explainer
+
+    model, X, _ = cancer
+    ex = Explainer(model, X, num_features=4, num_samples=500, batch_size=7)
+    monkeypatch.setattr(explainer, "inner_threads", lambda: 1)
+    serial = ex.explain(X.iloc[:15])
+    monkeypatch.setattr(explainer, "inner_threads", lambda: 3)
+    assert ex.explain(X.iloc[:15]) == serial
