@@ -209,7 +209,7 @@ def perturb(
 
 
 #: Cells of one block of rows in :func:`perturb`: its temporaries fit in a core's cache.
-BLOCK_CELLS = 1 << 17
+BLOCK_CELLS = 1 << 18
 
 _WORKSPACES: dict[int, dict[str, np.ndarray]] = {}  # per thread: its buffers by name
 
@@ -230,7 +230,7 @@ def release_workspace() -> None:
 
 
 def _perturb_rows(layout, codes0, binned0, cont0, rngs, S, locality, pert, r0, r1) -> None:
-    """Rows r0 to r1 of :func:`perturb`, written into ``pert``; every column at once.
+    """Rows r0 to r1 of :func:`perturb`, written into ``pert``.
 
     A discrete draw u < p keeps the row's own value.  Otherwise
     t = (u - p) / (1 - p) * CELLS + 1 falls in cell floor(t) - 1 of the
@@ -255,47 +255,14 @@ def _perturb_rows(layout, codes0, binned0, cont0, rngs, S, locality, pert, r0, r
 
     values[:nb, :, 0] = b0.T
     values[nb:, :, 0] = k0.T
-    if nd:
-        cat[:, :, 0] = c0[:, nb:]
-        Z[:, :nd, 0] = 1.0
-        width = CELLS + 1
-        scale = CELLS / (1.0 - locality)
-        t = _buffer("t", (R, nd, n), np.float64)
-        np.multiply(u, scale, out=t, dtype=np.float64)
-        t += 1.0 - locality * scale
-        idx = _buffer("idx", (R, nd, n), np.intp)
-        idx[...] = t  # truncation; below 1 (a kept value) is clipped to entry 0
-        np.clip(idx, 0, CELLS, out=idx)
-        if nb:  # the binned columns' values: their tables, and the positions inside the cells
-            tb = t[:, :nb]
-            np.subtract(tb, idx[:, :nb], out=tb)
-            ib = _buffer("ib", (R, nb, n), np.intp)
-            np.add(idx[:, :nb], (np.arange(R * nb, dtype=np.intp) * width).reshape(R, nb, 1), out=ib)
-            left_tab = _buffer("left_tab", (R, nb, width), np.float64)
-            left_tab[:, :, 0] = b0
-            left_tab[:, :, 1:] = layout.value_left.reshape(nb, CELLS)
-            step_tab = _buffer("step_tab", (R, nb, width), np.float64)
-            step_tab[:, :, 0] = 0.0
-            step_tab[:, :, 1:] = layout.value_step.reshape(nb, CELLS)
-            tmp = _buffer("tmp", (R, nb, n), np.float64)
-            np.take(step_tab, ib, out=tmp, mode="clip")
-            tb *= tmp
-            np.take(left_tab, ib, out=tmp, mode="clip")
-            np.add(tmp, tb, out=values[:nb, :, 1:].transpose(1, 0, 2))
-        idx += (np.arange(R * nd, dtype=np.intp) * width).reshape(R, nd, 1)
-        code_tab = _buffer("code_tab", (R, nd, width), np.intp)
-        code_tab[:, :, 0] = c0
-        code_tab[:, :, 1:] = layout.cell_code.reshape(nd, CELLS)
-        code = _buffer("code", (R, nd, n), np.intp)
-        np.take(code_tab, idx, out=code, mode="clip")
-        if code.max() >= STRADDLES:  # a few draws in cells that straddle two codes
-            _exact_draws(layout, u, locality, code, values[:nb, :, 1:].transpose(1, 0, 2))
-        for r, j in enumerate(layout.int_cols.tolist()):
-            v = values[j, :, 1:]
-            np.clip(np.round(v), layout.int_lo[r, code[:, j]], layout.int_hi[r, code[:, j]], out=v)
-        if nd > nb:
-            cat[:, :, 1:] = code[:, nb:]
-        np.equal(code, c0[:, :, None], out=Z[:, :nd, 1:])
+    cat[:, :, 0] = c0[:, nb:]
+    Z[:, :nd, 0] = 1.0
+    # a few columns at a time (binned and categorical apart), so the temporaries stay small
+    group = max(1, BLOCK_CELLS // (R * max(n, 1)))
+    for lo, hi in [(a, min(a + group, nb)) for a in range(0, nb, group)] + [
+        (a, min(a + group, nd)) for a in range(nb, nd, group)
+    ]:
+        _discrete_columns(layout, u, c0, b0, locality, lo, hi, values, cat, Z)
     if nc:
         drawn = layout.cont_mean[:, None] + layout.cont_std[:, None] * gauss  # (R, nc, S-1)
         if keep_cont is not None:
@@ -305,28 +272,80 @@ def _perturb_rows(layout, codes0, binned0, cont0, rngs, S, locality, pert, r0, r
         Z[:, nd:, :] = np.nan_to_num(scaled_cont, nan=0.0).transpose(1, 0, 2)
 
 
-def _exact_draws(layout: Layout, u: np.ndarray, locality: float, code: np.ndarray, values) -> None:
+def _discrete_columns(layout, u, c0, b0, locality, lo, hi, values, cat, Z) -> None:
+    """Discrete columns lo to hi (all binned, or all categorical) of a block of rows."""
+    nb = layout.n_binned
+    R, _, n = u.shape
+    G = hi - lo
+    width = CELLS + 1
+    scale = CELLS / (1.0 - locality)
+    t = _buffer("t", (R, G, n), np.float64)
+    np.multiply(u[:, lo:hi], scale, out=t, dtype=np.float64)
+    t += 1.0 - locality * scale
+    idx = _buffer("idx", (R, G, n), np.intp)
+    idx[...] = t  # truncation; below 1 (a kept value) is clipped to entry 0
+    np.clip(idx, 0, CELLS, out=idx)
+    base = (np.arange(R * G, dtype=np.intp) * width).reshape(R, G, 1)
+    cells = slice(lo * CELLS, hi * CELLS)
+    binned = hi <= nb
+    if binned:  # the values: the position inside the cell, and the value tables
+        np.subtract(t, idx, out=t)
+        left_tab = _buffer("left_tab", (R, G, width), np.float64)
+        left_tab[:, :, 0] = b0[:, lo:hi]
+        left_tab[:, :, 1:] = layout.value_left[cells].reshape(G, CELLS)
+        step_tab = _buffer("step_tab", (R, G, width), np.float64)
+        step_tab[:, :, 0] = 0.0
+        step_tab[:, :, 1:] = layout.value_step[cells].reshape(G, CELLS)
+    idx += base
+    if binned:
+        tmp = _buffer("tmp", (R, G, n), np.float64)
+        np.take(step_tab, idx, out=tmp, mode="clip")
+        t *= tmp
+        np.take(left_tab, idx, out=tmp, mode="clip")
+        np.add(tmp, t, out=values[lo:hi, :, 1:].transpose(1, 0, 2))
+    code_tab = _buffer("code_tab", (R, G, width), np.intp)
+    code_tab[:, :, 0] = c0[:, lo:hi]
+    code_tab[:, :, 1:] = layout.cell_code[cells].reshape(G, CELLS)
+    code = _buffer("code", (R, G, n), np.intp)
+    np.take(code_tab, idx, out=code, mode="clip")
+    if code.max() >= STRADDLES:  # a few draws in cells that straddle two codes
+        out = values[lo:hi, :, 1:].transpose(1, 0, 2) if binned else None
+        _exact_draws(layout, u[:, lo:hi], lo, locality, code, out)
+    for r, j in enumerate(layout.int_cols.tolist()):
+        if lo <= j < hi:
+            v = values[j, :, 1:]
+            c = code[:, j - lo]
+            np.clip(np.round(v), layout.int_lo[r, c], layout.int_hi[r, c], out=v)  # NaN stays
+    if not binned:
+        cat[:, lo - nb : hi - nb, 1:] = code
+    np.equal(code, c0[:, lo:hi, None], out=Z[:, lo:hi, 1:])
+
+
+def _exact_draws(layout: Layout, u: np.ndarray, lo: int, locality: float, code: np.ndarray, values) -> None:
     """Redraw, exactly, the few draws whose cell straddles two codes (marked in ``code``).
 
-    ``u`` (R, nd, n) are the draws' uniforms, ``values`` (R, nb, n) the binned
-    columns' values.  Column j's cumulative frequencies are searched shifted
-    by 2j, so one search serves every column.
+    ``u`` (R, G, n) are the uniforms of discrete columns lo to lo + G, and
+    ``values`` (R, G, n) their values if they are binned.  Column j's
+    cumulative frequencies are searched shifted by 2j, so one search serves
+    every column.
     """
-    r, j, s = np.nonzero(code >= STRADDLES)
+    R, G, n = code.shape
+    flat = np.flatnonzero(code >= STRADDLES)
+    r, rest = np.divmod(flat, G * n)
+    g, s = np.divmod(rest, n)
+    j = g + lo
     p = np.float32(locality)
-    uu = np.maximum(u[r, j, s] - p, 0) / (1 - p)  # the uniform of the training draw
+    uu = np.maximum(u[r, g, s] - p, 0) / (1 - p)  # the uniform of the training draw
     found = np.searchsorted(layout.cum_shifted, uu + 2.0 * j, side="right")
     c = found - layout.cum_start[j]
-    code[r, j, s] = c
-    binned = j < layout.n_binned
-    if binned.any():
-        rb, jb, sb, cb = r[binned], j[binned], s[binned], c[binned]
-        hi = layout.cum_padded[jb, cb]
-        lo = np.where(cb > 0, layout.cum_padded[jb, np.maximum(cb - 1, 0)], 0.0)
+    code[r, g, s] = c
+    if values is not None:
+        hi = layout.cum_padded[j, c]
+        low = np.where(c > 0, layout.cum_padded[j, np.maximum(c - 1, 0)], 0.0)
         with np.errstate(invalid="ignore", divide="ignore"):
-            q = (uu[binned] - lo) / (hi - lo)
+            q = (uu - low) / (hi - low)
         q = np.clip(np.nan_to_num(q, nan=0.5), 0.0, 1.0)
-        values[rb, jb, sb] = _truncnorm_quantile(layout.bin_params[:, jb, cb], q)
+        values[r, g, s] = _truncnorm_quantile(layout.bin_params[:, j, c], q)
 
 
 def model_input(

@@ -44,7 +44,7 @@ class Moments:
     it picks, which costs O(S d K) per problem instead of O(S d²).
     """
 
-    def __init__(self, Z: np.ndarray, w: np.ndarray, Y: np.ndarray) -> None:
+    def __init__(self, Z: np.ndarray, w: np.ndarray, Y: np.ndarray, binary: int = 0) -> None:
         B, d, S = Z.shape
         L = Y.shape[2]
         self.Z, self.w, self.Y, self.L, self.n_samples = Z, w, Y, L, S
@@ -57,10 +57,13 @@ class Moments:
         # BLAS products per instance: the same operations whatever the chunk holds
         for i in range(B):
             wi, zi, sw = w[i], Z[i], self.sw[i]
-            z_mean[i] = zi @ wi / sw
+            zw = zi @ wi
+            z_mean[i] = zw / sw
             y_mean[i] = wi @ Y[i] / sw
             yc = Y[i] - y_mean[i]
-            diag[i] = (zi * zi) @ wi - sw * z_mean[i] ** 2
+            if binary < d:  # a 0/1 column is its own square
+                zw[binary:] = (zi[binary:] * zi[binary:]) @ wi
+            diag[i] = zw - sw * z_mean[i] ** 2
             bxy[i] = zi @ (wi[:, None] * yc)
             c[i] = wi @ (yc * yc)
         self._z_mean_b = z_mean
@@ -101,13 +104,13 @@ class Moments:
         return out
 
 
-def moments(Z: np.ndarray, w: np.ndarray, Y: np.ndarray) -> Moments:
+def moments(Z: np.ndarray, w: np.ndarray, Y: np.ndarray, binary: int = 0) -> Moments:
     """Moments for B instances and L labels each: P = B * L problems.
 
     ``Z`` is (B, d, S), ``w`` (B, S) and ``Y`` (B, S, L); problem ``b * L + l``
-    is instance b with label l.
+    is instance b with label l.  The first ``binary`` columns of Z hold only 0 and 1.
     """
-    return Moments(Z, w, Y)
+    return Moments(Z, w, Y, binary)
 
 
 def select(m: Moments, k: int, method: str, z0: np.ndarray) -> np.ndarray:

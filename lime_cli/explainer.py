@@ -571,7 +571,7 @@ class Explainer:
         """The surrogates of some rows (Z, w, Y as in ``_surrogate.moments``), and the
         selected features each leaves out (constant, or not significant)."""
         z0 = np.repeat(Z[:, :, 0], Y.shape[2], axis=0)
-        m = _surrogate.moments(Z, w, Y)
+        m = _surrogate.moments(Z, w, Y, binary=len(self._layout.discrete))
         chosen = _surrogate.select(m, self.num_features, self.feature_selection, z0)
         # a feature that does not vary over the samples (a constant column) has no
         # weight to report: it is left out rather than listed with rounding noise

@@ -269,3 +269,12 @@ def test_explanations_do_not_depend_on_the_thread_count(cancer, monkeypatch):
     serial = ex.explain(X.iloc[:15])
     monkeypatch.setattr(explainer, "inner_threads", lambda: 3)
     assert ex.explain(X.iloc[:15]) == serial
+
+
+def test_binary_columns_give_the_same_moments():
+    rng = np.random.default_rng(0)
+    Z = np.concatenate([rng.integers(0, 2, (3, 4, 300)), rng.standard_normal((3, 2, 300))], axis=1)
+    w, Y = rng.random((3, 300)), rng.random((3, 300, 2))
+    general, binary = moments(Z, w, Y), moments(Z, w, Y, binary=4)
+    np.testing.assert_allclose(binary.diag, general.diag, rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(binary.b, general.b)
