@@ -38,7 +38,7 @@ MAX_SAMPLES = 10_000_000
 #: Method settings of the presets; explicit arguments override them.  "lime"
 #: reproduces lime 0.2.0.1's method; "default" is chosen from bench/QUALITY.md.
 PRESETS = {
-    "default": {"locality": 0.7, "confidence": 0.95, "min_fidelity": 0.1},
+    "default": {"locality": 0.8, "confidence": 0.95, "min_fidelity": 0.1},
     "lime": {"locality": 0.0, "confidence": 0.0, "min_fidelity": 0.1},
 }
 
@@ -117,13 +117,20 @@ class Explanation:
 
 
 def explanations_to_frame(explanations: Sequence[Explanation]) -> pd.DataFrame:
-    """Tidy long form: one line per (row, label, feature), columns :data:`TIDY_COLUMNS`."""
+    """Tidy long form: one line per (row, label, feature), columns :data:`TIDY_COLUMNS`.
+
+    An explanation that lists no feature (no selected weight could be told
+    apart from zero) is one line of rank 0 with no feature, so that every
+    explained row is in the table.
+    """
     records = []
     nan = float("nan")
+    none = FeatureWeight(None, None, None, nan)
     for e in explanations:
         stab = e.stability or {}
         per_feature = {f["feature"]: f for f in stab.get("features", [])}
-        for rank, f in enumerate(e.features, start=1):
+        ranked = enumerate(e.features, start=1) if e.features else [(0, none)]
+        for rank, f in ranked:
             fs = per_feature.get(f.feature, {})
             records.append(
                 (

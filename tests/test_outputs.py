@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import joblib
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -277,3 +278,34 @@ def test_python_m_version():
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == f"lime-cli {lime_cli.__version__}"
+
+
+def test_a_row_with_no_significant_feature_keeps_its_line(tmp_path):
+    # a model that ignores its input: no weight can be told apart from zero
+    from sklearn.dummy import DummyClassifier
+
+    from lime_cli import Explainer, explanations_to_frame
+
+    X = pd.DataFrame(np.random.default_rng(0).standard_normal((200, 4)), columns=list("abcd"))
+    y = np.r_[np.zeros(100), np.ones(100)]
+    model = DummyClassifier(strategy="prior").fit(X, y)
+    rng = np.random.default_rng(1)
+
+    class Noisy:
+        classes_ = model.classes_
+
+        def predict_proba(self, frame):
+            p = np.clip(0.5 + 0.01 * rng.standard_normal(len(frame)), 0, 1)
+            return np.column_stack([1 - p, p])
+
+    exps = Explainer(Noisy(), X, num_features=3, num_samples=300).explain(X.iloc[:3])
+    assert all(e.features == [] and e.insignificant == 3 for e in exps)
+    frame = explanations_to_frame(exps)
+    assert list(frame["row"]) == [0, 1, 2]
+    assert list(frame["rank"]) == [0, 0, 0]
+    assert frame["feature"].isna().all() and frame["weight"].isna().all()
+    path = tmp_path / "none.parquet"
+    from lime_cli.io import write_explanations
+
+    write_explanations([exps], "parquet", "classification", str(path))
+    assert pq.read_table(path).column("rank").to_pylist() == [0, 0, 0]
