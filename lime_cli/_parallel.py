@@ -46,6 +46,8 @@ def inner_threads() -> int:
 
 
 _POOLS: dict[int, ThreadPoolExecutor] = {}
+# a forked child has none of the parent's threads: it starts pools of its own
+os.register_at_fork(after_in_child=_POOLS.clear)
 
 
 def run_threads(func: Callable, items: list, threads: int) -> None:

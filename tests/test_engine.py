@@ -278,3 +278,15 @@ def test_binary_columns_give_the_same_moments():
     general, binary = moments(Z, w, Y), moments(Z, w, Y, binary=4)
     np.testing.assert_allclose(binary.diag, general.diag, rtol=1e-12, atol=1e-12)
     np.testing.assert_array_equal(binary.b, general.b)
+
+
+def test_a_forked_child_explains_with_threads_of_its_own(cancer):
+    # the parent's thread pool does not exist in a forked child: the child must not wait on it
+    import multiprocessing
+
+    model, X, _ = cancer
+    ex = Explainer(model, X, num_features=3, num_samples=300)
+    parent = ex.explain(X.iloc[:4])
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        child = pool.apply_async(ex.explain, (X.iloc[:4],)).get(timeout=120)
+    assert child == parent
