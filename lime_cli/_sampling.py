@@ -177,9 +177,9 @@ def perturb(
 
     ``codes0`` (B, n_discrete), ``binned0`` (B, n_binned) and ``cont0``
     (B, n_continuous) describe the instances; ``rngs`` has one generator each.
-    The rows are drawn in small blocks (a few rows, every column), so that a
-    block's temporaries stay in the processor's cache; ``threads`` > 1 draws
-    blocks in parallel.  Every sample depends only on its own row's
+    The rows are drawn in blocks of a few rows, a group of columns at a time,
+    so that the temporaries stay small; ``threads`` > 1 draws blocks in
+    parallel.  Every sample depends only on its own row's
     generator, so the result is the same for any block size or thread count.
 
     With ``locality`` p > 0, each feature of a sample keeps the instance's own
@@ -230,14 +230,7 @@ def release_workspace() -> None:
 
 
 def _perturb_rows(layout, codes0, binned0, cont0, rngs, S, locality, pert, r0, r1) -> None:
-    """Rows r0 to r1 of :func:`perturb`, written into ``pert``.
-
-    A discrete draw u < p keeps the row's own value.  Otherwise
-    t = (u - p) / (1 - p) * CELLS + 1 falls in cell floor(t) - 1 of the
-    column's tables.  Each (row, column) has its own copy of the tables with
-    one more entry in front, the row's own code and value, so one lookup
-    serves kept and drawn values alike.
-    """
+    """Rows r0 to r1 of :func:`perturb`, written into ``pert``."""
     nd, nb, nc = len(layout.discrete), layout.n_binned, len(layout.continuous)
     R, n = r1 - r0, S - 1
     cat, values, Z = pert.codes[r0:r1], pert.values[:, r0:r1], pert.Z[r0:r1]
@@ -273,7 +266,14 @@ def _perturb_rows(layout, codes0, binned0, cont0, rngs, S, locality, pert, r0, r
 
 
 def _discrete_columns(layout, u, c0, b0, locality, lo, hi, values, cat, Z) -> None:
-    """Discrete columns lo to hi (all binned, or all categorical) of a block of rows."""
+    """Discrete columns lo to hi (all binned, or all categorical) of a block of rows.
+
+    A draw u < p keeps the row's own value.  Otherwise t = (u - p) / (1 - p)
+    * CELLS + 1 falls in cell floor(t) - 1 of the column's tables.  Each
+    (row, column) has its own copy of the tables with one more entry in
+    front, the row's own code and value, so one lookup serves kept and drawn
+    values alike.
+    """
     nb = layout.n_binned
     R, _, n = u.shape
     G = hi - lo
