@@ -206,6 +206,18 @@ def memory_runs(samples: int, counts: list[int], tmp: Path) -> list[dict]:
     return out
 
 
+def _commit() -> str:
+    """The checked-out commit (and '+changes' when the tree differs from it)."""
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain"], cwd=ROOT, capture_output=True, text=True)
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head + ("+changes" if dirty.stdout.strip() else "")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=200, help="rows explained per workload (default 200)")
@@ -225,7 +237,8 @@ def main() -> None:
     lines = [
         "# Benchmark results",
         "",
-        f"Measured by `bench/run.py` on {time.strftime('%Y-%m-%d')}: {os.cpu_count()} cores, "
+        f"Measured by `bench/run.py` on {time.strftime('%Y-%m-%d')} at commit {_commit()}: "
+        f"{os.cpu_count()} cores, "
         f"Python {platform.python_version()}, num_samples {args.samples}, {args.rows} rows "
         f"({args.lime_rows} for lime), best of {args.repeat} ({args.lime_repeat} for lime). "
         "Seconds per row; ratios from this run.",
