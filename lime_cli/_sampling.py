@@ -89,8 +89,9 @@ class Layout:
             if j < nb:
                 p = np.vstack([np.append(a, np.nan) for a in (c.bin_mean, c.bin_std, c.bin_lo, c.bin_hi)])
                 params.append(p)
-                lo_q = _within(hi, first, edges[:-1], c.freqs)
-                hi_q = _within(hi, first, edges[1:], c.freqs)
+                start = np.where(first > 0, hi[np.maximum(first - 1, 0)], 0.0)
+                lo_q = _within(edges[:-1], start, c.freqs[first])
+                hi_q = _within(edges[1:], start, c.freqs[first])
                 left[j] = _truncnorm_quantile(p[:, first], lo_q)
                 step[j] = _truncnorm_quantile(p[:, first], hi_q) - left[j]
         max_codes = max((cols[i].n_codes for i in binned), default=1)
@@ -132,11 +133,10 @@ class Layout:
         )
 
 
-def _within(cum_hi: np.ndarray, code: np.ndarray, u: np.ndarray, freqs: np.ndarray) -> np.ndarray:
-    """Position in [0, 1] of ``u`` inside the interval of ``code``."""
-    start = np.where(code > 0, cum_hi[np.maximum(code - 1, 0)], 0.0)
+def _within(u: np.ndarray, start: np.ndarray, width: np.ndarray) -> np.ndarray:
+    """Position in [0, 1] of ``u`` inside [start, start + width) (0.5 in an empty interval)."""
     with np.errstate(invalid="ignore", divide="ignore"):
-        q = (u - start) / freqs[code]
+        q = (u - start) / width
     return np.clip(np.nan_to_num(q, nan=0.5), 0.0, 1.0)
 
 
@@ -340,11 +340,8 @@ def _exact_draws(layout: Layout, u: np.ndarray, lo: int, locality: float, code: 
     c = found - layout.cum_start[j]
     code[r, g, s] = c
     if values is not None:
-        hi = layout.cum_padded[j, c]
-        low = np.where(c > 0, layout.cum_padded[j, np.maximum(c - 1, 0)], 0.0)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            q = (uu - low) / (hi - low)
-        q = np.clip(np.nan_to_num(q, nan=0.5), 0.0, 1.0)
+        start = np.where(c > 0, layout.cum_padded[j, np.maximum(c - 1, 0)], 0.0)
+        q = _within(uu, start, layout.cum_padded[j, c] - start)
         values[r, g, s] = _truncnorm_quantile(layout.bin_params[:, j, c], q)
 
 

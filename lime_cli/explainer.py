@@ -558,12 +558,12 @@ class Explainer:
             sq += ((Z[:, nd:, :] - Z[:, nd:, :1]) ** 2).sum(axis=1)
         w = exponential_kernel(np.sqrt(sq), self.kernel_width)
         # the rows' surrogates are independent: solve them in a few parts, on threads
-        parts = np.array_split(np.arange(B), min(B, inner_threads()))
+        bounds = np.linspace(0, B, min(B, inner_threads()) + 1).astype(int)
+        parts = [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
         solved = [None] * len(parts)
 
         def solve(i):
-            r = parts[i]
-            solved[i] = self._surrogates(Z[r[0] : r[-1] + 1], w[r[0] : r[-1] + 1], Y[r[0] : r[-1] + 1])
+            solved[i] = self._surrogates(Z[parts[i]], w[parts[i]], Y[parts[i]])
 
         # single-threaded BLAS: the sums are then done in the same order on any machine,
         # worker or cluster, so the output is identical to the last bit
