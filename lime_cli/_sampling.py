@@ -13,6 +13,15 @@ few arrays of shape (B, S, ...):
 Each instance draws from its own generator, seeded from ``(seed, row
 position)``, so its samples do not depend on the chunk it is in.
 
+With ``sampling="sobol"`` (the default method's) the uniforms of the discrete
+columns are not independent draws but the points of a scrambled Sobol'
+sequence, one dimension per column, randomized for each instance by a random
+digital shift (an XOR of each column's 32 bits with a random word).  Every
+sample is still uniformly distributed, so the estimates keep their
+expectation, but the points fill the space evenly: the surrogate's moments,
+and so its ranking of the features, vary much less from seed to seed.
+``sampling="random"`` draws independent uniforms, as lime does.
+
 The interpretable representation ``Z`` is 1 where a discrete sample falls in
 the instance's bin or category (0 elsewhere), and the standardized value for a
 continuous column.
@@ -31,6 +40,7 @@ from scipy.special import ndtr, ndtri
 from ._parallel import run_threads
 from ._tabular import TrainingStats
 
+SAMPLINGS = ("sobol", "random")
 CELLS = 1024  # cells of each discrete column's inverse-CDF table
 STRADDLES = 1 << 30  # added to a cell's code when a code boundary lies inside the cell
 
@@ -172,6 +182,7 @@ def perturb(
     num_samples: int,
     locality: float = 0.0,
     threads: int = 1,
+    sampling: str = "random",
 ) -> Perturbation:
     """Draw ``num_samples`` samples around each instance of a chunk.
 
@@ -187,6 +198,10 @@ def perturb(
     otherwise (p = 0 is lime's sampling): the samples then concentrate near
     the instance, where the surrogate is meant to be faithful.
 
+    ``sampling`` is ``"random"`` (independent uniforms) or ``"sobol"``
+    (randomly shifted Sobol' points for the discrete columns; independent
+    draws for continuous ones, and for tables wider than Sobol' goes).
+
     The arrays returned live in buffers that the next call on the same thread
     reuses (fresh memory costs a page fault per 4 KiB): use a chunk's samples
     before drawing the next chunk, and :func:`release_workspace` when done.
@@ -198,11 +213,14 @@ def perturb(
         values=_buffer("values", (nb + nc, B, S), np.float64),
         Z=_buffer("Z", (B, nd + nc, S), np.float64),
     )
+    if sampling not in SAMPLINGS:
+        raise ValueError(f"unknown sampling {sampling!r}")
+    base = sobol_points(nd, S - 1) if sampling == "sobol" and 0 < nd <= SOBOL_MAX_DIM and S > 1 else None
     step = max(1, BLOCK_CELLS // max(1, (nd + nc) * S))
     blocks = [(r, min(r + step, B)) for r in range(0, B, step)]
 
     def draw(block):
-        _perturb_rows(layout, codes0, binned0, cont0, rngs, S, locality, pert, *block)
+        _perturb_rows(layout, codes0, binned0, cont0, rngs, S, locality, pert, *block, base=base)
 
     run_threads(draw, blocks, threads)
     return pert
@@ -229,8 +247,47 @@ def release_workspace() -> None:
     _WORKSPACES.clear()
 
 
-def _perturb_rows(layout, codes0, binned0, cont0, rngs, S, locality, pert, r0, r1) -> None:
-    """Rows r0 to r1 of :func:`perturb`, written into ``pert``."""
+SOBOL_MAX_DIM = 21201  # scipy's Sobol' engine goes up to this many dimensions
+SOBOL_SEED = 20160816  # the scramble of the base sequence: fixed, the per-row shift is the random part
+SOBOL_KEEP_CELLS = 1 << 25  # base points kept between runs (4 bytes each)
+_SOBOL: dict[tuple[int, int], np.ndarray] = {}
+_SOBOL_LOCK = threading.Lock()
+
+
+def sobol_points(d: int, n: int) -> np.ndarray:
+    """The first ``n`` points of a linearly scrambled Sobol' sequence in ``d`` dimensions.
+
+    A (d, n) uint32 array: point s's coordinate j is ``out[j, s] / 2**32``.
+    The same for every call with the same (d, n) (kept for later calls while
+    they fit in ``SOBOL_KEEP_CELLS``).
+    """
+    key = (d, n)
+    with _SOBOL_LOCK:
+        out = _SOBOL.get(key)
+    if out is not None:
+        return out
+    from scipy.stats import qmc
+
+    engine = qmc.Sobol(d, scramble=True, bits=32, seed=np.random.default_rng(SOBOL_SEED))
+    out = np.empty((d, n), dtype=np.uint32)
+    step = min(1 << 14, 1 << max(0, (n - 1).bit_length()))  # the first draw a power of 2
+    for a in range(0, n, step):
+        b = min(a + step, n)
+        out[:, a:b] = engine.random(step if a == 0 else b - a)[: b - a].T * 2.0**32
+    with _SOBOL_LOCK:
+        while _SOBOL and sum(v.size for v in _SOBOL.values()) + out.size > SOBOL_KEEP_CELLS:
+            _SOBOL.pop(next(iter(_SOBOL)))  # the oldest
+        if out.size <= SOBOL_KEEP_CELLS:
+            _SOBOL[key] = out
+    return out
+
+
+def _perturb_rows(layout, codes0, binned0, cont0, rngs, S, locality, pert, r0, r1, base=None) -> None:
+    """Rows r0 to r1 of :func:`perturb`, written into ``pert``.
+
+    ``base`` (n_discrete, S - 1) uint32: Sobol' points, shifted for each row by
+    a random word per column; None: independent uniforms.
+    """
     nd, nb, nc = len(layout.discrete), layout.n_binned, len(layout.continuous)
     R, n = r1 - r0, S - 1
     cat, values, Z = pert.codes[r0:r1], pert.values[:, r0:r1], pert.Z[r0:r1]
@@ -238,13 +295,22 @@ def _perturb_rows(layout, codes0, binned0, cont0, rngs, S, locality, pert, r0, r
     u = _buffer("u", (R, nd, n), np.float32)  # 24 bits: a cell and 14 bits inside it
     gauss = _buffer("gauss", (R, nc, n), np.float64)
     keep_cont = _buffer("keep", (R, nc, n), np.float32) if locality > 0 and nc else None
+    shifts = np.empty((R, nd), dtype=np.uint32)
     for i in range(R):  # one row's draws, in the order of its stream
         rng = rngs[r0 + i]
-        rng.random(out=u[i], dtype=np.float32)
+        if base is None:
+            rng.random(out=u[i], dtype=np.float32)
+        else:
+            shifts[i] = rng.integers(0, 1 << 32, size=nd, dtype=np.uint32)
         rng.standard_normal(out=gauss[i])
     if keep_cont is not None:
         for i in range(R):
             rngs[r0 + i].random(out=keep_cont[i], dtype=np.float32)
+    if base is not None:  # the shifted points, to 24 bits as the independent draws
+        bits = _buffer("bits", (R, nd, n), np.uint32)
+        np.bitwise_xor(base, shifts[:, :, None], out=bits)
+        bits >>= 8
+        np.multiply(bits, np.float32(2.0**-24), out=u, dtype=np.float32)
 
     values[:nb, :, 0] = b0.T
     values[nb:, :, 0] = k0.T

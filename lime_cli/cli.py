@@ -244,6 +244,10 @@ def explain(
         float | None,
         typer.Option("--min-fidelity", metavar="R2", help="Mark explanations with a lower score."),
     ] = None,
+    sampling: Annotated[
+        str | None,
+        typer.Option("--sampling", metavar="NAME", help="sobol (evenly spread samples) or random."),
+    ] = None,
     stability: Annotated[
         int, typer.Option("--stability", metavar="R", help="Re-explain each row under R other seeds.")
     ] = 0,
@@ -269,6 +273,7 @@ def explain(
         locality=locality,
         confidence=confidence,
         min_fidelity=min_fidelity,
+        sampling=sampling,
     )
     with dask_client(dask) if dask else nullcontext():
         chunks = explainer.iter_explain(

@@ -25,7 +25,7 @@ from scipy.special import ndtri
 from . import _surrogate
 from ._kernel import default_kernel_width, exponential_kernel
 from ._parallel import inner_threads, run_chunks, run_threads
-from ._sampling import Layout, model_input, perturb, release_workspace
+from ._sampling import SAMPLINGS, Layout, model_input, perturb, release_workspace
 from ._tabular import TrainingStats
 from .errors import DataError, ModelError, ParameterError
 
@@ -38,8 +38,8 @@ MAX_SAMPLES = 10_000_000
 #: Method settings of the presets; explicit arguments override them.  "lime"
 #: reproduces lime 0.2.0.1's method; "default" is chosen from bench/QUALITY.md.
 PRESETS = {
-    "default": {"locality": 0.8, "confidence": 0.95, "min_fidelity": 0.1},
-    "lime": {"locality": 0.0, "confidence": 0.0, "min_fidelity": 0.1},
+    "default": {"locality": 0.8, "confidence": 0.95, "min_fidelity": 0.1, "sampling": "sobol"},
+    "lime": {"locality": 0.0, "confidence": 0.0, "min_fidelity": 0.1, "sampling": "random"},
 }
 
 #: Columns of the tidy (long) form, in order.
@@ -192,6 +192,21 @@ class Explainer:
         Features per explanation, samples per row (the row included), seed.
     batch_size:
         Rows per chunk; by default chosen so a chunk's arrays stay near 32 MB.
+    preset:
+        ``"default"`` (lime-cli's method) or ``"lime"`` (lime 0.2.0.1's); the
+        four settings below default to the preset's.
+    locality:
+        Chance in [0, 1) that a sample keeps each of the row's own values
+        (0: every value drawn from the training data, as lime does).
+    confidence:
+        Leave out selected features whose weight is not distinct from 0 at
+        this family-wise confidence (0: off).
+    min_fidelity:
+        Mark explanations whose weighted R² is lower as low fidelity.
+    sampling:
+        ``"sobol"`` (randomly shifted Sobol' points: the same distribution,
+        spread evenly, so rankings vary less between seeds) or ``"random"``
+        (independent draws, as lime).
     """
 
     def __init__(
@@ -214,6 +229,7 @@ class Explainer:
         locality: float | None = None,
         confidence: float | None = None,
         min_fidelity: float | None = None,
+        sampling: str | None = None,
     ) -> None:
         if preset not in PRESETS:
             raise ParameterError(f"--preset must be one of {', '.join(PRESETS)}, not {preset!r}")
@@ -222,6 +238,7 @@ class Explainer:
             ("locality", locality),
             ("confidence", confidence),
             ("min_fidelity", min_fidelity),
+            ("sampling", sampling),
         ):
             if value is not None:
                 settings[key] = value
@@ -229,7 +246,12 @@ class Explainer:
             raise ParameterError(f"--locality must be in [0, 1), not {settings['locality']}")
         if not 0 <= settings["confidence"] < 1:
             raise ParameterError(f"--confidence must be in [0, 1) (0: off), not {settings['confidence']}")
+        if settings["sampling"] not in SAMPLINGS:
+            raise ParameterError(
+                f"--sampling must be one of {', '.join(SAMPLINGS)}, not {settings['sampling']!r}"
+            )
         self.preset = preset
+        self.sampling = settings["sampling"]
         self.locality = float(settings["locality"])
         self.confidence = float(settings["confidence"])
         self.min_fidelity = float(settings["min_fidelity"])
@@ -533,7 +555,9 @@ class Explainer:
     def _prepare(self, sub, positions, streams, n):
         codes0, binned0, cont0 = self._encode(sub)
         rngs = [np.random.default_rng(s) for s in streams]
-        pert = perturb(self._layout, codes0, binned0, cont0, rngs, n, self.locality, inner_threads())
+        pert = perturb(
+            self._layout, codes0, binned0, cont0, rngs, n, self.locality, inner_threads(), self.sampling
+        )
         X = model_input(self.stats, self._layout, pert, self._as_array, instances=sub)
         return (sub, positions, codes0, pert.Z), X
 

@@ -409,3 +409,17 @@ def test_failure_in_a_later_chunk_leaves_no_output(tmp_path, small_table):
     assert_one_error_line(result, "second call fails")
     assert out.read_bytes() == OLD_BYTES
     assert leftovers(tmp_path, out.name) == []
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--sampling", "halton", "--sampling must be one of sobol, random, not 'halton'"),
+        ("--locality", "1.5", "--locality must be in [0, 1), not 1.5"),
+    ],
+    ids=["sampling", "locality"],
+)
+def test_method_settings_out_of_range(tmp_path, cancer_files, option, value, message):
+    model, data = cancer_files
+    args = ["explain", "-m", model, "-d", data, "-t", "target", "--row", 0, *FAST, option, value]
+    check_error(tmp_path, args, message)

@@ -33,11 +33,15 @@ def test_planted_regressor_recovers_features_and_signs():
     X = planted_table(d=10, seed=3)
     y = 5 * X["x1"] - 4 * X["x4"] + 0.1 * X["x0"]
     model = RandomForestRegressor(n_estimators=40, max_depth=8, random_state=0).fit(X, y)
-    ex = Explainer(model, X, num_features=2, num_samples=2000)
+    ex = Explainer(model, X, num_features=2, num_samples=2000, confidence=0)
     assert ex.mode == "regression"
     for e in ex.explain(X.iloc[:10]):
         assert e.label is None
         assert top_features(e, 2) == {"x1", "x4"}
+    # with pruning, a row may leave out a feature whose local effect is small, never add another
+    pruned = Explainer(model, X, num_features=2, num_samples=2000).explain(X.iloc[:10])
+    assert all(top_features(e, 2) <= {"x1", "x4"} and e.features for e in pruned)
+    assert np.mean([len(e.features) for e in pruned]) >= 1.8
 
 
 def test_sign_of_a_linear_effect():
@@ -210,8 +214,8 @@ def test_tidy_frame(cancer):
     assert frame.groupby(["row", "label"])["rank"].apply(list).map(lambda r: r == [1, 2, 3]).all()
 
 
-@pytest.mark.parametrize("locality", [0.0, 0.7])
-def test_samples_do_not_depend_on_blocks_threads_or_chunk(mixed, monkeypatch, locality):
+@pytest.mark.parametrize("locality,sampling", [(0.0, "random"), (0.7, "random"), (0.7, "sobol")])
+def test_samples_do_not_depend_on_blocks_threads_or_chunk(mixed, monkeypatch, locality, sampling):
     from lime_cli import _sampling
 
     model, frame = mixed
@@ -222,7 +226,7 @@ def test_samples_do_not_depend_on_blocks_threads_or_chunk(mixed, monkeypatch, lo
     def draw(rows, threads):
         rngs = [np.random.default_rng([5, int(r)]) for r in rows]
         pert = _sampling.perturb(
-            ex._layout, codes0[rows], binned0[rows], cont0[rows], rngs, 600, locality, threads
+            ex._layout, codes0[rows], binned0[rows], cont0[rows], rngs, 600, locality, threads, sampling
         )
         return {k: getattr(pert, k).copy() for k in ("codes", "values", "Z")}
 
@@ -238,9 +242,10 @@ def test_samples_do_not_depend_on_blocks_threads_or_chunk(mixed, monkeypatch, lo
     assert np.array_equal(alone["codes"][0], base["codes"][4])
 
 
-def test_sampled_bins_follow_training_frequencies(cancer):
-    # lime's sampling (locality 0): each binned column's codes follow the training quartiles,
-    # and each value lies inside its bin
+@pytest.mark.parametrize("sampling,tolerance", [("random", 0.01), ("sobol", 0.002)])
+def test_sampled_bins_follow_training_frequencies(cancer, sampling, tolerance):
+    # with no locality, each binned column's codes follow the training quartiles (Sobol' points
+    # much more closely than independent draws), and each value lies inside its bin
     from lime_cli import _sampling
 
     model, X, _ = cancer
@@ -248,13 +253,13 @@ def test_sampled_bins_follow_training_frequencies(cancer):
     sub = ex.check_rows(X.iloc[:6])
     codes0, binned0, cont0 = ex._encode(sub)
     rngs = [np.random.default_rng([1, i]) for i in range(6)]
-    pert = _sampling.perturb(ex._layout, codes0, binned0, cont0, rngs, 20_000, 0.0, 2)
+    pert = _sampling.perturb(ex._layout, codes0, binned0, cont0, rngs, 20_000, 0.0, 2, sampling)
     for j, i in enumerate(ex._layout.discrete[:5]):
         c = ex.stats.columns[i]
         v = pert.values[j, :, 1:].ravel()
         codes = c.encode_numeric(v)
         share = np.bincount(codes, minlength=c.n_codes) / v.size
-        assert np.abs(share - c.freqs).max() < 0.01, (c.name, share, c.freqs)
+        assert np.abs(share - c.freqs).max() < tolerance, (c.name, share, c.freqs)
         # Z marks the samples that fall in the row's own bin
         own = codes.reshape(6, -1) == codes0[:, j, None]
         assert np.array_equal(pert.Z[:, j, 1:] == 1, own)
@@ -290,3 +295,37 @@ def test_a_forked_child_explains_with_threads_of_its_own(cancer):
     with multiprocessing.get_context("fork").Pool(1) as pool:
         child = pool.apply_async(ex.explain, (X.iloc[:4],)).get(timeout=120)
     assert child == parent
+
+
+def test_sobol_points_are_stratified_and_reused():
+    from lime_cli import _sampling
+
+    pts = _sampling.sobol_points(7, 1024)
+    assert pts.shape == (7, 1024) and pts.dtype == np.uint32
+    # the first 2**m points of a Sobol' sequence put exactly one point in each interval of 1/2**m
+    for m in (4, 10):
+        cells = pts[:, : 1 << m] >> (32 - m)
+        assert all(np.array_equal(np.sort(c), np.arange(1 << m)) for c in cells)
+    assert _sampling.sobol_points(7, 1024) is pts
+    assert np.array_equal(_sampling.sobol_points(7, 1000), pts[:, :1000])  # a prefix of the sequence
+
+
+def test_sobol_sampling_makes_weights_vary_less_between_seeds():
+    # the planted regressor's weights of one row, under 8 seeds: the spread with shifted Sobol'
+    # points is well under half that of independent draws
+    X = planted_table(d=10, seed=3)
+    y = 5 * X["x1"] - 4 * X["x4"] + 0.1 * X["x0"]
+    model = RandomForestRegressor(n_estimators=40, max_depth=8, random_state=0).fit(X, y)
+
+    def spread(sampling):
+        weights = []
+        for seed in range(8):
+            ex = Explainer(
+                model, X, num_features=2, num_samples=2000, confidence=0, seed=seed, sampling=sampling
+            )
+            (e,) = ex.explain(X.iloc[[4]])
+            weights.append([{f.feature: f.weight for f in e.features}[n] for n in ("x1", "x4")])
+        return np.std(weights, axis=0)
+
+    random, sobol = spread("random"), spread("sobol")
+    assert (sobol < 0.5 * random).all(), (sobol, random)
