@@ -146,7 +146,7 @@ def methods(samples: int, extra: list[str]):
     return out
 
 
-#: The trade-off curve written by default: the main knob, pruning off, and a stricter pruning.
+#: The trade-off curve written by default: the main knob, pruning, the sampling, more samples.
 CURVE = [
     "locality=0.0",
     "locality=0.5",
@@ -154,6 +154,7 @@ CURVE = [
     "locality=0.9",
     "locality=0.8,confidence=0",
     "locality=0.8,confidence=0.99",
+    "sampling=random",
     "num_samples=20000",
     "num_samples=auto",
 ]
@@ -237,8 +238,9 @@ def main() -> None:
         "",
         "The `lime-cli k=v` lines are other settings of the default method: the curve of its main knob"
         " (`locality`, the chance that a sample keeps each of the row's values), pruning off"
-        " (`confidence=0`), a stricter pruning (`confidence=0.99`), and the default with 4 times the"
-        " samples (`num_samples=20000`) or with adaptive sampling (`num_samples=auto`).",
+        " (`confidence=0`), a stricter pruning (`confidence=0.99`), independent draws in place of"
+        " shifted Sobol' points (`sampling=random`), and the default with 4 times the samples"
+        " (`num_samples=20000`) or with adaptive sampling (`num_samples=auto`).",
     ]
     lines += target_lines(results)
     print("\n".join(lines[-12:]))
