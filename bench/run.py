@@ -12,6 +12,8 @@ same files and rows:
 - floor: the model's own predict_proba / predict on R x num_samples rows in one call, rows drawn
   like LIME's samples (each column independently from its training values); R is capped so the
   call's input stays under ~400 MB (50 rows on the 200-column workload).
+- the model on each kind of samples (rf-cancer and hgb-20k-k5): the floor's rows, the default's
+  samples as drawn and shuffled, and --preset lime's, so that a ratio under 1 can be explained.
 
 Every timing is the best of --repeat runs (--lime-repeat for lime; the machines are shared and
 noisy).  The results go to stdout and to bench/RESULTS.md.  Benchmarks are not tests: CI does not
@@ -187,6 +189,32 @@ def scale_run(rows: int, samples: int, tmp: Path) -> dict:
     return {"rows": rows, "samples": samples, "per_row": seconds / rows, "floor": floor, "rss": rss}
 
 
+def sample_costs(name: str, rows: int, samples: int, repeat: int) -> dict:
+    """What the model costs per row on each kind of samples: the floor's, lime-cli's default's (as
+    drawn, and shuffled), and --preset lime's.  Explains where ours ÷ floor falls below 1."""
+    from lime_cli import Explainer
+
+    model, X_train, X_test, clf = build(name)
+    predict = model.predict_proba if clf else model.predict
+    sub = X_test.iloc[:rows]
+    positions = np.arange(rows)
+
+    def samples_of(**kwargs) -> pd.DataFrame:
+        ex = Explainer(model, X_train, num_samples=samples, **kwargs)
+        # the engine's own sampling step (private): the frame the model receives
+        _, frame = ex._prepare(sub, positions, [[0, int(p)] for p in positions], samples)
+        return frame.copy()
+
+    default = samples_of()
+    kinds = {
+        "floor (lime-like rows)": lime_like_samples(X_train, rows * samples),
+        "default, as drawn": default,
+        "default, shuffled": default.sample(frac=1, random_state=0).reset_index(drop=True),
+        "--preset lime": samples_of(preset="lime"),
+    }
+    return {kind: best(lambda x=x: predict(x), repeat) / rows for kind, x in kinds.items()}
+
+
 def memory_runs(samples: int, counts: list[int], tmp: Path) -> list[dict]:
     """Peak RSS for explaining few and many rows: it must not grow with the row count."""
     out = []
@@ -231,6 +259,9 @@ def main() -> None:
         "--memory-rows", type=int, nargs="*", default=[100, 100_000], help="row counts of the memory runs"
     )
     parser.add_argument("--memory-samples", type=int, default=200, help="num_samples of the memory runs")
+    parser.add_argument(
+        "--order-rows", type=int, default=50, help="rows of the model-on-samples timings (0: skip)"
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "RESULTS.md")
     args = parser.parse_args()
 
@@ -276,6 +307,23 @@ def main() -> None:
                 f"{s['per_row'] / s['floor']:.2f}, peak RSS {s['rss']:.0f} MiB.",
             ]
             print(lines[-1], flush=True)
+        if args.order_rows:
+            lines += [
+                "",
+                "## The model on each kind of samples",
+                "",
+                f"The model's own predict_proba / predict, seconds per row ({args.order_rows} rows of "
+                f"{args.samples} samples in one call, best of {args.repeat}): on the floor's rows, on the "
+                "default's samples as lime-cli draws them and shuffled, and on `--preset lime`'s.",
+                "",
+                "| workload | floor (lime-like rows) | default, as drawn | default, shuffled "
+                "| --preset lime |",
+                "| --- | --- | --- | --- | --- |",
+            ]
+            for name in [w for w in ("rf-cancer", "hgb-20k-k5") if w in args.workloads]:
+                c = sample_costs(name, args.order_rows, args.samples, args.repeat)
+                lines.append(f"| {name} | " + " | ".join(f"{v:.4f}" for v in c.values()) + " |")
+                print(lines[-1], flush=True)
         if args.memory_rows:
             lines += [
                 "",

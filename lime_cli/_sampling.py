@@ -250,35 +250,39 @@ def release_workspace() -> None:
 SOBOL_MAX_DIM = 21201  # scipy's Sobol' engine goes up to this many dimensions
 SOBOL_SEED = 20160816  # the scramble of the base sequence: fixed, the per-row shift is the random part
 SOBOL_KEEP_CELLS = 1 << 25  # base points kept between runs (4 bytes each)
-_SOBOL: dict[tuple[int, int], np.ndarray] = {}
+SOBOL_DRAW_CELLS = 1 << 22  # points drawn from scipy at a time (8 bytes each)
+_SOBOL: dict[int, np.ndarray] = {}  # by dimension: the longest sequence made so far
 _SOBOL_LOCK = threading.Lock()
 
 
 def sobol_points(d: int, n: int) -> np.ndarray:
     """The first ``n`` points of a linearly scrambled Sobol' sequence in ``d`` dimensions.
 
-    A (d, n) uint32 array: point s's coordinate j is ``out[j, s] / 2**32``.
-    The same for every call with the same (d, n) (kept for later calls while
-    they fit in ``SOBOL_KEEP_CELLS``).
+    A read-only (d, n) uint32 array: point s's coordinate j is ``out[j, s] / 2**32``.
+    The same for every call with the same (d, n) and scipy version; the points
+    of a shorter call are a prefix of a longer one's.  The longest sequence of
+    each dimension is kept for later calls while they fit in ``SOBOL_KEEP_CELLS``.
     """
-    key = (d, n)
     with _SOBOL_LOCK:
-        out = _SOBOL.get(key)
-    if out is not None:
-        return out
+        kept = _SOBOL.get(d)
+    if kept is not None and kept.shape[1] >= n:
+        return kept[:, :n]
     from scipy.stats import qmc
 
     engine = qmc.Sobol(d, scramble=True, bits=32, seed=np.random.default_rng(SOBOL_SEED))
     out = np.empty((d, n), dtype=np.uint32)
-    step = min(1 << 14, 1 << max(0, (n - 1).bit_length()))  # the first draw a power of 2
+    first = 1 << max(0, (n - 1).bit_length())  # the first draw a power of 2 (scipy warns otherwise)
+    step = max(1, min(first, 1 << max(0, (SOBOL_DRAW_CELLS // d).bit_length() - 1)))
     for a in range(0, n, step):
         b = min(a + step, n)
         out[:, a:b] = engine.random(step if a == 0 else b - a)[: b - a].T * 2.0**32
-    with _SOBOL_LOCK:
-        while _SOBOL and sum(v.size for v in _SOBOL.values()) + out.size > SOBOL_KEEP_CELLS:
-            _SOBOL.pop(next(iter(_SOBOL)))  # the oldest
-        if out.size <= SOBOL_KEEP_CELLS:
-            _SOBOL[key] = out
+    out.setflags(write=False)
+    if out.size <= SOBOL_KEEP_CELLS:
+        with _SOBOL_LOCK:
+            _SOBOL.pop(d, None)
+            while _SOBOL and sum(v.size for v in _SOBOL.values()) + out.size > SOBOL_KEEP_CELLS:
+                _SOBOL.pop(next(iter(_SOBOL)))  # the oldest
+            _SOBOL[d] = out
     return out
 
 

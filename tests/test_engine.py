@@ -306,13 +306,13 @@ def test_sobol_points_are_stratified_and_reused():
     for m in (4, 10):
         cells = pts[:, : 1 << m] >> (32 - m)
         assert all(np.array_equal(np.sort(c), np.arange(1 << m)) for c in cells)
-    assert _sampling.sobol_points(7, 1024) is pts
+    assert np.shares_memory(_sampling.sobol_points(7, 1024), pts)  # kept, not made again
     assert np.array_equal(_sampling.sobol_points(7, 1000), pts[:, :1000])  # a prefix of the sequence
 
 
 def test_sobol_sampling_makes_weights_vary_less_between_seeds():
-    # the planted regressor's weights of one row, under 8 seeds: the spread with shifted Sobol'
-    # points is well under half that of independent draws
+    # the planted regressor's weights of six rows, under 8 seeds: with shifted Sobol' points their
+    # spread is a fraction of that of independent draws (about a quarter on average)
     X = planted_table(d=10, seed=3)
     y = 5 * X["x1"] - 4 * X["x4"] + 0.1 * X["x0"]
     model = RandomForestRegressor(n_estimators=40, max_depth=8, random_state=0).fit(X, y)
@@ -323,9 +323,42 @@ def test_sobol_sampling_makes_weights_vary_less_between_seeds():
             ex = Explainer(
                 model, X, num_features=2, num_samples=2000, confidence=0, seed=seed, sampling=sampling
             )
-            (e,) = ex.explain(X.iloc[[4]])
-            weights.append([{f.feature: f.weight for f in e.features}[n] for n in ("x1", "x4")])
-        return np.std(weights, axis=0)
+            weights.append(
+                [
+                    [{f.feature: f.weight for f in e.features}.get(n, np.nan) for n in ("x1", "x4")]
+                    for e in ex.explain(X.iloc[:6])
+                ]
+            )
+        return np.std(weights, axis=0)  # (rows, features); NaN where a seed did not select it
 
-    random, sobol = spread("random"), spread("sobol")
-    assert (sobol < 0.5 * random).all(), (sobol, random)
+    ratio = spread("sobol") / spread("random")
+    ratio = ratio[np.isfinite(ratio)]
+    assert len(ratio) >= 10
+    assert ratio.mean() < 0.4 and ratio.max() < 0.75, ratio
+
+
+def test_shifted_sobol_uniforms(cancer, monkeypatch):
+    # the uniforms a row's discrete columns use: on the 2**-24 grid of [0, 1), and each column's
+    # 1024 points one in each interval of 1/1024; tables wider than Sobol' goes draw independently
+    import threading
+
+    from lime_cli import _sampling
+
+    model, X, _ = cancer
+    ex = Explainer(model, X)
+    codes0, binned0, cont0 = ex._encode(ex.check_rows(X.iloc[:1]))
+    rngs = [np.random.default_rng([3, 0])]
+    _sampling.perturb(ex._layout, codes0, binned0, cont0, rngs, 1025, 0.8, 1, "sobol")
+    u = _sampling._WORKSPACES[threading.get_ident()]["u"][: 30 * 1024].reshape(30, 1024)
+    assert u.min() >= 0 and u.max() < 1
+    assert np.array_equal(u * 2**24, np.floor(u * 2**24))
+    assert all(np.array_equal(np.sort((c * 1024).astype(int)), np.arange(1024)) for c in u)
+    _sampling.release_workspace()
+
+    X = planted_table(d=4, seed=0)
+    model = RandomForestRegressor(n_estimators=5, random_state=0).fit(X, X["x0"])
+    sobol = Explainer(model, X, num_samples=300, sampling="sobol").explain(X.iloc[:3])
+    random = Explainer(model, X, num_samples=300, sampling="random").explain(X.iloc[:3])
+    assert sobol != random
+    monkeypatch.setattr(_sampling, "SOBOL_MAX_DIM", 3)  # 4 columns: wider than Sobol' goes
+    assert Explainer(model, X, num_samples=300, sampling="sobol").explain(X.iloc[:3]) == random
