@@ -50,21 +50,19 @@ _POOLS: dict[int, ThreadPoolExecutor] = {}
 os.register_at_fork(after_in_child=_POOLS.clear)
 
 
-def run_threads(func: Callable, items: list, threads: int) -> None:
-    """``func(item)`` for every item, on up to ``threads`` threads of a shared pool.
+def run_threads(func: Callable, items: list, threads: int) -> list:
+    """``[func(item) for item in items]``, on up to ``threads`` threads of a shared pool.
 
-    For numpy work that releases the GIL; each item must write its own part of
-    the result, so the outcome does not depend on the thread count.
+    For numpy work that releases the GIL; each item must depend only on its own
+    inputs (or write only its own part of a shared result), so the outcome does
+    not depend on the thread count.
     """
     if threads <= 1 or len(items) <= 1:
-        for item in items:
-            func(item)
-        return
+        return [func(item) for item in items]
     pool = _POOLS.get(threads)
     if pool is None:
         pool = _POOLS[threads] = ThreadPoolExecutor(threads, thread_name_prefix="lime-cli")
-    for _ in pool.map(func, items):  # re-raises the first error
-        pass
+    return list(pool.map(func, items))  # in order; re-raises the first error
 
 
 def _in_worker(func: Callable, *args):

@@ -299,7 +299,7 @@ def _perturb_rows(layout, codes0, binned0, cont0, rngs, S, locality, pert, r0, r
     u = _buffer("u", (R, nd, n), np.float32)  # 24 bits: a cell and 14 bits inside it
     gauss = _buffer("gauss", (R, nc, n), np.float64)
     keep_cont = _buffer("keep", (R, nc, n), np.float32) if locality > 0 and nc else None
-    shifts = np.empty((R, nd), dtype=np.uint32)
+    shifts = np.empty((R, nd), dtype=np.uint32) if base is not None else None
     for i in range(R):  # one row's draws, in the order of its stream
         rng = rngs[r0 + i]
         if base is None:

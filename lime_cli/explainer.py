@@ -584,15 +584,14 @@ class Explainer:
         # the rows' surrogates are independent: solve them in a few parts, on threads
         bounds = np.linspace(0, B, min(B, inner_threads()) + 1).astype(int)
         parts = [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
-        solved = [None] * len(parts)
 
-        def solve(i):
-            solved[i] = self._surrogates(Z[parts[i]], w[parts[i]], Y[parts[i]])
+        def solve(part):
+            return self._surrogates(Z[part], w[part], Y[part])
 
         # single-threaded BLAS: the sums are then done in the same order on any machine,
         # worker or cluster, so the output is identical to the last bit
         with _surrogate.single_thread_blas():
-            run_threads(solve, list(range(len(parts))), len(parts))
+            solved = run_threads(solve, parts, len(parts))
         fit = _surrogate.Fit.concatenate([f for f, _ in solved])
         dropped = np.concatenate([d for _, d in solved])
         model_pred = Y[:, 0, :].reshape(B * L)
