@@ -325,7 +325,7 @@ def _perturb_rows(layout, codes0, binned0, cont0, rngs, S, locality, pert, r0, r
     for lo, hi in [(a, min(a + group, nb)) for a in range(0, nb, group)] + [
         (a, min(a + group, nd)) for a in range(nb, nd, group)
     ]:
-        _discrete_columns(layout, u, c0, b0, locality, lo, hi, values, cat, Z)
+        _discrete_columns(layout, u, c0, b0, locality, lo, hi, pert, r0)
     if nc:
         drawn = layout.cont_mean[:, None] + layout.cont_std[:, None] * gauss  # (R, nc, S-1)
         if keep_cont is not None:
@@ -335,84 +335,102 @@ def _perturb_rows(layout, codes0, binned0, cont0, rngs, S, locality, pert, r0, r
         Z[:, nd:, :] = np.nan_to_num(scaled_cont, nan=0.0).transpose(1, 0, 2)
 
 
-def _discrete_columns(layout, u, c0, b0, locality, lo, hi, values, cat, Z) -> None:
-    """Discrete columns lo to hi (all binned, or all categorical) of a block of rows.
+def _discrete_columns(layout, u, c0, b0, locality, lo, hi, pert, r0) -> None:
+    """Discrete columns lo to hi (all binned, or all categorical) of rows r0 to r0 + R.
 
-    A draw u < p keeps the row's own value.  Otherwise t = (u - p) / (1 - p)
-    * CELLS + 1 falls in cell floor(t) - 1 of the column's tables.  Each
-    (row, column) has its own copy of the tables with one more entry in
-    front, the row's own code and value, so one lookup serves kept and drawn
-    values alike.
+    ``u`` (R, n_discrete, S - 1) are the rows' uniforms, ``c0`` and ``b0``
+    their own codes and binned values.  A draw u < p keeps the row's own
+    value; with p > 0, every (row, column) is first filled with its own value,
+    code and Z = 1, and only the other draws (a fraction 1 - p) are gathered,
+    looked up and written back.  A drawn u gives t = (u - p) / (1 - p) * CELLS
+    + 1, in cell floor(t) - 1 of the column's tables; a binned value is the
+    cell's left value plus the position inside the cell times the cell's step.
     """
     nb = layout.n_binned
     R, _, n = u.shape
-    G = hi - lo
-    width = CELLS + 1
-    scale = CELLS / (1.0 - locality)
-    t = _buffer("t", (R, G, n), np.float64)
-    np.multiply(u[:, lo:hi], scale, out=t, dtype=np.float64)
-    t += 1.0 - locality * scale
-    idx = _buffer("idx", (R, G, n), np.intp)
-    idx[...] = t  # truncation; below 1 (a kept value) is clipped to entry 0
-    np.clip(idx, 0, CELLS, out=idx)
-    base = (np.arange(R * G, dtype=np.intp) * width).reshape(R, G, 1)
-    cells = slice(lo * CELLS, hi * CELLS)
+    G, S = hi - lo, n + 1
+    B, D, _ = pert.Z.shape
     binned = hi <= nb
-    if binned:  # the values: the position inside the cell, and the value tables
-        np.subtract(t, idx, out=t)
-        left_tab = _buffer("left_tab", (R, G, width), np.float64)
-        left_tab[:, :, 0] = b0[:, lo:hi]
-        left_tab[:, :, 1:] = layout.value_left[cells].reshape(G, CELLS)
-        step_tab = _buffer("step_tab", (R, G, width), np.float64)
-        step_tab[:, :, 0] = 0.0
-        step_tab[:, :, 1:] = layout.value_step[cells].reshape(G, CELLS)
-    idx += base
+    own = c0[:, lo:hi]
+    # segment q = r * G + g (row r, column lo + g) holds its draws at flat[q * n : (q + 1) * n]
+    flat = np.ascontiguousarray(u[:, lo:hi]).reshape(-1)
+    q = np.arange(R * G)
+    r, g = np.divmod(q, G)
+    first_cell = (lo + g) * CELLS - 1  # the tables' offset of each segment's column
+    if locality > 0:  # u lies on the 2**-24 grid: u < p when u < the first grid point >= p
+        drawn = _buffer("drawn", flat.shape, np.bool_)
+        np.greater_equal(flat, np.float32(math.ceil(locality * 2**24) * 2.0**-24), out=drawn)
+        pos = np.flatnonzero(drawn)
+        ud = flat[pos]
+        counts = np.diff(np.searchsorted(pos, np.append(q, R * G) * n))
+    else:  # every sample is drawn
+        pos, ud = None, flat
+    scale = CELLS / (1.0 - locality)
+    t = np.multiply(ud, scale, dtype=np.float64)
+    t += 1.0 - locality * scale
+    cell = t.astype(np.intp)
+    np.clip(cell, 1, CELLS, out=cell)
     if binned:
-        tmp = _buffer("tmp", (R, G, n), np.float64)
-        np.take(step_tab, idx, out=tmp, mode="clip")
-        t *= tmp
-        np.take(left_tab, idx, out=tmp, mode="clip")
-        np.add(tmp, t, out=values[lo:hi, :, 1:].transpose(1, 0, 2))
-    code_tab = _buffer("code_tab", (R, G, width), np.intp)
-    code_tab[:, :, 0] = c0[:, lo:hi]
-    code_tab[:, :, 1:] = layout.cell_code[cells].reshape(G, CELLS)
-    code = _buffer("code", (R, G, n), np.intp)
-    np.take(code_tab, idx, out=code, mode="clip")
-    if code.max() >= STRADDLES:  # a few draws in cells that straddle two codes
-        out = values[lo:hi, :, 1:].transpose(1, 0, 2) if binned else None
-        _exact_draws(layout, u[:, lo:hi], lo, locality, code, out)
-    for r, j in enumerate(layout.int_cols.tolist()):
-        if lo <= j < hi:
-            v = values[j, :, 1:]
-            c = code[:, j - lo]
-            np.clip(np.round(v), layout.int_lo[r, c], layout.int_hi[r, c], out=v)  # NaN stays
-    if not binned:
-        cat[:, lo - nb : hi - nb, 1:] = code
-    np.equal(code, c0[:, lo:hi, None], out=Z[:, lo:hi, 1:])
+        t -= cell  # the position inside the cell
+    if pos is None:
+        cell.reshape(R * G, n)[...] += first_cell[:, None]
+    else:
+        cell += np.repeat(first_cell, counts)
+    code = layout.cell_code[cell]
+    v = None
+    if binned:
+        t *= layout.value_step[cell]
+        v = np.add(layout.value_left[cell], t, out=t)
+    straddles = np.flatnonzero(code >= STRADDLES)
+    if len(straddles):  # a few draws in cells that straddle two codes
+        _exact_draws(layout, ud[straddles], cell[straddles] // CELLS, locality, code, v, straddles)
+    fill = own
+    if binned:
+        ints = [(k, j) for k, j in enumerate(layout.int_cols.tolist()) if lo <= j < hi]
+        fill = b0[:, lo:hi].copy() if ints else b0[:, lo:hi]
+        for k, j in ints:  # integer columns: values rounded into their bin (NaN stays)
+            c = own[:, j - lo]
+            fill[:, j - lo] = np.clip(np.round(fill[:, j - lo]), layout.int_lo[k, c], layout.int_hi[k, c])
+            mine = (cell >= j * CELLS) & (cell < (j + 1) * CELLS)
+            c = code[mine]
+            v[mine] = np.clip(np.round(v[mine]), layout.int_lo[k, c], layout.int_hi[k, c])
+        base, out = pert.values, pert.values[lo:hi, r0 : r0 + R, 1:].transpose(1, 0, 2)
+        start = (lo + g) * B * S + (r0 + r) * S  # where each segment's samples start in base
+    else:
+        cats = pert.codes.shape[1]
+        base, out = pert.codes, pert.codes[r0 : r0 + R, lo - nb : hi - nb, 1:]
+        start = ((r0 + r) * cats + lo - nb + g) * S
+    z_out = pert.Z[r0 : r0 + R, lo:hi, 1:]
+    if pos is None:
+        out[...] = (v if binned else code).reshape(R, G, n)
+        np.equal(code.reshape(R, G, n), own[:, :, None], out=z_out)
+        return
+    # the kept samples: the row's own value, code and Z = 1; then the drawn ones, in place
+    out[...] = fill[:, :, None]
+    z_out[...] = 1.0
+    shift = np.repeat(1 - q * n, counts) + pos  # position in a segment that starts at 0, plus 1
+    base.reshape(-1)[shift + np.repeat(start, counts)] = v if binned else code
+    z_start = ((r0 + r) * D + lo + g) * S
+    pert.Z.reshape(-1)[shift + np.repeat(z_start, counts)] = code == np.repeat(own.reshape(-1), counts)
 
 
-def _exact_draws(layout: Layout, u: np.ndarray, lo: int, locality: float, code: np.ndarray, values) -> None:
-    """Redraw, exactly, the few draws whose cell straddles two codes (marked in ``code``).
+def _exact_draws(layout: Layout, uk: np.ndarray, j: np.ndarray, locality: float, code, values, k) -> None:
+    """Redraw, exactly, the draws ``k`` whose cell straddles two codes (marked in ``code``).
 
-    ``u`` (R, G, n) are the uniforms of discrete columns lo to lo + G, and
-    ``values`` (R, G, n) their values if they are binned.  Column j's
-    cumulative frequencies are searched shifted by 2j, so one search serves
-    every column.
+    ``uk`` are their uniforms and ``j`` their discrete columns; ``code`` and
+    ``values`` (binned; None otherwise) are every draw's, updated at ``k``.
+    Column j's cumulative frequencies are searched shifted by 2j, so one
+    search serves every column.
     """
-    R, G, n = code.shape
-    flat = np.flatnonzero(code >= STRADDLES)
-    r, rest = np.divmod(flat, G * n)
-    g, s = np.divmod(rest, n)
-    j = g + lo
     p = np.float32(locality)
-    uu = np.maximum(u[r, g, s] - p, 0) / (1 - p)  # the uniform of the training draw
+    uu = np.maximum(uk - p, 0) / (1 - p)  # the uniform of the training draw
     found = np.searchsorted(layout.cum_shifted, uu + 2.0 * j, side="right")
     c = found - layout.cum_start[j]
-    code[r, g, s] = c
+    code[k] = c
     if values is not None:
         start = np.where(c > 0, layout.cum_padded[j, np.maximum(c - 1, 0)], 0.0)
         q = _within(uu, start, layout.cum_padded[j, c] - start)
-        values[r, g, s] = _truncnorm_quantile(layout.bin_params[:, j, c], q)
+        values[k] = _truncnorm_quantile(layout.bin_params[:, j, c], q)
 
 
 def model_input(

@@ -242,6 +242,40 @@ def test_samples_do_not_depend_on_blocks_threads_or_chunk(mixed, monkeypatch, lo
     assert np.array_equal(alone["codes"][0], base["codes"][4])
 
 
+@pytest.mark.parametrize("sampling", ["random", "sobol"])
+def test_kept_and_drawn_samples_agree_with_z(mixed, sampling):
+    # with locality p a sample keeps each of the row's values with chance p; the others are
+    # drawn and written back in place.  Every sample's value, code and Z must agree: Z is 1
+    # exactly where the sample's code is the row's, and about p of them are the row's value
+    from lime_cli import _sampling
+
+    model, frame = mixed
+    ex = Explainer(model, frame, target="progression")
+    sub = ex.check_rows(frame.iloc[:7])
+    codes0, binned0, cont0 = ex._encode(sub)
+    lay = ex._layout
+    rngs = [np.random.default_rng([3, i]) for i in range(7)]
+    S, p = 4000, 0.7
+    pert = _sampling.perturb(lay, codes0, binned0, cont0, rngs, S, p, 2, sampling)
+    nb = lay.n_binned
+    assert nb and len(lay.discrete) > nb  # binned and categorical columns both covered
+    for j, i in enumerate(lay.discrete):
+        c = ex.stats.columns[i]
+        if j < nb:
+            v = pert.values[j]  # (rows, S)
+            codes = c.encode_numeric(v.ravel()).reshape(v.shape)
+            own = (v == binned0[:, j, None]) | (np.isnan(v) & np.isnan(binned0[:, j, None]))
+        else:
+            codes = pert.codes[:, j - nb]
+            own = codes == codes0[:, j, None]
+        assert np.array_equal(pert.Z[:, j, :] == 1, codes == codes0[:, j, None]), c.name
+        assert set(np.unique(pert.Z[:, j, :])) <= {0.0, 1.0}
+        share = own[:, 1:].mean()  # kept, plus drawn ones that land on the row's own value
+        assert p - 0.02 < share, (c.name, share)
+        if j < nb:  # a continuous bin rarely redraws the row's exact value
+            assert share < p + 0.02 + (0.3 if c.is_integer else 0.0), (c.name, share)
+
+
 @pytest.mark.parametrize("sampling,tolerance", [("random", 0.01), ("sobol", 0.002)])
 def test_sampled_bins_follow_training_frequencies(cancer, sampling, tolerance):
     # with no locality, each binned column's codes follow the training quartiles (Sobol' points
