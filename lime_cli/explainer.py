@@ -576,17 +576,17 @@ class Explainer:
         Y = np.take_along_axis(preds, lab[:, None, :], axis=2)
 
         nd = len(self._layout.discrete)
-        # distance to the instance: its discrete columns are all 1, and Z is 0/1 there
-        sq = nd - Z[:, :nd, :].sum(axis=1)
-        if nd < Z.shape[1]:
-            sq += ((Z[:, nd:, :] - Z[:, nd:, :1]) ** 2).sum(axis=1)
-        w = exponential_kernel(np.sqrt(sq), self.kernel_width)
         # the rows' surrogates are independent: solve them in a few parts, on threads
         bounds = np.linspace(0, B, min(B, inner_threads()) + 1).astype(int)
         parts = [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
 
         def solve(part):
-            return self._surrogates(Z[part], w[part], Y[part])
+            z = Z[part]
+            # distance to the instance: its discrete columns are all 1, and Z is 0/1 there
+            sq = nd - z[:, :nd, :].sum(axis=1)
+            if nd < z.shape[1]:
+                sq += ((z[:, nd:, :] - z[:, nd:, :1]) ** 2).sum(axis=1)
+            return self._surrogates(z, exponential_kernel(np.sqrt(sq), self.kernel_width), Y[part])
 
         # single-threaded BLAS: the sums are then done in the same order on any machine,
         # worker or cluster, so the output is identical to the last bit
