@@ -13,6 +13,8 @@ last code reserved for "missing", whose training frequency may be zero.
 
 from __future__ import annotations
 
+import shlex
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -151,6 +153,8 @@ class TrainingStats:
             series = data[name]
             if name in categorical or _is_categorical_dtype(series.dtype):
                 columns.append(_categorical_stats(str(name), series))
+                if name not in categorical and not is_bool_dtype(series.dtype):
+                    _warn_if_numbers(str(name), series)
             elif discretizer == "none":
                 columns.append(_continuous_stats(str(name), series))
             else:
@@ -195,6 +199,31 @@ def _format_value(v: object) -> str:
     if isinstance(v, (float, np.floating)):
         return f"{float(v):g}"
     return str(v)
+
+
+def _warn_if_numbers(name: str, series: pd.Series) -> None:
+    """Warn when a text column of the training data holds numbers but for a few values
+    (a stray word in a numeric CSV column): it is then treated as categorical."""
+    values = series.dropna()
+    if len(values) < 20:
+        return
+    uniques = pd.Series(values.unique())
+    parsed = pd.to_numeric(uniques.astype(str), errors="coerce")
+    if parsed.isna().all() or not parsed.isna().any():
+        return
+    words = set(uniques[parsed.isna()].tolist())
+    bad = values.isin(words).to_numpy()
+    if bad.mean() > 0.01:  # a real categorical column, some of whose categories are numbers
+        return
+    first = int(np.argmax(bad))
+    warnings.warn(
+        f"column {name!r} of the training data is treated as categorical: {int(bad.sum())} of its "
+        f"{len(values)} values {'is' if bad.sum() == 1 else 'are'} not a number (first "
+        f"{values.iloc[first]!r}, row {values.index[first]}); fix them if the column is numeric, "
+        f"or pass --categorical {shlex.quote(name)}",
+        UserWarning,
+        stacklevel=4,
+    )
 
 
 def _categorical_stats(name: str, series: pd.Series) -> ColumnStats:

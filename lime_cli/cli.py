@@ -10,7 +10,7 @@ import json
 import os
 import sys
 import warnings
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Annotated
 
@@ -254,7 +254,9 @@ def explain(
 ) -> None:
     """Explain rows of a table with LIME: ranked feature weights per row."""
     check_output(output, fmt)
-    fitted, train, stats, table, positions = _inputs(model, data, explainer_file, rows, row, import_path)
+    fitted, train, stats, table, positions, source = _inputs(
+        model, data, explainer_file, rows, row, import_path
+    )
     explainer = Explainer(
         fitted,
         train,
@@ -276,15 +278,16 @@ def explain(
         sampling=sampling,
     )
     with dask_client(dask) if dask else nullcontext():
-        chunks = explainer.iter_explain(
-            table.iloc[positions],
-            positions=positions,
-            labels=label or None,
-            top_labels=top_labels,
-            n_jobs=-1 if dask and jobs == 1 else jobs,
-            backend="dask" if dask else None,
-            stability=stability,
-        )
+        with _naming(source):
+            chunks = explainer.iter_explain(
+                table.iloc[positions],
+                positions=positions,
+                labels=label or None,
+                top_labels=top_labels,
+                n_jobs=-1 if dask and jobs == 1 else jobs,
+                backend="dask" if dask else None,
+                stability=stability,
+            )
         if not quiet and len(positions) > 1 and sys.stderr.isatty():
             from .render import track
 
@@ -379,13 +382,13 @@ def check(
     limit = float(settings.pop("max_inconclusive", 0.2))
     if not 0 <= limit <= 1:
         raise ParameterError("--max-inconclusive must be a share between 0 and 1")
-    fitted, train, stats, table, positions = _inputs(model, data, explainer_file, rows, row, import_path)
+    fitted, train, stats, table, positions, source = _inputs(
+        model, data, explainer_file, rows, row, import_path
+    )
     explainer = Explainer(fitted, train, stats=stats, target=target, **settings)
-    explanations = [
-        e
-        for chunk in explainer.iter_explain(table.iloc[positions], positions=positions, n_jobs=jobs)
-        for e in chunk
-    ]
+    with _naming(source):
+        chunks = explainer.iter_explain(table.iloc[positions], positions=positions, n_jobs=jobs)
+    explanations = [e for chunk in chunks for e in chunk]
     result = checks.evaluate(
         rules,
         explanations,
@@ -526,7 +529,16 @@ def _inputs(model, data, explainer_file, rows, row, import_path):
             raise DataError(
                 f"--row {r} is out of range: {source} has {len(table)} rows (0 to {len(table) - 1})"
             )
-    return fitted, train, stats, table, positions
+    return fitted, train, stats, table, positions, source
+
+
+@contextmanager
+def _naming(source: str):
+    """Prefix a DataError about the explained rows with where they come from."""
+    try:
+        yield
+    except DataError as exc:
+        raise DataError(f"{source}: {exc}") from None
 
 
 def _samples(text: str) -> int | str:

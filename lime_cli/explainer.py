@@ -370,6 +370,7 @@ class Explainer:
         positions = np.arange(len(rows)) if positions is None else np.asarray(positions, dtype=np.int64)
         if len(positions) != len(rows):
             raise ParameterError("positions must have one entry per row")
+        _check_numbers(features, positions, self.stats)
         label_idx = self._label_indices(labels, top_labels)
         batch = self.batch_size or self._auto_batch_size()
         _check_int("--stability", stability, 0)
@@ -693,6 +694,26 @@ def _stability(replicates: list[Explanation], main: Explanation) -> dict:
             for j, n in enumerate(names)
         ],
     }
+
+
+def _check_numbers(features: pd.DataFrame, positions: np.ndarray, stats: TrainingStats) -> None:
+    """A DataError naming the first row whose value is not a number in a numeric column.
+
+    Numeric columns read from text (a CSV column with a stray word) are the
+    only ones checked: a column of a numeric dtype holds numbers.
+    """
+    for j, c in enumerate(stats.columns):
+        values = features.iloc[:, j]
+        if c.kind == "categorical" or pd.api.types.is_numeric_dtype(values.dtype):
+            continue
+        parsed = pd.to_numeric(values, errors="coerce")
+        bad = np.flatnonzero(parsed.isna().to_numpy() & values.notna().to_numpy())
+        if len(bad):
+            raise DataError(
+                f"column {c.name!r} has a value that is not a number, {values.iloc[bad[0]]!r}, "
+                f"in row {positions[bad[0]]}{f' (and {len(bad) - 1} more rows)' if len(bad) > 1 else ''}; "
+                "the training data has numbers there"
+            )
 
 
 def _check_int(name: str, value, minimum: int) -> None:

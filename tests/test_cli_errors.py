@@ -17,7 +17,7 @@ import pytest
 from sklearn.linear_model import LinearRegression
 from typer.testing import CliRunner
 
-from lime_cli import Explainer, ModelError
+from lime_cli import DataError, Explainer, ModelError
 from lime_cli.cli import app
 
 TESTS_DIR = Path(__file__).resolve().parent
@@ -269,6 +269,54 @@ def test_data_lacks_a_column_the_model_needs(tmp_path, cancer_files):
     thin = tmp_path / "thin.csv"
     pd.read_csv(data).drop(columns=["mean texture"]).to_csv(thin, index=False)
     check_error(tmp_path, ["explain", "-m", model, "-d", thin, "-t", "target", "--row", 0], "'mean texture'")
+
+
+def test_rows_file_with_a_word_in_a_numeric_column(tmp_path, cancer_files):
+    # found in the whole file before any chunk is explained: the line names the file, the
+    # column, the value and the row (as the output's `row`), whatever the batch size
+    model, data = cancer_files
+    rows = pd.read_csv(data).drop(columns=["target"])
+    rows["mean area"] = rows["mean area"].astype(object)
+    rows.loc[300, "mean area"] = "n/a?"
+    rows.loc[410, "mean area"] = "abc"
+    bad = tmp_path / "bad rows.csv"
+    rows.to_csv(bad, index=False)
+    args = ["explain", "-m", model, "-d", data, "-t", "target", "--rows", bad, "--batch-size", 50, *FAST]
+    line = check_error(tmp_path, args, f"rows file {bad}", "'mean area'", "'n/a?'", "row 300", fmt="jsonl")
+    assert "and 1 more rows" in line
+    args = ["check", "-m", model, "-d", data, "-t", "target", "--rows", bad, "--forbid", "mean area", *FAST]
+    check_error(tmp_path, args, f"rows file {bad}", "'mean area'", "row 300", output=False)
+
+
+def test_explained_rows_name_the_row_position_api(cancer):
+    model, X, _ = cancer
+    rows = X.iloc[:5].astype({"mean area": object})
+    rows.iloc[3, rows.columns.get_loc("mean area")] = "abc"
+    with pytest.raises(DataError, match=r"'mean area'.*'abc'.*in row 103;"):
+        Explainer(model, X, num_samples=200).explain(rows, positions=range(100, 105))
+
+
+def test_training_column_with_a_stray_word_warns(tmp_path, cancer_files):
+    # the column is read as text, so it is treated as categorical: say so, and why
+    model, data = cancer_files
+    train = pd.read_csv(data)
+    train["mean area"] = train["mean area"].astype(object)
+    train.loc[7, "mean area"] = "abc"
+    path = tmp_path / "train.csv"
+    train.to_csv(path, index=False)
+    result = invoke(["explain", "-m", model, "-d", path, "-t", "target", "--row", 0, "-f", "jsonl", *FAST])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["row"] == 0
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("Warning: column 'mean area' of the training data is treated as categorical")
+    assert "1 of its 569 values is not a number (first 'abc', row 7)" in line
+    assert "--categorical 'mean area'" in line
+    # declared categorical, or a real text column: no warning
+    declared = ["--categorical", "mean area"]
+    result = invoke(
+        ["explain", "-m", model, "-d", path, "-t", "target", "--row", 0, "-f", "jsonl", *FAST, *declared]
+    )
+    assert result.exit_code == 0 and result.stderr == ""
 
 
 @pytest.mark.parametrize("row", [10_000, -1])
