@@ -153,7 +153,9 @@ class TrainingStats:
             series = data[name]
             if name in categorical or _is_categorical_dtype(series.dtype):
                 columns.append(_categorical_stats(str(name), series))
-                if name not in categorical and not is_bool_dtype(series.dtype):
+                if name not in categorical and not (
+                    is_bool_dtype(series.dtype) or isinstance(series.dtype, pd.CategoricalDtype)
+                ):
                     _warn_if_numbers(str(name), series)
             elif discretizer == "none":
                 columns.append(_continuous_stats(str(name), series))
@@ -202,25 +204,21 @@ def _format_value(v: object) -> str:
 
 
 def _warn_if_numbers(name: str, series: pd.Series) -> None:
-    """Warn when a text column of the training data holds numbers but for a few values
-    (a stray word in a numeric CSV column): it is then treated as categorical."""
+    """Warn when a text column of the training data is numbers but for one or two words (a
+    stray word, or a placeholder such as '?' for missing values): it is treated as categorical."""
     values = series.dropna()
-    if len(values) < 20:
-        return
     uniques = pd.Series(values.unique())
     parsed = pd.to_numeric(uniques.astype(str), errors="coerce")
-    if parsed.isna().all() or not parsed.isna().any():
-        return
-    words = set(uniques[parsed.isna()].tolist())
-    bad = values.isin(words).to_numpy()
-    if bad.mean() > 0.01:  # a real categorical column, some of whose categories are numbers
-        return
+    words = uniques[parsed.isna()]
+    if not 1 <= len(words) <= 2 or len(uniques) - len(words) < 20:
+        return  # no words, several, or few distinct numbers: a categorical column
+    bad = values.isin(set(words.tolist())).to_numpy()
     first = int(np.argmax(bad))
     warnings.warn(
         f"column {name!r} of the training data is treated as categorical: {int(bad.sum())} of its "
         f"{len(values)} values {'is' if bad.sum() == 1 else 'are'} not a number (first "
-        f"{values.iloc[first]!r}, row {values.index[first]}); fix them if the column is numeric, "
-        f"or pass --categorical {shlex.quote(name)}",
+        f"{values.iloc[first]!r}, row {values.index[first]}); if the column is numeric, fix them "
+        f"(leave missing values empty), or pass --categorical {shlex.quote(name)}",
         UserWarning,
         stacklevel=4,
     )

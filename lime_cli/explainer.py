@@ -707,12 +707,13 @@ def _check_numbers(features: pd.DataFrame, positions: np.ndarray, stats: Trainin
         if c.kind == "categorical" or pd.api.types.is_numeric_dtype(values.dtype):
             continue
         parsed = pd.to_numeric(values, errors="coerce")
-        bad = np.flatnonzero(parsed.isna().to_numpy() & values.notna().to_numpy())
+        # an empty string is missing, as pandas reads it
+        bad = np.flatnonzero(parsed.isna().to_numpy() & values.notna().to_numpy() & (values != "").to_numpy())
         if len(bad):
+            more = {0: "", 1: " (and 1 more row)"}.get(len(bad) - 1, f" (and {len(bad) - 1} more rows)")
             raise DataError(
                 f"column {c.name!r} has a value that is not a number, {values.iloc[bad[0]]!r}, "
-                f"in row {positions[bad[0]]}{f' (and {len(bad) - 1} more rows)' if len(bad) > 1 else ''}; "
-                "the training data has numbers there"
+                f"in row {positions[bad[0]]}{more}; the training data has numbers there"
             )
 
 

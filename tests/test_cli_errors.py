@@ -283,7 +283,7 @@ def test_rows_file_with_a_word_in_a_numeric_column(tmp_path, cancer_files):
     rows.to_csv(bad, index=False)
     args = ["explain", "-m", model, "-d", data, "-t", "target", "--rows", bad, "--batch-size", 50, *FAST]
     line = check_error(tmp_path, args, f"rows file {bad}", "'mean area'", "'n/a?'", "row 300", fmt="jsonl")
-    assert "and 1 more rows" in line
+    assert "(and 1 more row);" in line
     args = ["check", "-m", model, "-d", data, "-t", "target", "--rows", bad, "--forbid", "mean area", *FAST]
     check_error(tmp_path, args, f"rows file {bad}", "'mean area'", "row 300", output=False)
 
@@ -294,6 +294,48 @@ def test_explained_rows_name_the_row_position_api(cancer):
     rows.iloc[3, rows.columns.get_loc("mean area")] = "abc"
     with pytest.raises(DataError, match=r"'mean area'.*'abc'.*in row 103;"):
         Explainer(model, X, num_samples=200).explain(rows, positions=range(100, 105))
+
+
+def test_empty_string_in_a_numeric_column_is_missing_api(cancer):
+    # as pandas reads it from CSV; a Parquet file or a frame can hold the string itself
+    model, X, _ = cancer
+    rows = X.iloc[:3].astype({"mean area": "str"})
+    rows.iloc[1, rows.columns.get_loc("mean area")] = ""
+    exps = Explainer(model, X, num_samples=200).explain(rows)
+    assert [e.row for e in exps] == [0, 1, 2]
+
+
+def _numbers_with(words, n=1000, seed=0):
+    rng = np.random.default_rng(seed)
+    values = pd.Series(np.round(rng.normal(200, 40, n), 1).astype(str), dtype=object)
+    values.iloc[np.arange(len(words)) * (n // len(words))] = words
+    return values
+
+
+@pytest.mark.parametrize(
+    "column,warns",
+    [
+        (_numbers_with(["?"] * 50), True),  # '?' for missing, 5% of the rows: numbers otherwise
+        (_numbers_with(["n/a", "abc"]), True),
+        (pd.Series(["0", "1", "2", "3", "4", "5+"] * 100, dtype=object), False),  # few numbers
+        (_numbers_with(["x", "y", "z"]), False),  # three distinct words: text
+        (_numbers_with(["?"] * 50).astype("category"), False),  # declared categorical by its dtype
+        (pd.Series(["red", "green", "blue"] * 100), False),
+    ],
+)
+def test_warning_for_a_numeric_text_column(column, warns):
+    import warnings
+
+    from lime_cli._tabular import TrainingStats
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        stats = TrainingStats.from_frame(pd.DataFrame({"chol": column}))
+    assert stats.columns[0].kind == "categorical"
+    messages = [str(w.message) for w in caught]
+    assert bool(messages) == warns, messages
+    if warns:
+        assert messages[0].startswith("column 'chol' of the training data is treated as categorical")
 
 
 def test_training_column_with_a_stray_word_warns(tmp_path, cancer_files):
