@@ -198,7 +198,7 @@ def target_lines(results: dict) -> list[str]:
             continue
         theirs = results.get((workload, "lime 0.2.0.1"), {}).get(metric)
         value = ours[metric]
-        ok = value >= bound if at_least else value <= bound
+        ok = _meets_bound(value, bound, at_least)
         met, total = met + ok, total + 1
         se = ours.get(f"{metric}_se")
         verdict = "yes" if ok else f"no, by {abs(value - bound):.3f}"
@@ -220,9 +220,12 @@ def _meets(results: dict, label: str) -> tuple[int, int]:
         r = results.get((workload, label))
         if r is None or r.get(metric) is None:
             continue
-        value = r[metric]
-        met, total = met + (value >= bound if at_least else value <= bound), total + 1
+        met, total = met + _meets_bound(r[metric], bound, at_least), total + 1
     return met, total
+
+
+def _meets_bound(value: float, bound: float, at_least: bool) -> bool:
+    return value >= bound if at_least else value <= bound
 
 
 def tally_lines(results: dict) -> list[str]:
