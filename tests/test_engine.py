@@ -214,20 +214,28 @@ def test_tidy_frame(cancer):
     assert frame.groupby(["row", "label"])["rank"].apply(list).map(lambda r: r == [1, 2, 3]).all()
 
 
+def draw_samples(ex, frame, rows, seed, num_samples, locality, threads, sampling):
+    """``perturb`` on rows ``rows`` of ``frame``, row r with the stream (seed, r): the
+    Perturbation and the rows' own codes and binned values."""
+    from lime_cli import _sampling
+
+    codes0, binned0, cont0 = ex._encode(ex.check_rows(frame.iloc[rows]))
+    rngs = [np.random.default_rng([seed, int(r)]) for r in rows]
+    pert = _sampling.perturb(
+        ex._layout, codes0, binned0, cont0, rngs, num_samples, locality, threads, sampling
+    )
+    return pert, codes0, binned0
+
+
 @pytest.mark.parametrize("locality,sampling", [(0.0, "random"), (0.7, "random"), (0.7, "sobol")])
 def test_samples_do_not_depend_on_blocks_threads_or_chunk(mixed, monkeypatch, locality, sampling):
     from lime_cli import _sampling
 
     model, frame = mixed
     ex = Explainer(model, frame, target="progression")
-    sub = ex.check_rows(frame.iloc[:9])
-    codes0, binned0, cont0 = ex._encode(sub)
 
     def draw(rows, threads):
-        rngs = [np.random.default_rng([5, int(r)]) for r in rows]
-        pert = _sampling.perturb(
-            ex._layout, codes0[rows], binned0[rows], cont0[rows], rngs, 600, locality, threads, sampling
-        )
+        pert, _, _ = draw_samples(ex, frame, rows, 5, 600, locality, threads, sampling)
         return {k: getattr(pert, k).copy() for k in ("codes", "values", "Z")}
 
     base = draw(np.arange(9), 1)
@@ -247,16 +255,11 @@ def test_kept_and_drawn_samples_agree_with_z(mixed, sampling):
     # with locality p a sample keeps each of the row's values with chance p; the others are
     # drawn and written back in place.  Every sample's value, code and Z must agree: Z is 1
     # exactly where the sample's code is the row's, and about p of them are the row's value
-    from lime_cli import _sampling
-
     model, frame = mixed
     ex = Explainer(model, frame, target="progression")
-    sub = ex.check_rows(frame.iloc[:7])
-    codes0, binned0, cont0 = ex._encode(sub)
     lay = ex._layout
-    rngs = [np.random.default_rng([3, i]) for i in range(7)]
     S, p = 4000, 0.7
-    pert = _sampling.perturb(lay, codes0, binned0, cont0, rngs, S, p, 2, sampling)
+    pert, codes0, binned0 = draw_samples(ex, frame, np.arange(7), 3, S, p, 2, sampling)
     nb = lay.n_binned
     assert nb and len(lay.discrete) > nb  # binned and categorical columns both covered
     for j, i in enumerate(lay.discrete):
@@ -280,14 +283,9 @@ def test_kept_and_drawn_samples_agree_with_z(mixed, sampling):
 def test_sampled_bins_follow_training_frequencies(cancer, sampling, tolerance):
     # with no locality, each binned column's codes follow the training quartiles (Sobol' points
     # much more closely than independent draws), and each value lies inside its bin
-    from lime_cli import _sampling
-
     model, X, _ = cancer
     ex = Explainer(model, X, preset="lime")
-    sub = ex.check_rows(X.iloc[:6])
-    codes0, binned0, cont0 = ex._encode(sub)
-    rngs = [np.random.default_rng([1, i]) for i in range(6)]
-    pert = _sampling.perturb(ex._layout, codes0, binned0, cont0, rngs, 20_000, 0.0, 2, sampling)
+    pert, codes0, _ = draw_samples(ex, X, np.arange(6), 1, 20_000, 0.0, 2, sampling)
     for j, i in enumerate(ex._layout.discrete[:5]):
         c = ex.stats.columns[i]
         v = pert.values[j, :, 1:].ravel()
@@ -380,9 +378,7 @@ def test_shifted_sobol_uniforms(cancer, monkeypatch):
 
     model, X, _ = cancer
     ex = Explainer(model, X)
-    codes0, binned0, cont0 = ex._encode(ex.check_rows(X.iloc[:1]))
-    rngs = [np.random.default_rng([3, 0])]
-    _sampling.perturb(ex._layout, codes0, binned0, cont0, rngs, 1025, 0.8, 1, "sobol")
+    draw_samples(ex, X, np.arange(1), 3, 1025, 0.8, 1, "sobol")
     u = _sampling._WORKSPACES[threading.get_ident()]["u"][: 30 * 1024].reshape(30, 1024)
     assert u.min() >= 0 and u.max() < 1
     assert np.array_equal(u * 2**24, np.floor(u * 2**24))
