@@ -384,7 +384,8 @@ def _discrete_columns(layout, u, c0, b0, locality, lo, hi, pert, r0) -> None:
     straddles = np.flatnonzero(code >= STRADDLES)
     if len(straddles):  # a few draws in cells that straddle two codes
         _exact_draws(layout, ud[straddles], cell[straddles] // CELLS, locality, code, v, straddles)
-    fill = own
+    # what the draws write, where: a binned column's values, a categorical one's codes;
+    # `start` is where each segment's samples start in `base`, `fill` is what a kept one holds
     if binned:
         ints = [(k, j) for k, j in enumerate(layout.int_cols.tolist()) if lo <= j < hi]
         fill = b0[:, lo:hi].copy() if ints else b0[:, lo:hi]
@@ -394,22 +395,21 @@ def _discrete_columns(layout, u, c0, b0, locality, lo, hi, pert, r0) -> None:
             mine = (cell >= j * CELLS) & (cell < (j + 1) * CELLS)
             c = code[mine]
             v[mine] = np.clip(np.round(v[mine]), layout.int_lo[k, c], layout.int_hi[k, c])
-        base, out = pert.values, pert.values[lo:hi, r0 : r0 + R, 1:].transpose(1, 0, 2)
-        start = (lo + g) * B * S + (r0 + r) * S  # where each segment's samples start in base
+        base, out, drawn_out = pert.values, pert.values[lo:hi, r0 : r0 + R, 1:].transpose(1, 0, 2), v
+        start = (lo + g) * B * S + (r0 + r) * S
     else:
-        cats = pert.codes.shape[1]
-        base, out = pert.codes, pert.codes[r0 : r0 + R, lo - nb : hi - nb, 1:]
-        start = ((r0 + r) * cats + lo - nb + g) * S
+        base, out, drawn_out, fill = pert.codes, pert.codes[r0 : r0 + R, lo - nb : hi - nb, 1:], code, own
+        start = ((r0 + r) * pert.codes.shape[1] + lo - nb + g) * S
     z_out = pert.Z[r0 : r0 + R, lo:hi, 1:]
     if pos is None:
-        out[...] = (v if binned else code).reshape(R, G, n)
+        out[...] = drawn_out.reshape(R, G, n)
         np.equal(code.reshape(R, G, n), own[:, :, None], out=z_out)
         return
     # the kept samples: the row's own value, code and Z = 1; then the drawn ones, in place
     out[...] = fill[:, :, None]
     z_out[...] = 1.0
     shift = np.repeat(1 - q * n, counts) + pos  # position in a segment that starts at 0, plus 1
-    base.reshape(-1)[shift + np.repeat(start, counts)] = v if binned else code
+    base.reshape(-1)[shift + np.repeat(start, counts)] = drawn_out
     z_start = ((r0 + r) * D + lo + g) * S
     pert.Z.reshape(-1)[shift + np.repeat(z_start, counts)] = code == np.repeat(own.reshape(-1), counts)
 
