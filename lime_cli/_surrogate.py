@@ -272,14 +272,18 @@ def t_statistics(m: Moments, fit: Fit) -> np.ndarray:
     (A + aI)^-1 [sum_s w_s^2 e_s^2 z_s z_s'] (A + aI)^-1, with z centred.
     """
     P, k = fit.features.shape
-    inst, lab = np.divmod(np.arange(P), m.L)
-    f = fit.features
-    zc = m.Z[inst[:, None], f, :] - m.z_mean[np.arange(P)[:, None], f][:, :, None]  # (P, k, S)
-    yc = m.Y[inst, :, lab] - m.y_mean[:, None]  # (P, S)
-    e = yc - np.einsum("pk,pks->ps", fit.coef, zc)
-    we = (m.w[inst] * e) ** 2
-    meat = np.matmul(zc * we[:, None, :], zc.transpose(0, 2, 1))  # (P, k, k)
-    reg = _sub_gram(m, f).copy()
+    meat = np.empty((P, k, k))
+    # problem by problem: the (k, S) temporaries stay in a core's cache, and each
+    # problem's sums are the same whatever else the chunk holds
+    for p, (f, coef) in enumerate(zip(fit.features, fit.coef, strict=True)):
+        i, label = divmod(p, m.L)
+        zc = m.Z[i, f] - m.z_mean[p, f][:, None]  # (k, S), centred
+        we = m.Y[i, :, label] - m.y_mean[p]
+        we -= coef @ zc  # the residuals
+        we *= m.w[i]
+        we *= we
+        meat[p] = (zc * we) @ zc.T
+    reg = _sub_gram(m, fit.features).copy()
     idx = np.arange(k)
     reg[:, idx, idx] += fit.alpha
     bread = np.linalg.pinv(reg)

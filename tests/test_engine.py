@@ -10,7 +10,7 @@ from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 from sklearn.linear_model import LinearRegression, LogisticRegression
 
 from lime_cli import Explainer, explanations_to_frame
-from lime_cli._surrogate import fit, moments, select
+from lime_cli._surrogate import fit, moments, select, t_statistics
 
 
 def top_features(exp, k):
@@ -91,6 +91,29 @@ def test_surrogate_matches_sklearn_ridge():
         np.testing.assert_allclose(f.intercept[b], ridge.intercept_, rtol=1e-8)
         score = ridge.score(Z[b][:, chosen[b]], Y[b, :, 0], sample_weight=w[b])
         np.testing.assert_allclose(f.score[b], score, rtol=1e-8)
+
+
+def test_t_statistics_match_the_sandwich_formula():
+    # two labels per instance: problem p is instance p // 2, label p % 2
+    rng = np.random.default_rng(3)
+    B, S, d, L = 3, 500, 6, 2
+    Z = np.concatenate([rng.integers(0, 2, (B, 4, S)), rng.standard_normal((B, 2, S))], axis=1).astype(float)
+    w = rng.random((B, S))
+    Y = np.einsum("bds,dl->bsl", Z, rng.normal(size=(d, L))) + rng.normal(0, 0.3, (B, S, L))
+    m = moments(Z, w, Y, binary=4)
+    z0 = np.repeat(Z[:, :, 0], L, axis=0)
+    chosen = select(m, 3, "forward", z0)
+    f = fit(m, chosen, z0)
+    got = t_statistics(m, f)
+    for p in range(B * L):
+        i, label = divmod(p, L)
+        X = Z[i][chosen[p]].T  # (S, k)
+        Xc = X - np.average(X, axis=0, weights=w[i])
+        yc = Y[i, :, label] - np.average(Y[i, :, label], weights=w[i])
+        e = yc - Xc @ f.coef[p]
+        bread = np.linalg.inv(Xc.T @ (w[i][:, None] * Xc) + f.alpha * np.eye(3))
+        cov = bread @ ((Xc * ((w[i] * e) ** 2)[:, None]).T @ Xc) @ bread
+        np.testing.assert_allclose(got[p], np.abs(f.coef[p]) / np.sqrt(np.diag(cov)), rtol=1e-8)
 
 
 def test_forward_selection_matches_brute_force():
