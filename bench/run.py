@@ -16,8 +16,9 @@ same files and rows:
   samples as drawn and shuffled, and --preset lime's, so that a ratio under 1 can be explained.
 
 Every timing is the best of --repeat runs (--lime-repeat for lime; the machines are shared and
-noisy).  The results go to stdout and to bench/RESULTS.md.  Benchmarks are not tests: CI does not
-run them.
+noisy), taken in rounds: each round times ours, --preset lime, the floor and lime back to back,
+so that the ratios compare timings taken under the same load.  The results go to stdout and to
+bench/RESULTS.md.  Benchmarks are not tests: CI does not run them.
 """
 
 from __future__ import annotations
@@ -124,20 +125,10 @@ def bench_workload(
     common = ["--model", str(d / "model.joblib"), "--data", str(d / "train.parquet")]
     common += ["-k", str(w.k), "-n", str(samples), "-f", "jsonl", "--quiet", "-o", str(d / "out.jsonl")]
 
-    def per_row(extra: list[str]) -> tuple[float, float, float]:
-        """(marginal seconds per row, start-up seconds, peak RSS MiB) of our CLI."""
-        t_one = min(run_cli(common + extra + ["--rows", str(d / "one.csv")])[0] for _ in range(repeat))
-        runs = [run_cli(common + extra + ["--rows", str(d / "rows.csv")]) for _ in range(repeat)]
-        return (min(r[0] for r in runs) - t_one) / (rows - 1), t_one, max(r[1] for r in runs)
-
-    ours, t_one, rss = per_row([])
-    ours_lime, _, _ = per_row(["--preset", "lime"])  # lime's own sampling and method
-
     # the floor's rows in one call, capped at ~50M cells (400 MB) for wide tables
     floor_rows = max(1, min(rows, 50_000_000 // (samples * X_train.shape[1])))
     big = lime_like_samples(X_train, floor_rows * samples)
     predict = model.predict_proba if clf else model.predict
-    floor = best(lambda: predict(big), repeat) / floor_rows
 
     from lime.lime_tabular import LimeTabularExplainer
 
@@ -159,7 +150,25 @@ def bench_workload(
             labels = (int(np.argmax(fn(test[[i]])[0])),) if clf else (1,)
             explainer.explain_instance(test[i], fn, labels=labels, num_features=w.k, num_samples=samples)
 
-    lime = best(run_lime, lime_repeat) / lime_rows
+    # rounds: each measures ours, --preset lime, the floor and lime back to back, so
+    # that a slow spell of this shared machine falls on all of them, not on one
+    t: dict[str, list[float]] = {k: [] for k in ("one", "rows", "lime_one", "lime_rows", "floor", "lime")}
+    rss = 0.0
+    for r in range(max(repeat, lime_repeat)):
+        if r < repeat:
+            for key, extra in (("", []), ("lime_", ["--preset", "lime"])):
+                t[key + "one"].append(run_cli(common + extra + ["--rows", str(d / "one.csv")])[0])
+                seconds, peak = run_cli(common + extra + ["--rows", str(d / "rows.csv")])
+                t[key + "rows"].append(seconds)
+                if not key:
+                    rss = max(rss, peak)
+            t["floor"].append(best(lambda: predict(big), 1) / floor_rows)
+        if r < lime_repeat:
+            t["lime"].append(best(run_lime, 1) / lime_rows)
+    # marginal cost per row: the start-up (Python, imports, loading) left out
+    ours = (min(t["rows"]) - min(t["one"])) / (rows - 1)
+    ours_lime = (min(t["lime_rows"]) - min(t["lime_one"])) / (rows - 1)
+    t_one, floor, lime = min(t["one"]), min(t["floor"]), min(t["lime"])
     return {
         "workload": w.name,
         "k": w.k,
@@ -271,7 +280,8 @@ def main() -> None:
         f"Measured by `bench/run.py` on {time.strftime('%Y-%m-%d')} at commit {_commit()}: "
         f"{os.cpu_count()} cores, "
         f"Python {platform.python_version()}, num_samples {args.samples}, {args.rows} rows "
-        f"({args.lime_rows} for lime), best of {args.repeat} ({args.lime_repeat} for lime). "
+        f"({args.lime_rows} for lime), best of {args.repeat} ({args.lime_repeat} for lime), in rounds "
+        "that time ours, the floor and lime back to back. "
         "Seconds per row; ratios from this run.",
         "",
         "| workload | K | ours s/row | lime s/row | floor s/row | lime ÷ ours | ours ÷ floor "
