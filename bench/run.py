@@ -82,6 +82,13 @@ def build(name: str):
     return model, X_train, X_test, clf
 
 
+def first_rows(X: pd.DataFrame, n: int) -> pd.DataFrame:
+    """The first ``n`` rows of ``X``, which is repeated when it has fewer: every run explains
+    the number of rows its per-row cost is divided by (breast cancer and diabetes have only
+    143 and 111 test rows)."""
+    return pd.concat([X] * -(-n // len(X))).iloc[:n]
+
+
 def run_cli(args: list[str]) -> tuple[float, float]:
     """(seconds, peak RSS in MiB) of one CLI run."""
     with tempfile.NamedTemporaryFile(suffix=".peak") as peak:
@@ -120,7 +127,8 @@ def bench_workload(
     d.mkdir()
     joblib.dump(model, d / "model.joblib")
     X_train.to_parquet(d / "train.parquet", index=False)
-    X_test.iloc[:rows].to_csv(d / "rows.csv", index=False)
+    explained = first_rows(X_test, rows)
+    explained.to_csv(d / "rows.csv", index=False)
     X_test.iloc[:1].to_csv(d / "one.csv", index=False)
     common = ["--model", str(d / "model.joblib"), "--data", str(d / "train.parquet")]
     common += ["-k", str(w.k), "-n", str(samples), "-f", "jsonl", "--quiet", "-o", str(d / "out.jsonl")]
@@ -129,6 +137,9 @@ def bench_workload(
     floor_rows = max(1, min(rows, 50_000_000 // (samples * X_train.shape[1])))
     big = lime_like_samples(X_train, floor_rows * samples)
     predict = model.predict_proba if clf else model.predict
+    # the model alone on the samples lime-cli's default draws for the same rows: what lime-cli
+    # would cost if its own work took no time, so lime ÷ it is the most lime ÷ ours can be
+    ours_samples = our_samples(model, X_train, explained.iloc[:floor_rows], samples, num_features=w.k)
 
     from lime.lime_tabular import LimeTabularExplainer
 
@@ -152,7 +163,8 @@ def bench_workload(
 
     # rounds: each measures ours, --preset lime, the floor and lime back to back, so
     # that a slow spell of this shared machine falls on all of them, not on one
-    t: dict[str, list[float]] = {k: [] for k in ("one", "rows", "lime_one", "lime_rows", "floor", "lime")}
+    keys = ("one", "rows", "lime_one", "lime_rows", "floor", "model_ours", "lime")
+    t: dict[str, list[float]] = {k: [] for k in keys}
     rss = 0.0
     for r in range(max(repeat, lime_repeat)):
         if r < repeat:
@@ -163,6 +175,7 @@ def bench_workload(
                 if not key:
                     rss = max(rss, peak)
             t["floor"].append(best(lambda: predict(big), 1) / floor_rows)
+            t["model_ours"].append(best(lambda: predict(ours_samples), 1) / floor_rows)
         if r < lime_repeat:
             t["lime"].append(best(run_lime, 1) / lime_rows)
     # marginal cost per row: the start-up (Python, imports, loading) left out
@@ -177,6 +190,7 @@ def bench_workload(
         "startup": t_one,
         "lime": lime,
         "floor": floor,
+        "model_ours": min(t["model_ours"]),
         "rss": rss,
     }
 
@@ -188,8 +202,7 @@ def scale_run(rows: int, samples: int, tmp: Path) -> dict:
     d.mkdir()
     joblib.dump(model, d / "model.joblib")
     X_train.to_parquet(d / "train.parquet", index=False)
-    reps = -(-rows // len(X_test))
-    pd.concat([X_test] * reps).iloc[:rows].to_csv(d / "rows.csv", index=False)
+    first_rows(X_test, rows).to_csv(d / "rows.csv", index=False)
     args = ["--model", str(d / "model.joblib"), "--data", str(d / "train.parquet"), "--rows"]
     args += [str(d / "rows.csv"), "-k", "5", "-n", str(samples), "-f", "jsonl", "--quiet"]
     args += ["-o", str(d / "out.jsonl")]
@@ -198,21 +211,26 @@ def scale_run(rows: int, samples: int, tmp: Path) -> dict:
     return {"rows": rows, "samples": samples, "per_row": seconds / rows, "floor": floor, "rss": rss}
 
 
+def our_samples(model, X_train, rows: pd.DataFrame, samples: int, **kwargs) -> pd.DataFrame:
+    """The samples lime-cli draws for ``rows`` (positions 0, 1, ...): the frame the model receives."""
+    from lime_cli import Explainer
+
+    ex = Explainer(model, X_train, num_samples=samples, **kwargs)
+    positions = np.arange(len(rows))
+    # the engine's own sampling step (private)
+    _, frame = ex._prepare(rows, positions, [[0, int(p)] for p in positions], samples)
+    return frame.copy()
+
+
 def sample_costs(name: str, rows: int, samples: int, repeat: int) -> dict:
     """What the model costs per row on each kind of samples: the floor's, lime-cli's default's (as
     drawn, and shuffled), and --preset lime's.  Explains where ours ÷ floor falls below 1."""
-    from lime_cli import Explainer
-
     model, X_train, X_test, clf = build(name)
     predict = model.predict_proba if clf else model.predict
-    sub = X_test.iloc[:rows]
-    positions = np.arange(rows)
+    sub = first_rows(X_test, rows)
 
     def samples_of(**kwargs) -> pd.DataFrame:
-        ex = Explainer(model, X_train, num_samples=samples, **kwargs)
-        # the engine's own sampling step (private): the frame the model receives
-        _, frame = ex._prepare(sub, positions, [[0, int(p)] for p in positions], samples)
-        return frame.copy()
+        return our_samples(model, X_train, sub, samples, **kwargs)
 
     default = samples_of()
     kinds = {
@@ -233,8 +251,7 @@ def memory_runs(samples: int, counts: list[int], tmp: Path) -> list[dict]:
     joblib.dump(model, d / "model.joblib")
     X_train.to_parquet(d / "train.parquet", index=False)
     for n in counts:
-        reps = -(-n // len(X_test))
-        pd.concat([X_test] * reps).iloc[:n].to_csv(d / f"rows{n}.csv", index=False)
+        first_rows(X_test, n).to_csv(d / f"rows{n}.csv", index=False)
         args = ["--model", str(d / "model.joblib"), "--data", str(d / "train.parquet")]
         args += ["--rows", str(d / f"rows{n}.csv"), "-k", "5", "-n", str(samples), "-f", "jsonl"]
         args += ["--quiet", "-o", str(d / "out.jsonl")]
@@ -292,6 +309,7 @@ def main() -> None:
     print(lines[-2])
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
+        results = []
         for name in args.workloads:
             r = bench_workload(
                 WORKLOADS[name], args.rows, args.lime_rows, args.samples, args.repeat, args.lime_repeat, tmp
@@ -304,8 +322,26 @@ def main() -> None:
                 f"| {r['startup']:.2f} | {r['rss']:.0f} |"
             )
             lines.append(line)
+            results.append(r)
             print(line, flush=True)
         lines += ["", "Workloads: " + "; ".join(f"{w.name}: {w.description}" for w in WORKLOADS.values())]
+        lines += [
+            "",
+            "## How far lime ÷ ours can go",
+            "",
+            "The model alone on the samples lime-cli's default draws for the same rows (timed in the same "
+            "rounds): what lime-cli would cost per row if its own work took no time. lime ÷ it is the "
+            "most lime ÷ ours can be on this machine; ours ÷ it is the cost of lime-cli's own work.",
+            "",
+            "| workload | K | the model on our samples s/row | lime ÷ it | ours ÷ it |",
+            "| --- | --- | --- | --- | --- |",
+        ]
+        for r in results:
+            lines.append(
+                f"| {r['workload']} | {r['k']} | {r['model_ours']:.4f} | {r['lime'] / r['model_ours']:.1f} "
+                f"| {r['ours'] / r['model_ours']:.2f} |"
+            )
+            print(lines[-1], flush=True)
         if args.scale_rows:
             s = scale_run(args.scale_rows, args.samples, tmp)
             lines += [
