@@ -226,8 +226,9 @@ def perturb(
     return pert
 
 
-#: Cells of one block of rows in :func:`perturb`: its temporaries fit in a core's cache.
-BLOCK_CELLS = 1 << 18
+#: Cells of one block of rows in :func:`perturb`: few enough that its temporaries stay in the
+#: caches, many enough that a block needs few numpy calls (threads hold the GIL between them).
+BLOCK_CELLS = 1 << 19
 
 _WORKSPACES: dict[int, dict[str, np.ndarray]] = {}  # per thread: its buffers by name
 
