@@ -216,7 +216,7 @@ def perturb(
     if sampling not in SAMPLINGS:
         raise ValueError(f"unknown sampling {sampling!r}")
     base = sobol_points(nd, S - 1) if sampling == "sobol" and 0 < nd <= SOBOL_MAX_DIM and S > 1 else None
-    step = max(1, BLOCK_CELLS // max(1, (nd + nc) * S))
+    step = max(1, _block_cells(locality) // max(1, (nd + nc) * S))
     blocks = [(r, min(r + step, B)) for r in range(0, B, step)]
 
     def draw(block):
@@ -226,9 +226,17 @@ def perturb(
     return pert
 
 
-#: Cells of one block of rows in :func:`perturb`: few enough that its temporaries stay in the
-#: caches, many enough that a block needs few numpy calls (threads hold the GIL between them).
-BLOCK_CELLS = 1 << 19
+#: Cells of one block of rows in :func:`perturb` when every cell is drawn (locality 0): few
+#: enough that its temporaries stay in the caches, many enough that a block needs few numpy
+#: calls (the threads hold the GIL between them).
+BLOCK_CELLS = 1 << 18
+
+
+def _block_cells(locality: float) -> int:
+    """Cells of a block: the draws' temporaries shrink with the drawn share 1 - locality,
+    so blocks grow as it does, up to twice ``BLOCK_CELLS``."""
+    return int(BLOCK_CELLS * min(2.0, 1.0 / (1.0 - locality)))
+
 
 _WORKSPACES: dict[int, dict[str, np.ndarray]] = {}  # per thread: its buffers by name
 
@@ -322,7 +330,7 @@ def _perturb_rows(layout, codes0, binned0, cont0, rngs, S, locality, pert, r0, r
     cat[:, :, 0] = c0[:, nb:]
     Z[:, :nd, 0] = 1.0
     # a few columns at a time (binned and categorical apart), so the temporaries stay small
-    group = max(1, BLOCK_CELLS // (R * max(n, 1)))
+    group = max(1, _block_cells(locality) // (R * max(n, 1)))
     for lo, hi in [(a, min(a + group, nb)) for a in range(0, nb, group)] + [
         (a, min(a + group, nd)) for a in range(nb, nd, group)
     ]:
