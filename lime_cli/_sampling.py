@@ -233,8 +233,8 @@ BLOCK_CELLS = 1 << 18
 
 
 def _block_cells(locality: float) -> int:
-    """Cells of a block: the draws' temporaries shrink with the drawn share 1 - locality,
-    so blocks grow as it does, up to twice ``BLOCK_CELLS``."""
+    """Cells of a block: the temporaries of the gathered draws shrink with the drawn share
+    1 - locality (the per-cell ones do not), so blocks grow as it does, up to twice ``BLOCK_CELLS``."""
     return int(BLOCK_CELLS * min(2.0, 1.0 / (1.0 - locality)))
 
 
