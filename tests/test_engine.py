@@ -93,7 +93,8 @@ def test_surrogate_matches_sklearn_ridge():
         np.testing.assert_allclose(f.score[b], score, rtol=1e-8)
 
 
-def test_t_statistics_match_the_sandwich_formula():
+@pytest.mark.parametrize("selection", ["forward", "highest"])  # Gram columns, or the whole Gram
+def test_t_statistics_match_the_sandwich_formula(selection):
     # two labels per instance: problem p is instance p // 2, label p % 2
     rng = np.random.default_rng(3)
     B, S, d, L = 3, 500, 6, 2
@@ -102,7 +103,7 @@ def test_t_statistics_match_the_sandwich_formula():
     Y = np.einsum("bds,dl->bsl", Z, rng.normal(size=(d, L))) + rng.normal(0, 0.3, (B, S, L))
     m = moments(Z, w, Y, binary=4)
     z0 = np.repeat(Z[:, :, 0], L, axis=0)
-    chosen = select(m, 3, "forward", z0)
+    chosen = select(m, 3, selection, z0)
     f = fit(m, chosen, z0)
     got = t_statistics(m, f)
     for p in range(B * L):
