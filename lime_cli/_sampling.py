@@ -68,9 +68,9 @@ class Layout:
     value_left: np.ndarray  # flat (n_binned * CELLS): value at the cell's left end
     value_step: np.ndarray  # flat (n_binned * CELLS): value change across the cell
     bin_params: np.ndarray  # (4, n_binned, max codes): each bin's mean, std, lo, hi (NaN: missing)
-    int_cols: np.ndarray  # positions (among binned) of integer columns
     int_lo: np.ndarray  # (n_int, max_codes): smallest integer of each bin
     int_hi: np.ndarray  # (n_int, max_codes): largest integer of each bin
+    int_index: np.ndarray  # (n_discrete,): each column's row in int_lo / int_hi, or -1
     cont_mean: np.ndarray
     cont_std: np.ndarray
     order: np.ndarray  # feature position of each column of Z: discrete, then continuous
@@ -121,6 +121,8 @@ class Layout:
             # integers of bin (lo, hi]; the first bin is [lo, hi]
             int_lo[r, :n] = np.concatenate([[np.ceil(c.bin_lo[0])], np.floor(c.bin_lo[1:]) + 1])
             int_hi[r, :n] = np.maximum(np.floor(c.bin_hi), int_lo[r, :n])
+        int_index = np.full(nd, -1, dtype=np.intp)
+        int_index[int_cols] = np.arange(len(int_cols))
         return cls(
             discrete=discrete,
             n_binned=nb,
@@ -132,7 +134,7 @@ class Layout:
             value_left=left.reshape(-1),
             value_step=step.reshape(-1),
             bin_params=bin_params,
-            int_cols=int_cols,
+            int_index=int_index,
             int_lo=int_lo,
             int_hi=int_hi,
             cont_mean=np.array([cols[i].mean for i in continuous]),
@@ -396,13 +398,16 @@ def _discrete_columns(layout, u, c0, b0, locality, lo, hi, pert, r0) -> None:
     # what the draws write, where: a binned column's values, a categorical one's codes;
     # `start` is where each segment's samples start in `base`, `fill` is what a kept one holds
     if binned:
-        ints = [(k, j) for k, j in enumerate(layout.int_cols.tolist()) if lo <= j < hi]
-        fill = b0[:, lo:hi].copy() if ints else b0[:, lo:hi]
-        for k, j in ints:  # integer columns: values rounded into their bin (NaN stays)
-            c = own[:, j - lo]
-            fill[:, j - lo] = np.clip(np.round(fill[:, j - lo]), layout.int_lo[k, c], layout.int_hi[k, c])
-            mine = (cell >= j * CELLS) & (cell < (j + 1) * CELLS)
-            c = code[mine]
+        fill = b0[:, lo:hi]
+        k_of = layout.int_index[lo:hi]  # each column's row in the integer tables, or -1
+        if (k_of >= 0).any():  # integer columns: values rounded into their bin (NaN stays)
+            fill = fill.copy()
+            g_int = np.flatnonzero(k_of >= 0)
+            k, c = k_of[g_int], own[:, g_int]
+            fill[:, g_int] = np.clip(np.round(fill[:, g_int]), layout.int_lo[k, c], layout.int_hi[k, c])
+            k = k_of[cell // CELLS - lo]  # one pass over the draws, whatever the integer columns
+            mine = np.flatnonzero(k >= 0)
+            k, c = k[mine], code[mine]
             v[mine] = np.clip(np.round(v[mine]), layout.int_lo[k, c], layout.int_hi[k, c])
         base, out, drawn_out = pert.values, pert.values[lo:hi, r0 : r0 + R, 1:].transpose(1, 0, 2), v
         start = (lo + g) * B * S + (r0 + r) * S
