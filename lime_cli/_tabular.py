@@ -203,13 +203,17 @@ def _format_value(v: object) -> str:
     return str(v)
 
 
+def not_numbers(values: pd.Series) -> np.ndarray:
+    """Mask of the values that are present but do not read as numbers."""
+    return (pd.to_numeric(values, errors="coerce").isna() & values.notna()).to_numpy()
+
+
 def _warn_if_numbers(name: str, series: pd.Series) -> None:
     """Warn when a text column of the training data is numbers but for one or two words (a
     stray word, or a placeholder such as '?' for missing values): it is treated as categorical."""
     values = series.dropna()
     uniques = pd.Series(values.unique())
-    parsed = pd.to_numeric(uniques.astype(str), errors="coerce")
-    words = uniques[parsed.isna()]
+    words = uniques[not_numbers(uniques.astype(str))]
     if not 1 <= len(words) <= 2 or len(uniques) - len(words) < 20:
         return  # no words, several, or few distinct numbers: a categorical column
     bad = values.isin(set(words.tolist())).to_numpy()

@@ -26,7 +26,7 @@ from . import _surrogate
 from ._kernel import default_kernel_width, exponential_kernel
 from ._parallel import inner_threads, run_chunks, run_threads
 from ._sampling import SAMPLINGS, Layout, model_input, perturb, release_workspace
-from ._tabular import TrainingStats
+from ._tabular import TrainingStats, not_numbers
 from .errors import DataError, ModelError, ParameterError
 
 MODES = ("classification", "regression")
@@ -706,9 +706,8 @@ def _check_numbers(features: pd.DataFrame, positions: np.ndarray, stats: Trainin
         values = features.iloc[:, j]
         if c.kind == "categorical" or pd.api.types.is_numeric_dtype(values.dtype):
             continue
-        parsed = pd.to_numeric(values, errors="coerce")
         # an empty string is missing, as pandas reads it
-        bad = np.flatnonzero(parsed.isna().to_numpy() & values.notna().to_numpy() & (values != "").to_numpy())
+        bad = np.flatnonzero(not_numbers(values) & (values != "").to_numpy())
         if len(bad):
             more = {0: "", 1: " (and 1 more row)"}.get(len(bad) - 1, f" (and {len(bad) - 1} more rows)")
             raise DataError(
