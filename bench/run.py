@@ -16,9 +16,9 @@ same files and rows:
   samples as drawn and shuffled, and --preset lime's, so that a ratio under 1 can be explained.
 
 Every timing is the best of --repeat runs (--lime-repeat for lime; the machines are shared and
-noisy), taken in rounds: each round times ours, --preset lime, the floor and lime back to back,
-so that the ratios compare timings taken under the same load.  The results go to stdout and to
-bench/RESULTS.md.  Benchmarks are not tests: CI does not run them.
+noisy), taken in rounds: each round times ours, --preset lime, the floor, the model on our own
+samples and lime back to back, so that the ratios compare timings taken under the same load.
+The results go to stdout and to bench/RESULTS.md.  Benchmarks are not tests: CI does not run them.
 """
 
 from __future__ import annotations
@@ -161,8 +161,8 @@ def bench_workload(
             labels = (int(np.argmax(fn(test[[i]])[0])),) if clf else (1,)
             explainer.explain_instance(test[i], fn, labels=labels, num_features=w.k, num_samples=samples)
 
-    # rounds: each measures ours, --preset lime, the floor and lime back to back, so
-    # that a slow spell of this shared machine falls on all of them, not on one
+    # rounds: each measures ours, --preset lime, the floor, the model on our samples and lime
+    # back to back, so that a slow spell of this shared machine falls on all of them, not on one
     keys = ("one", "rows", "lime_one", "lime_rows", "floor", "model_ours", "lime")
     t: dict[str, list[float]] = {k: [] for k in keys}
     rss = 0.0
