@@ -6,13 +6,29 @@ The library does the work and the ``lime`` command merely calls it::
 
     explainer = Explainer(model, train, target="label", num_features=5, seed=0)
     frame = explanations_to_frame(explainer.explain(test))
+
+The names below are imported on first use, so that ``import lime_cli`` (and the
+``lime`` command's start) does not load numpy, pandas and scikit-learn before
+they are needed.
 """
 
-from .errors import DataError, LimeCliError, ModelError, ParameterError
-from .explainer import TIDY_COLUMNS, Explainer, Explanation, FeatureWeight, explanations_to_frame
-from .io import load_model, load_table
+from __future__ import annotations
+
+import importlib
+
+from .errors import DataError, LimeCliError, ModelError, ParameterError, StorageError
 
 __version__ = "0.1.0"
+
+_LAZY = {
+    "TIDY_COLUMNS": ".explainer",
+    "Explainer": ".explainer",
+    "Explanation": ".explainer",
+    "FeatureWeight": ".explainer",
+    "explanations_to_frame": ".explainer",
+    "load_model": ".io",
+    "load_table": ".io",
+}
 
 __all__ = [
     "TIDY_COLUMNS",
@@ -23,8 +39,21 @@ __all__ = [
     "LimeCliError",
     "ModelError",
     "ParameterError",
+    "StorageError",
     "__version__",
     "explanations_to_frame",
     "load_model",
     "load_table",
 ]
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

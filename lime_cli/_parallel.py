@@ -24,11 +24,56 @@ def run_chunks(func: Callable, tasks: Iterable[tuple], n_jobs: int, backend: str
 
     def generate():
         with parallel_config(backend=backend) if backend else nullcontext():
+            quiet_loky_starts()
             yield from Parallel(n_jobs=n_jobs, return_as="generator", pre_dispatch="2*n_jobs")(
                 delayed(_in_worker)(func, *t) for t in tasks
             )
 
     return generate()
+
+
+def quiet_loky_starts() -> None:
+    """Make joblib's loky start each worker process in a session of its own.
+
+    Ctrl-C reaches every process of the terminal's process group, and a worker
+    that has not finished starting prints a traceback.  In a session of its own
+    a worker gets no signal from the terminal: the ``lime`` process alone takes
+    the Ctrl-C (or the SIGTERM of a CI runner, sent to the group), and stops the
+    workers itself.  (Ignoring SIGINT while a worker is forked would do it too,
+    but a Ctrl-C in that moment would then be lost.)
+
+    loky forks through ``_posixsubprocess.fork_exec``, whose ``call_setsid``
+    argument (the 16th, in every Python since 3.2) makes the child call setsid()
+    before exec; this asks for it while loky starts a worker.
+    """
+    try:
+        import _posixsubprocess
+
+        from joblib.externals.loky.backend import fork_exec as module
+    except ImportError:  # another platform or joblib layout: workers start as joblib starts them
+        return
+    original = module.fork_exec
+    if getattr(original, "lime_cli_quiet", False):
+        return
+    lock = threading.Lock()
+
+    def fork_exec(*args, **kwargs):
+        with lock:
+            real = _posixsubprocess.fork_exec
+
+            def in_own_session(*a, **kw):
+                if len(a) > 15 and isinstance(a[15], bool):
+                    a = (*a[:15], True, *a[16:])
+                return real(*a, **kw)
+
+            _posixsubprocess.fork_exec = in_own_session
+            try:
+                return original(*args, **kwargs)
+            finally:
+                _posixsubprocess.fork_exec = real
+
+    fork_exec.lime_cli_quiet = True
+    module.fork_exec = fork_exec
 
 
 _IN_WORKER = threading.local()

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
+import threading
 import warnings
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
@@ -19,13 +21,14 @@ from typer.core import TyperGroup
 
 from . import __version__
 from ._parallel import dask_client
-from .errors import DataError, LimeCliError, ParameterError
+from .errors import DataError, LimeCliError, ParameterError, StorageError
 from .explainer import Explainer
 from .io import check_output, load_model, load_table, open_output, write_explanations
 
 EXIT_OK = 0
 EXIT_INTERNAL = 1
 EXIT_USAGE = 2
+EXIT_STORAGE = StorageError.exit_code  # 4: the OS refused a read or a write
 
 # typer vendors click from 0.2x on; find its exception classes either way
 _CLICK_EXCEPTION = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
@@ -37,10 +40,14 @@ class _Group(TyperGroup):
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         _install_warning_printer()
         try:
-            rv = super().main(
-                args=args, prog_name=prog_name, complete_var=complete_var, standalone_mode=False, **extra
-            )
+            with _signals_as_exceptions():
+                rv = super().main(
+                    args=args, prog_name=prog_name, complete_var=complete_var, standalone_mode=False, **extra
+                )
             code = rv if isinstance(rv, int) else EXIT_OK
+        except _Terminated as exc:
+            name = signal.Signals(exc.signum).name
+            code = _fail("interrupted" if name == "SIGINT" else f"terminated ({name})", 128 + exc.signum)
         except LimeCliError as exc:
             code = _fail(str(exc), exc.exit_code)
         except _CLICK_EXCEPTION as exc:
@@ -51,8 +58,11 @@ class _Group(TyperGroup):
             # the reader went away (`lime explain ... | head`): stop quietly
             sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - replaces the closed stream for good
             code = EXIT_OK
-        except KeyboardInterrupt:
+        except KeyboardInterrupt:  # before or after the command itself runs
             code = _fail("interrupted", 130)
+        except OSError as exc:  # the environment, not a bug: a full disk under stdout, an I/O error
+            err = StorageError.from_os(exc, "use", exc.filename) if exc.filename else None
+            code = _fail(str(err or StorageError.from_os(exc, "write", "standard output")), EXIT_STORAGE)
         except MemoryError:
             code = _fail("out of memory: lower --num-samples or --batch-size", EXIT_USAGE)
         except SystemExit as exc:
@@ -71,6 +81,41 @@ class _Group(TyperGroup):
         if standalone_mode:
             sys.exit(code)
         return code
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:  # typer would turn it into a silent exit 130
+            raise _Terminated(signal.SIGINT) from None
+
+
+class _Terminated(BaseException):
+    """SIGTERM or SIGHUP (or Ctrl-C, once the command runs), raised like KeyboardInterrupt
+    so that every ``finally`` and ``__exit__`` runs (temporary files are removed, an
+    existing output is kept)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+@contextmanager
+def _signals_as_exceptions():
+    """SIGTERM (what CI runners and ``timeout`` send) and SIGHUP raise :class:`_Terminated`."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        raise _Terminated(signum)
+
+    names = [n for n in ("SIGTERM", "SIGHUP") if hasattr(signal, n)]
+    previous = {n: signal.signal(getattr(signal, n), handler) for n in names}
+    try:
+        yield
+    finally:
+        for n, h in previous.items():
+            signal.signal(getattr(signal, n), h)
 
 
 def _stdout_closed() -> bool:
@@ -253,7 +298,11 @@ def explain(
     ] = 0,
 ) -> None:
     """Explain rows of a table with LIME: ranked feature weights per row."""
-    check_output(output, fmt)
+    check_output(
+        output,
+        fmt,
+        inputs={"--model": model, "--data": data, "--rows": rows, "--explainer": explainer_file},
+    )
     fitted, train, stats, table, positions, source = _inputs(
         model, data, explainer_file, rows, row, import_path
     )
@@ -362,7 +411,18 @@ def check(
     if report is not None:
         if Path(report).suffix.lower() not in (".xml", ".json"):
             raise ParameterError(f"--report {report}: use a .xml (JUnit) or .json file")
-        check_output(report, "json", option="--report")
+        check_output(
+            report,
+            "json",
+            option="--report",
+            inputs={
+                "--model": model,
+                "--data": data,
+                "--rows": rows,
+                "--explainer": explainer_file,
+                "--policy": policy,
+            },
+        )
     rules, settings = [], {}
     if policy is not None:
         pol = checks.load_policy(policy)
@@ -423,7 +483,7 @@ def fit(
     """Save the training statistics, so explain and check need no training table."""
     from .explainer_file import write_explainer_file
 
-    check_output(str(out), "json", option="--out")
+    check_output(str(out), "json", option="--out", inputs={"--data": data, "--model": model})
     train = load_table(data, "data")
     # without a model: statistics only, every column but the target is a feature
     fitted = load_model(model, import_path or ()) if model is not None else _ColumnsOnly()
@@ -471,7 +531,7 @@ def summary(
     if fmt not in ("table", "json", "csv"):
         raise ParameterError(f"--format must be table, json or csv, not {fmt!r}")
     if output is not None:
-        check_output(output, "json")
+        check_output(output, "json", inputs={"EXPLANATIONS": explanations})
     exps = read_explanations(explanations)
     frame = summarize(exps, top_k=top_k)
     picked = [] if pick is None else [exps[i] for i in submodular_pick(exps, pick)]

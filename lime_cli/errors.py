@@ -2,7 +2,8 @@
 
 Every error the library raises on bad input derives from :class:`LimeCliError`.
 The CLI turns each into a single ``Error: ...`` line on stderr and exits with
-the error's ``exit_code`` (2 for every input or usage error).
+the error's ``exit_code``: 2 for every input or usage error, 4 when the
+operating system refused a read or a write (:class:`StorageError`).
 """
 
 from __future__ import annotations
@@ -24,3 +25,22 @@ class ModelError(LimeCliError):
 
 class ParameterError(LimeCliError, ValueError):
     """An option has a value outside its valid range."""
+
+
+class StorageError(LimeCliError):
+    """The operating system refused a read or a write: a full disk, an I/O error, a quota.
+
+    Not a bug and not bad input, but the environment: exit code 4.  The message
+    names the file and the operating system's reason.
+    """
+
+    exit_code = 4
+
+    @classmethod
+    def from_os(cls, exc: OSError, verb: str, what: str) -> StorageError:
+        """``cannot <verb> <what>: <reason> (<ERRNO>)`` from an OSError."""
+        import errno
+
+        reason = exc.strerror or str(exc) or type(exc).__name__
+        code = errno.errorcode.get(exc.errno or 0)
+        return cls(f"cannot {verb} {what}: {reason}" + (f" ({code})" if code else ""))

@@ -13,6 +13,7 @@ import json
 import math
 import os
 import pickle
+import stat
 import sys
 import tempfile
 import warnings
@@ -22,7 +23,7 @@ from typing import IO
 
 import pandas as pd
 
-from .errors import DataError, ModelError, ParameterError
+from .errors import DataError, ModelError, ParameterError, StorageError
 from .explainer import _TIDY_TYPES, TIDY_COLUMNS, Explanation, explanations_to_frame
 
 MODEL_SUFFIXES = (".joblib", ".pkl", ".pickle")
@@ -142,22 +143,59 @@ def _first_line(exc: object) -> str:
 # -- writing -------------------------------------------------------------------------
 
 
-def check_output(path: str | None, fmt: str, option: str = "--output") -> None:
-    """Validate an output destination before any work is done."""
+def check_output(
+    path: str | os.PathLike | None,
+    fmt: str,
+    option: str = "--output",
+    inputs: dict[str, str | os.PathLike | None] | None = None,
+) -> None:
+    """Validate an output destination before any work is done.
+
+    ``inputs`` maps an option (``--data``) to the file it names: an output that
+    is one of them, however spelled (``dir/../x.csv``, a symlink, a hard link),
+    is refused, so that an input is never overwritten.
+    """
     if fmt not in FORMATS:
         raise ParameterError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
-    if path is None or path == "-":
+    if path is None or str(path) == "-":
         if fmt == "parquet":
             raise ParameterError("--format parquet needs --output FILE (Parquet is not written to stdout)")
         return
     p = Path(path)
+    for name, given in (inputs or {}).items():
+        if given is not None and str(given) != "-" and same_file(p, Path(given)):
+            raise ParameterError(
+                f"{option} {p} is the same file as {name} {given}: an input is never overwritten"
+            )
+    if _is_stream(p):
+        return
     if p.is_dir():
         raise DataError(f"{option} {p} is a directory")
-    parent = p.parent if str(p.parent) else Path(".")
+    target = Path(os.path.realpath(p))
+    if target.is_dir():
+        raise DataError(f"{option} {p} is a directory")
+    parent = target.parent
     if not parent.is_dir():
         raise DataError(f"{option} {p}: directory {parent} does not exist")
     if not os.access(parent, os.W_OK):
         raise DataError(f"{option} {p}: directory {parent} is not writable")
+
+
+def same_file(a: Path, b: Path) -> bool:
+    """Whether ``a`` and ``b`` name one file (through ``..``, symlinks or hard links)."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist (yet)
+        return os.path.realpath(a) == os.path.realpath(b)
+
+
+def _is_stream(p: Path) -> bool:
+    """An existing special file (a FIFO, a terminal, /dev/stdout, /dev/null): written as a stream."""
+    try:
+        mode = os.stat(p).st_mode  # follows symlinks: /dev/stdout -> /proc/self/fd/1 -> ...
+    except OSError:
+        return False
+    return not stat.S_ISREG(mode) and not stat.S_ISDIR(mode)
 
 
 def open_output(path: str | os.PathLike | None, binary: bool = False):
@@ -168,7 +206,18 @@ def open_output(path: str | os.PathLike | None, binary: bool = False):
 
 
 class AtomicFile:
-    """A file written under a temporary name and renamed into place on success."""
+    """A file written under a temporary name and renamed into place on success.
+
+    - The temporary file lies beside the real target: a symlink is written
+      through (its target is replaced, the link kept), as ``>`` does.
+    - A special file (``/dev/stdout``, a FIFO, a terminal) is written as a
+      stream: opened and written in place, never replaced by a regular file.
+    - On any failure, including Ctrl-C and SIGTERM (which the CLI turns into an
+      exception), the temporary file is removed and an existing target is left
+      as it was.  An error of the operating system while writing (a full disk,
+      an I/O error) becomes a :class:`StorageError` naming the file.
+    - A replaced file keeps its permission bits; a new one gets 0666 less the umask.
+    """
 
     def __init__(self, path: str | os.PathLike, binary: bool = False) -> None:
         self.path = Path(path)
@@ -177,28 +226,83 @@ class AtomicFile:
         self.handle: IO | None = None
 
     def __enter__(self) -> IO:
-        parent = self.path.parent if str(self.path.parent) else Path(".")
-        fd, self._tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=parent)
         mode = "wb" if self.binary else "w"
-        self.handle = os.fdopen(fd, mode, **({} if self.binary else {"encoding": "utf-8", "newline": ""}))
+        text = {} if self.binary else {"encoding": "utf-8", "newline": ""}
+        try:
+            if _is_stream(self.path):
+                self.handle = _Guarded(open(self.path, mode, **text), self.path)  # noqa: SIM115
+                return self.handle
+            target = Path(os.path.realpath(self.path))
+            fd, self._tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        except OSError as exc:
+            raise StorageError.from_os(exc, "write", str(self.path)) from None
+        self._target = target
+        self.handle = _Guarded(os.fdopen(fd, mode, **text), self.path)
         return self.handle
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        assert self.handle is not None and self._tmp is not None
-        self.handle.close()
-        if exc_type is None:
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(self._tmp, 0o666 & ~umask)  # mkstemp's 0600 would hide it from other users
-            try:
-                os.replace(self._tmp, self.path)
-            except OSError as exc:
+        assert self.handle is not None
+        if self._tmp is None:  # a stream: nothing to rename or remove
+            self.handle.close(quiet=exc_type is not None)
+            return
+        try:
+            if exc_type is None:
+                self.handle.flush()
+                os.fsync(self.handle.fileno())  # a full disk may only show here
+                self.handle.close()
+                os.chmod(self._tmp, _mode_for(self._target))
+                os.replace(self._tmp, self._target)
+                self._tmp = None
+        except OSError as exc:
+            raise StorageError.from_os(exc, "write", str(self.path)) from None
+        finally:
+            if self._tmp is not None:
+                self.handle.close(quiet=True)
                 with contextlib.suppress(OSError):
                     os.unlink(self._tmp)
-                raise DataError(f"cannot write {self.path}: {exc.strerror}") from None
-        else:
-            with contextlib.suppress(OSError):
-                os.unlink(self._tmp)
+
+
+def _mode_for(target: Path) -> int:
+    """The permission bits of the file replacing ``target``: its own, or 0666 less the umask."""
+    try:
+        return stat.S_IMODE(os.stat(target).st_mode)
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask  # mkstemp's 0600 would hide it from other users
+
+
+class _Guarded:
+    """A file whose operating-system errors (ENOSPC, EIO...) become a StorageError naming it."""
+
+    def __init__(self, handle: IO, path: Path) -> None:
+        self._handle = handle
+        self._path = path
+
+    def _fail(self, exc: OSError):
+        return StorageError.from_os(exc, "write", str(self._path))
+
+    def write(self, data):
+        try:
+            return self._handle.write(data)
+        except OSError as exc:
+            raise self._fail(exc) from None
+
+    def flush(self) -> None:
+        try:
+            self._handle.flush()
+        except OSError as exc:
+            raise self._fail(exc) from None
+
+    def close(self, quiet: bool = False) -> None:
+        try:
+            self._handle.close()
+        except OSError as exc:
+            if not quiet:
+                raise self._fail(exc) from None
+
+    def __getattr__(self, name):  # fileno, tell, seek, writable, closed... for pyarrow and rich
+        return getattr(self._handle, name)
 
 
 def read_explanations(path: str) -> list[Explanation]:
