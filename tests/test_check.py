@@ -154,11 +154,146 @@ def test_usage_errors_exit_2(leak_files, extra, message):
     assert len(out.stderr.strip().splitlines()) == 1
 
 
-def test_bad_policy_file(leak_files, tmp_path):
+GOOD_RULE = '[[rule]]\nid = "no-leak"\nkind = "forbid"\nfeatures = ["leak"]\n'
+
+
+def rule_with(*lines: str) -> str:
+    """A [[rule]] with an id, a kind and features, then ``lines`` (which may replace them)."""
+    keys = {line.split("=")[0].strip() for line in lines}
+    defaults = [f"{k} = {v}" for k, v in (("id", '"r1"'), ("kind", '"forbid"'), ("features", '["leak"]'))]
+    return "\n".join(["[[rule]]", *(d for d in defaults if d.split(" =")[0] not in keys), *lines]) + "\n"
+
+
+def without(key: str) -> str:
+    return "\n".join(line for line in rule_with().splitlines() if not line.startswith(key)) + "\n"
+
+
+def assert_policy_error(out, *expected: str) -> None:
+    assert out.exit_code == 2, (out.exit_code, out.stderr)
+    (line,) = out.stderr.splitlines()
+    assert line.startswith("Error: policy file ") and "Traceback" not in out.stderr
+    for text in expected:
+        assert text in line, (text, line)
+    assert out.stdout == ""
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        # unknown tables and keys, with the closest valid name
+        ("[explian]\nnum_samples = 400\n" + GOOD_RULE, "unknown table [explian] (did you mean [explain]?)"),
+        ("rules = 3\n" + GOOD_RULE, "unknown key rules (did you mean [[rule]]?)"),
+        (GOOD_RULE.replace("[[rule]]", "[[rules]]"), "unknown table [[rules]] (did you mean [[rule]]?)"),
+        ("[output]\nformat = 1\n" + GOOD_RULE, "unknown table [output]"),
+        (
+            "[explain]\nnum_sampels = 400\n" + GOOD_RULE,
+            "[explain] unknown key num_sampels (did you mean num_samples?)",
+        ),
+        ("[explain]\nzzz = 1\n" + GOOD_RULE, "[explain] unknown key zzz"),
+        (rule_with("topk = 3"), "rule 'r1': unknown key topk (did you mean top_k?)"),
+        (rule_with("max_shares = 0.1"), "rule 'r1': unknown key max_shares (did you mean max_share?)"),
+        ("explain = 3\n" + GOOD_RULE, "explain must be a table [explain], not 3"),
+        ('[rule]\nid = "x"\n', "not one [rule]"),
+        # [explain] values: types and ranges
+        (
+            "[explain]\nnum_samples = 1\n" + GOOD_RULE,
+            '[explain] num_samples must be an integer >= 2 or "auto", not 1',
+        ),
+        ("[explain]\nnum_samples = 400.0\n" + GOOD_RULE, "[explain] num_samples must be an integer >= 2"),
+        (
+            '[explain]\nnum_samples = "400"\n' + GOOD_RULE,
+            '[explain] num_samples must be an integer >= 2 or "auto", not "400"',
+        ),
+        ("[explain]\nnum_samples = true\n" + GOOD_RULE, "[explain] num_samples must be an integer >= 2"),
+        (
+            "[explain]\nnum_samples = 20_000_000\n" + GOOD_RULE,
+            "[explain] num_samples must be at most 10,000,000, not 20000000",
+        ),
+        (
+            "[explain]\nnum_features = 0\n" + GOOD_RULE,
+            "[explain] num_features must be an integer >= 1, not 0",
+        ),
+        (
+            "[explain]\nnum_features = 2.5\n" + GOOD_RULE,
+            "[explain] num_features must be an integer >= 1, not 2.5",
+        ),
+        ("[explain]\nseed = -1\n" + GOOD_RULE, "[explain] seed must be an integer >= 0, not -1"),
+        ('[explain]\nseed = "0"\n' + GOOD_RULE, '[explain] seed must be an integer >= 0, not "0"'),
+        ("[explain]\nmin_fidelity = nan\n" + GOOD_RULE, "[explain] min_fidelity must be a number, not nan"),
+        ("[explain]\nmin_fidelity = inf\n" + GOOD_RULE, "[explain] min_fidelity must be a number, not inf"),
+        ("[explain]\nmin_fidelity = true\n" + GOOD_RULE, "[explain] min_fidelity must be a number, not true"),
+        (
+            "[explain]\nmax_inconclusive = 1.5\n" + GOOD_RULE,
+            "[explain] max_inconclusive must be a share between 0 and 1, not 1.5",
+        ),
+        ("[explain]\nmax_inconclusive = false\n" + GOOD_RULE, "[explain] max_inconclusive must be a share"),
+        (
+            '[explain]\npreset = "fast"\n' + GOOD_RULE,
+            '[explain] preset must be one of default, lime, not "fast"',
+        ),
+        ("[explain]\npreset = 1\n" + GOOD_RULE, "[explain] preset must be one of default, lime, not 1"),
+        # rule values: the rule and the key
+        (rule_with("id = 3"), "[[rule]] number 1: id must be a non-empty string, not 3"),
+        ('[[rule]]\nkind = "forbid"\nfeatures = ["leak"]\n', "[[rule]] number 1 has no id"),
+        (without("kind"), "rule 'r1': kind is missing (forbid or require)"),
+        (without("features"), "rule 'r1': features is missing (a list of column names)"),
+        (rule_with('kind = "ban"'), 'rule \'r1\': kind must be "forbid" or "require", not "ban"'),
+        (rule_with('features = "sex"'), "rule 'r1': features must be a list of column names, not \"sex\""),
+        (rule_with("features = []"), "rule 'r1': features must be a non-empty list of column names"),
+        (rule_with("features = [1]"), "rule 'r1': features must be column names (strings), not 1"),
+        (rule_with("severity = 1"), 'rule \'r1\': severity must be "error" or "warning", not 1'),
+        (rule_with('severity = "fatal"'), "rule 'r1': severity must be"),
+        (rule_with('top_k = "3"'), "rule 'r1': top_k must be an integer >= 1, not \"3\""),
+        (rule_with("top_k = 0"), "rule 'r1': top_k must be an integer >= 1, not 0"),
+        (rule_with("top_k = true"), "rule 'r1': top_k must be an integer >= 1, not true"),
+        (rule_with("max_share = 2"), "rule 'r1': max_share must be a share between 0 and 1, not 2"),
+        (rule_with('min_share = "half"'), "rule 'r1': min_share must be a share between 0 and 1"),
+        (rule_with("max_weight_share = true"), "rule 'r1': max_weight_share must be a share"),
+        (GOOD_RULE + GOOD_RULE, "rule ids must be unique: 'no-leak' is used twice"),
+        ("[explain]\nseed = 0\n", "has no [[rule]]"),
+    ],
+)
+def test_bad_policy_file(leak_files, tmp_path, text, expected):
     bad = tmp_path / "bad.toml"
-    bad.write_text('[[rule]]\nid = "x"\nkind = "ban"\nfeatures = ["leak"]\n')
-    out = invoke(base(leak_files) + ["--policy", bad])
-    assert out.exit_code == 2 and "kind must be forbid or require" in out.stderr
+    bad.write_text(text)
+    report = tmp_path / "r.json"
+    out = invoke(base(leak_files) + ["--policy", bad, "--report", report])
+    assert_policy_error(out, f"policy file {bad}", expected)
+    assert not report.exists()
+
+
+@pytest.mark.parametrize(
+    "setting, flag",
+    [
+        ("num_samples = 1", ["-n", "400"]),
+        ("num_features = 0", ["-k", "5"]),
+        ("seed = -3", ["--seed", "1"]),
+        ("min_fidelity = nan", ["--min-fidelity", "0.1"]),
+        ("max_inconclusive = 2", ["--max-inconclusive", "0.5"]),
+        ('preset = "limey"', ["--preset", "lime"]),
+    ],
+)
+def test_policy_value_is_checked_even_when_a_flag_overrides_it(leak_files, tmp_path, setting, flag):
+    bad = tmp_path / "bad.toml"
+    bad.write_text(f"[explain]\n{setting}\n" + GOOD_RULE)
+    out = invoke(base(leak_files) + flag + ["--policy", bad])
+    key = setting.split(" =")[0]
+    assert_policy_error(out, f"policy file {bad}: [explain] {key} must be")
+    assert f"--{key.replace('_', '-')}" not in out.stderr  # names the policy's key, not an option
+
+
+def test_valid_policy_settings_are_accepted(leak_files, tmp_path):
+    good = tmp_path / "good.toml"
+    good.write_text(
+        "[explain]\nnum_samples = 300\nnum_features = 3\nseed = 2\nmin_fidelity = -1\n"
+        'max_inconclusive = 1\npreset = "lime"\n'
+        + rule_with('severity = "warning"', "top_k = 2", "max_share = 1", "max_weight_share = 0")
+    )
+    out = invoke(
+        ["check", "-m", leak_files / "clean.joblib", "-d", leak_files / "train.csv", "-t", "target"]
+        + ["--rows", leak_files / "test.csv", "--policy", good]
+    )
+    assert out.exit_code == 0, out.stderr
 
 
 def _exp(row, feats, low=False):
