@@ -40,6 +40,12 @@ integer from 2 to ``MAX_SAMPLES`` or ``"auto"``, ``num_features`` >= 1,
 >= 1; booleans are not numbers).  Each error is one line naming the file, the
 rule and the key.
 
+A rule naming a column that is neither a feature of the model nor a column
+of the data (the training table or explainer file, and the rows) is most
+likely a typo: ``lime check`` warns before explaining any row, and
+``--strict`` makes it an error (:func:`unknown_columns`).  A column of the
+data that the model does not take is fine: a forbid rule on it passes.
+
 Exit codes: 0 every error rule passed; 1 an error rule failed; 2 usage or
 input error; 3 inconclusive.
 """
@@ -330,6 +336,41 @@ def policy_from_flags(
     for r in rules:
         parse_rule(asdict(r), "command line")
     return rules
+
+
+def unknown_columns(
+    rules: list[Rule], feature_names: list[str], columns
+) -> list[tuple[Rule, str, str | None]]:
+    """The columns rules name that are neither model features nor ``columns`` (of the data).
+
+    Returns ``(rule, column, suggestion)`` items, in rule order; ``suggestion``
+    is the model feature closest to the column, or None.  A forbid rule on
+    such a column passes whatever the model does, so it is most likely a
+    typo.  A column of the data that the model does not take is not
+    returned: a forbid rule on it passes, rightly.
+    """
+    known = set(feature_names) | {str(c) for c in columns}
+    out = []
+    for rule in rules:
+        for column in rule.features:
+            if column not in known:
+                out.append((rule, column, _closest(column, [str(f) for f in feature_names])))
+    return out
+
+
+def unknown_column_message(rule: Rule, column: str, suggestion: str | None, policy: str | Path | None) -> str:
+    """One line about a rule's column that is in neither the model nor the data.
+
+    ``policy`` is the policy file the rule comes from, None for a rule of
+    ``--forbid`` or ``--require``.
+    """
+    hint = f" (did you mean {suggestion!r}?)" if suggestion else ""
+    origin = f"--{rule.kind}" if policy is None else f"policy file {policy}: rule {rule.id!r}"
+    return (
+        f"{origin} names column {column!r}, which is neither a feature of the model "
+        f"nor a column of the data{hint}; the rule "
+        + ("passes whatever the model does" if rule.kind == "forbid" else "cannot pass")
+    )
 
 
 # -- evaluation --------------------------------------------------------------------------------

@@ -355,6 +355,14 @@ def check(
     preset: Annotated[str | None, typer.Option("--preset", metavar="NAME")] = None,
     jobs: Annotated[int, typer.Option("--jobs", "-j", help="Worker processes.")] = 1,
     import_path: Annotated[list[Path] | None, typer.Option("--import-path", metavar="DIR")] = None,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict",
+            help="A rule naming a column that is neither a model feature nor in the data is an error "
+            "(default: a warning).",
+        ),
+    ] = False,
 ) -> None:
     """Fail (exit 1) when the model relies on features it must not use: a CI gate."""
     from . import check as checks
@@ -367,6 +375,7 @@ def check(
     if policy is not None:
         pol = checks.load_policy(policy)
         rules, settings = pol.rules, dict(pol.explain)
+    policy_rules = list(rules)
     rules += checks.policy_from_flags(forbid or [], require or [], max_share, min_share, top_k)
     if not rules:
         raise ParameterError("no rule to check: give --policy FILE, --forbid COL or --require COL")
@@ -386,6 +395,14 @@ def check(
         model, data, explainer_file, rows, row, import_path
     )
     explainer = Explainer(fitted, train, stats=stats, target=target, **settings)
+    # a rule on a column in neither the model nor the data is most likely a typo
+    known = [*(stats.feature_names if train is None else train.columns), *table.columns]
+    for rule, column, suggestion in checks.unknown_columns(rules, explainer.feature_names, known):
+        from_policy = any(rule is r for r in policy_rules)
+        message = checks.unknown_column_message(rule, column, suggestion, policy if from_policy else None)
+        if strict:
+            raise DataError(message)
+        warnings.warn(message, UserWarning, stacklevel=1)
     with _naming(source):
         chunks = explainer.iter_explain(table.iloc[positions], positions=positions, n_jobs=jobs)
     explanations = [e for chunk in chunks for e in chunk]

@@ -332,3 +332,172 @@ def test_evaluate_rules_by_hand():
     assert r.inconclusive_rows == [2] and r.exit_code == 1
     xml = ET.fromstring(junit_xml(r))
     assert xml.get("failures") == "3"
+
+
+# -- rules naming a column in neither the model nor the data ----------------------------------------
+
+
+@pytest.fixture(scope="module")
+def leak_explainer(leak_files):
+    """An explainer file of the clean model (no `leak`) and rows without `leak`."""
+    d = leak_files
+    out = invoke(["fit", "-d", d / "train.csv", "-t", "target", "-m", d / "clean.joblib", "-o", d / "e.json"])
+    assert out.exit_code == 0, out.stderr
+    import pandas as pd
+
+    pd.read_csv(d / "test.csv").drop(columns="leak").to_csv(d / "test-noleak.csv", index=False)
+    return d / "e.json", d / "test-noleak.csv"
+
+
+def policy_file(tmp_path, rule: str):
+    path = tmp_path / "p.toml"
+    path.write_text(rule)
+    return path
+
+
+def warning_lines(out) -> list[str]:
+    return [line for line in out.stderr.splitlines() if line.startswith("Warning: ")]
+
+
+@pytest.mark.parametrize(
+    "model, rule, flags, expected",
+    [
+        # a typo of a model feature: the closest feature is named
+        (
+            "clean.joblib",
+            rule_with('id = "no-texture"', 'features = ["mean textur"]'),
+            [],
+            "rule 'no-texture' names column 'mean textur', which is neither a feature of the model nor a "
+            "column of the data (did you mean 'mean texture'?); the rule passes whatever the model does",
+        ),
+        # case differs: still found
+        ("clean.joblib", rule_with('features = ["MEAN AREA"]'), [], "(did you mean 'mean area'?)"),
+        # nothing close: no suggestion
+        (
+            "leaky.joblib",
+            rule_with('features = ["leak", "zip_code"]'),
+            [],
+            "names column 'zip_code', which is neither a feature of the model nor a column of the data; ",
+        ),
+        # a require rule on such a column cannot pass
+        (
+            "clean.joblib",
+            rule_with('kind = "require"', 'features = ["mean radiuss"]'),
+            [],
+            "(did you mean 'mean radius'?); the rule cannot pass",
+        ),
+        # rules given by flags
+        (
+            "clean.joblib",
+            None,
+            ["--forbid", "sexx"],
+            "--forbid names column 'sexx', which is neither a feature of the model nor a column of the data",
+        ),
+        ("clean.joblib", None, ["--require", "mean areaa"], "--require names column 'mean areaa'"),
+    ],
+)
+def test_rule_on_an_unknown_column_warns(leak_files, tmp_path, model, rule, flags, expected):
+    args = base(leak_files, model) + flags
+    if rule is not None:
+        args += ["--policy", policy_file(tmp_path, rule)]
+    out = invoke(args)
+    assert out.exit_code in (0, 1), out.stderr
+    (line,) = warning_lines(out)
+    assert expected in line, line
+    if rule is not None:
+        assert line.startswith(f"Warning: policy file {tmp_path / 'p.toml'}: rule ")
+    assert "verdict:" in out.stderr  # the rows were explained and the rules checked
+
+
+@pytest.mark.parametrize(
+    "model, features",
+    [
+        ("clean.joblib", ["mean texture"]),  # a model feature
+        ("clean.joblib", ["leak"]),  # in the data (and the rows), not a feature of this model
+        ("clean.joblib", ["target"]),  # the label column of --data
+    ],
+)
+def test_rule_on_a_known_column_does_not_warn(leak_files, tmp_path, model, features):
+    rule = rule_with(f"features = {json.dumps(features)}")
+    out = invoke(base(leak_files, model) + ["--policy", policy_file(tmp_path, rule)])
+    assert out.exit_code in (0, 1), out.stderr
+    assert warning_lines(out) == []
+    assert "verdict:" in out.stderr
+
+
+def test_column_only_in_the_rows_file_does_not_warn(leak_files, tmp_path):
+    import pandas as pd
+
+    rows = tmp_path / "rows.csv"
+    pd.read_csv(leak_files / "test.csv").assign(batch=1).to_csv(rows, index=False)
+    args = ["check", "-m", leak_files / "clean.joblib", "-d", leak_files / "train.csv", "-t", "target"]
+    out = invoke(args + ["--rows", rows, *FAST, "--forbid", "batch"])
+    assert out.exit_code == 0, out.stderr
+    assert warning_lines(out) == []
+
+
+@pytest.mark.parametrize(
+    "column, warns", [("leak", True), ("mean texture", False), ("mean textur", True), ("batch", False)]
+)
+def test_unknown_columns_with_an_explainer_file(leak_files, leak_explainer, tmp_path, column, warns):
+    # "the data" is the explainer file's features and the rows' columns: `leak` is only in train.csv
+    import pandas as pd
+
+    explainer, rows = leak_explainer
+    with_batch = tmp_path / "rows.csv"
+    pd.read_csv(rows).assign(batch=1).to_csv(with_batch, index=False)
+    args = ["check", "-m", leak_files / "clean.joblib", "--explainer", explainer, "--rows", with_batch, *FAST]
+    out = invoke(args + ["--forbid", column, "--max-share", 1])
+    assert out.exit_code == 0, out.stderr
+    lines = warning_lines(out)
+    assert len(lines) == warns, out.stderr
+    if warns:
+        assert f"--forbid names column {column!r}" in lines[0]
+    strict = invoke(args + ["--forbid", column, "--max-share", 1, "--strict"])
+    assert strict.exit_code == (2 if warns else 0), strict.stderr
+
+
+@pytest.mark.parametrize(
+    "rule, flags, expected",
+    [
+        (
+            rule_with('id = "no-texture"', 'features = ["mean textur"]'),
+            [],
+            "rule 'no-texture' names column 'mean textur', which is neither a feature of the model nor a "
+            "column of the data (did you mean 'mean texture'?)",
+        ),
+        (None, ["--forbid", "leak", "--forbid", "sexx"], "--forbid names column 'sexx'"),
+        (None, ["--require", "zip_code"], "--require names column 'zip_code'"),
+    ],
+)
+def test_strict_makes_an_unknown_column_an_error(leak_files, tmp_path, rule, flags, expected):
+    report = tmp_path / "r.xml"
+    args = base(leak_files, "clean.joblib") + flags + ["--strict", "--report", report]
+    if rule is not None:
+        args += ["--policy", policy_file(tmp_path, rule)]
+    out = invoke(args, env={"GITHUB_ACTIONS": "true"})
+    assert out.exit_code == 2, out.stderr
+    (line,) = out.stderr.splitlines()
+    assert line.startswith("Error: ") and expected in line, line
+    assert out.stdout == "" and not report.exists()
+
+
+def test_strict_passes_when_every_column_is_known(leak_files):
+    out = invoke(base(leak_files, "clean.joblib") + ["--forbid", "leak", "--strict"])
+    assert out.exit_code == 0, out.stderr
+    assert warning_lines(out) == [] and "verdict: passed" in out.stderr
+
+
+def test_unknown_columns_by_hand():
+    from lime_cli.check import unknown_columns
+
+    rules = [
+        Rule("a", "forbid", ["sex", "sexx", "zip", "id"]),
+        Rule("b", "require", ["Income"]),
+    ]
+    got = unknown_columns(rules, ["sex", "income", "age"], ["sex", "income", "age", "id", "y"])
+    assert [(r.id, c, s) for r, c, s in got] == [
+        ("a", "sexx", "sex"),
+        ("a", "zip", None),
+        ("b", "Income", "income"),
+    ]
