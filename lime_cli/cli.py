@@ -441,9 +441,10 @@ def fit(
     from .explainer_file import write_explainer_file
 
     check_output(str(out), "json", option="--out")
+    folders = _import_folders(import_path)
     train = load_table(data, "data")
     # without a model: statistics only, every column but the target is a feature
-    fitted = load_model(model, import_path or ()) if model is not None else _ColumnsOnly()
+    fitted = load_model(model, folders) if model is not None else _ColumnsOnly()
     explainer = Explainer(
         fitted, train, target=target, categorical=categorical or (), discretizer=discretizer, seed=seed
     )
@@ -526,7 +527,7 @@ def _inputs(model, data, explainer_file, rows, row, import_path):
         raise ParameterError("give --row N (rows of --data) or --rows FILE")
     if rows is None and data is None:
         raise ParameterError("with --explainer, give the rows to explain with --rows FILE")
-    fitted = load_model(model, import_path or ())
+    fitted = load_model(model, _import_folders(import_path))
     stats = train = None
     if explainer_file is not None:
         from .explainer_file import read_explainer_file
@@ -547,6 +548,15 @@ def _inputs(model, data, explainer_file, rows, row, import_path):
                 f"--row {r} is out of range: {source} has {len(table)} rows (0 to {len(table) - 1})"
             )
     return fitted, train, stats, table, positions, source
+
+
+def _import_folders(paths) -> list[Path]:
+    """The --import-path folders, each of which must exist."""
+    for p in paths or ():
+        if not p.is_dir():
+            what = "is a file, not a folder" if p.exists() else "folder does not exist"
+            raise ParameterError(f"--import-path {p}: {what}")
+    return list(paths or ())
 
 
 @contextmanager

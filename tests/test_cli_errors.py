@@ -234,6 +234,48 @@ def test_check_strict_finds_an_unknown_rule_column_before_any_row_is_explained(t
     assert not (tmp_path / "r.json").exists()
 
 
+@pytest.mark.parametrize("command", ["explain", "check", "fit"])
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda d: d / "no" / "such" / "folder", "folder does not exist"),
+        (lambda d: d / "small.csv", "is a file, not a folder"),
+    ],
+    ids=["missing", "file"],
+)
+def test_import_path_that_is_not_a_folder(tmp_path, cancer_files, small_table, command, make, message):
+    model, data = cancer_files
+    bad = make(tmp_path)
+    written = tmp_path / "out" / "written.json"
+    written.parent.mkdir()
+    args = {
+        "explain": ["explain", "-m", model, "-d", data, "-t", "target", "--row", 0, *FAST, "-o", written],
+        "check": [
+            "check",
+            "-m",
+            model,
+            "-d",
+            data,
+            "-t",
+            "target",
+            "--row",
+            0,
+            *FAST,
+            "--forbid",
+            "mean area",
+        ]
+        + ["--max-share", 1, "--report", written],
+        "fit": ["fit", "-m", model, "-d", data, "-t", "target", "--out", written],
+    }[command]
+    good = invoke([*args, "--import-path", TESTS_DIR])  # a folder is fine
+    assert good.exit_code == 0, good.stderr
+    assert written.exists()
+    written.unlink()
+    line = check_error(tmp_path, [*args, "--import-path", TESTS_DIR, "--import-path", bad], output=False)
+    assert line == f"Error: --import-path {bad}: {message}"
+    assert not written.exists()
+
+
 # -- the data file ---------------------------------------------------------------------------------
 
 
