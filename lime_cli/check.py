@@ -14,6 +14,7 @@ Policy file (TOML)::
     seed = 0
     min_fidelity = 0.3        # below: the row is inconclusive
     max_inconclusive = 0.2    # above this share of rows: verdict inconclusive
+    preset = "default"        # or "lime"
 
     [[rule]]
     id = "no-protected-attributes"
@@ -31,20 +32,36 @@ Policy file (TOML)::
     min_share = 0.5           # fails if fewer than this share of rows have one in their top_k
     severity = "warning"
 
+The policy is validated when it is read, whatever the command line overrides:
+a table or key other than those above is an error (naming the closest valid
+one), and so is a value of the wrong type or out of range (``num_samples`` an
+integer from 2 to ``MAX_SAMPLES`` or ``"auto"``, ``num_features`` >= 1,
+``seed`` >= 0, ``min_fidelity`` a finite number, shares in [0, 1], ``top_k``
+>= 1; booleans are not numbers).  Each error is one line naming the file, the
+rule and the key.
+
+A rule naming a column that is neither a feature of the model nor a column
+of the data (the training table or explainer file, and the rows) is most
+likely a typo: ``lime check`` warns before explaining any row, and
+``--strict`` makes it an error (:func:`unknown_columns`).  A column of the
+data that the model does not take is fine: a forbid rule on it passes.
+
 Exit codes: 0 every error rule passed; 1 an error rule failed; 2 usage or
 input error; 3 inconclusive.
 """
 
 from __future__ import annotations
 
+import difflib
 import json
+import math
 import tomllib
 import xml.etree.ElementTree as ET
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .errors import DataError, ParameterError
-from .explainer import Explanation
+from .explainer import MAX_SAMPLES, PRESETS, Explanation
 
 EXIT_PASS, EXIT_FAIL, EXIT_INCONCLUSIVE = 0, 1, 3
 KINDS = ("forbid", "require")
@@ -138,7 +155,11 @@ class Report:
 
 
 def load_policy(path: str | Path) -> Policy:
-    """Read and validate a TOML policy; errors name the file and the rule."""
+    """Read and validate a TOML policy: every table, key and value.
+
+    Errors name the file, the table or rule, and the key at fault (with the
+    closest valid name for an unknown one).
+    """
     p = Path(path)
     if p.is_dir():
         raise DataError(f"policy file {p} is a directory")
@@ -148,64 +169,155 @@ def load_policy(path: str | Path) -> Policy:
         doc = tomllib.loads(p.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise DataError(f"policy file {p} is not valid TOML ({exc})") from None
+    where = f"policy file {p}"
+    for key, value in doc.items():
+        if key not in TOP_LEVEL:
+            hint = _did_you_mean(key, TOP_LEVEL, lambda k: TOP_LEVEL[k])
+            raise DataError(f"{where}: unknown {_top_level_name(key, value)}{hint}")
     explain = doc.get("explain", {})
-    if not isinstance(explain, dict) or set(explain) - EXPLAIN_KEYS:
-        unknown = sorted(set(explain) - EXPLAIN_KEYS) if isinstance(explain, dict) else ["?"]
-        raise DataError(f"policy file {p}: unknown [explain] setting(s) {', '.join(unknown)}")
+    if not isinstance(explain, dict):
+        raise DataError(f"{where}: explain must be a table [explain], not {_show(explain)}")
     for key, value in explain.items():
-        numeric = key != "preset"
-        ok = (
-            isinstance(value, str)
-            if not numeric
-            else isinstance(value, (int, float)) and not isinstance(value, bool)
-        )
-        if key == "num_samples" and value == "auto":
-            ok = True
-        if not ok:
-            raise DataError(f"policy file {p}: [explain] {key} must be a {'number' if numeric else 'name'}")
+        if key not in EXPLAIN_KEYS:
+            raise DataError(f"{where}: [explain] unknown key {key}{_did_you_mean(key, EXPLAIN_KEYS)}")
+        problem = _explain_value_problem(key, value)
+        if problem:
+            raise DataError(f"{where}: [explain] {key} {problem}, not {_show(value)}")
     raw_rules = doc.get("rule", [])
+    if isinstance(raw_rules, dict):
+        raise DataError(f"{where}: rules are [[rule]] tables (an array), not one [rule]")
     if not isinstance(raw_rules, list):
-        raise DataError(f"policy file {p}: rules are [[rule]] tables (an array), not one [rule]")
-    rules = [parse_rule(r, f"policy file {p}") for r in raw_rules]
-    ids = [r.id for r in rules]
-    if len(set(ids)) != len(ids):
-        raise DataError(f"policy file {p}: rule ids must be unique")
+        raise DataError(f"{where}: rule must be [[rule]] tables, not {_show(raw_rules)}")
+    rules = [parse_rule(r, where, number=i) for i, r in enumerate(raw_rules, start=1)]
+    seen = set()
+    for r in rules:
+        if r.id in seen:
+            raise DataError(f"{where}: rule ids must be unique: {r.id!r} is used twice")
+        seen.add(r.id)
     if not rules:
         raise DataError(f"policy file {p} has no [[rule]]")
     return Policy(rules=rules, explain=explain)
 
 
-def parse_rule(raw: dict, where: str) -> Rule:
-    if not isinstance(raw, dict) or "id" not in raw:
-        raise DataError(f"{where}: every [[rule]] needs an id")
-    rid = str(raw["id"])
-    known = {f.name for f in Rule.__dataclass_fields__.values()}
-    unknown = set(raw) - known
-    if unknown:
-        raise DataError(f"{where}: rule {rid!r} has unknown key(s) {', '.join(sorted(unknown))}")
-    try:
-        rule = Rule(**raw)
-    except TypeError as exc:
-        raise DataError(f"{where}: rule {rid!r}: {exc}") from None
-    if rule.kind not in KINDS:
-        raise DataError(f"{where}: rule {rid!r}: kind must be forbid or require, not {rule.kind!r}")
-    if rule.severity not in SEVERITIES:
-        raise DataError(f"{where}: rule {rid!r}: severity must be error or warning, not {rule.severity!r}")
-    if (
-        not isinstance(rule.features, list)
-        or not rule.features
-        or not all(isinstance(f, str) for f in rule.features)
-    ):
-        raise DataError(f"{where}: rule {rid!r}: features must be a non-empty list of column names")
-    for name in ("max_share", "min_share", "max_weight_share"):
-        v = getattr(rule, name)
-        if v is not None and (isinstance(v, bool) or not (isinstance(v, (int, float)) and 0 <= v <= 1)):
-            raise DataError(f"{where}: rule {rid!r}: {name} must be a share between 0 and 1")
-    if rule.top_k is not None and (
-        isinstance(rule.top_k, bool) or not (isinstance(rule.top_k, int) and rule.top_k >= 1)
-    ):
-        raise DataError(f"{where}: rule {rid!r}: top_k must be a whole number >= 1")
-    return rule
+#: The top-level tables of a policy, as they are written.
+TOP_LEVEL = {"explain": "[explain]", "rule": "[[rule]]"}
+
+
+def _top_level_name(key: str, value: object) -> str:
+    if isinstance(value, dict):
+        return f"table [{key}]"
+    if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+        return f"table [[{key}]]"
+    return f"key {key}"
+
+
+def _closest(name: str, valid) -> str | None:
+    """The valid name closest to ``name`` (difflib; then ignoring case), or None."""
+    match = difflib.get_close_matches(name, sorted(valid), n=1)
+    if match:
+        return match[0]
+    lowered = {v.lower(): v for v in sorted(valid)}
+    match = difflib.get_close_matches(name.lower(), list(lowered), n=1)
+    return lowered[match[0]] if match else None
+
+
+def _did_you_mean(name: str, valid, show=lambda k: k) -> str:
+    """`` (did you mean X?)`` for the valid name closest to ``name``, or nothing."""
+    match = _closest(name, valid)
+    return f" (did you mean {show(match)}?)" if match is not None else ""
+
+
+def _show(value: object) -> str:
+    """A TOML value as the user wrote it: strings quoted, booleans lower case."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, dict):
+        return "a table"
+    return json.dumps(value, default=str, ensure_ascii=False)
+
+
+def _is_int(v: object) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_number(v: object) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _explain_value_problem(key: str, v: object) -> str | None:
+    """What is wrong with ``[explain] key = v`` ("must be ..."), or None."""
+    if key == "num_samples":
+        if isinstance(v, str) and v == "auto":
+            return None
+        if not _is_int(v) or v < 2:
+            return 'must be an integer >= 2 or "auto"'
+        return f"must be at most {MAX_SAMPLES:,}" if v > MAX_SAMPLES else None
+    ok = {
+        "num_features": lambda: _is_int(v) and v >= 1,
+        "seed": lambda: _is_int(v) and v >= 0,
+        "min_fidelity": lambda: _is_number(v) and math.isfinite(v),
+        "max_inconclusive": lambda: _is_number(v) and 0 <= v <= 1,
+        "preset": lambda: isinstance(v, str) and v in PRESETS,
+    }[key]()
+    return None if ok else _EXPLAIN_WANTED[key]
+
+
+_EXPLAIN_WANTED = {
+    "num_features": "must be an integer >= 1",
+    "seed": "must be an integer >= 0",
+    "min_fidelity": "must be a number",
+    "max_inconclusive": "must be a share between 0 and 1",
+    "preset": f"must be one of {', '.join(PRESETS)}",
+}
+
+
+#: The keys of a [[rule]].
+RULE_KEYS = tuple(Rule.__dataclass_fields__)
+_SHARES = ("max_share", "min_share", "max_weight_share")
+
+
+def parse_rule(raw: dict, where: str, number: int | None = None) -> Rule:
+    """Validate one ``[[rule]]`` table (``number``: its position in the file, from 1)."""
+    what = "[[rule]]" if number is None else f"[[rule]] number {number}"
+    if not isinstance(raw, dict):
+        raise DataError(f"{where}: {what} must be a table, not {_show(raw)}")
+    if "id" not in raw:
+        raise DataError(f"{where}: {what} has no id (every [[rule]] needs one)")
+    rid = raw["id"]
+    if not isinstance(rid, str) or not rid:
+        raise DataError(f"{where}: {what}: id must be a non-empty string, not {_show(rid)}")
+    at = f"{where}: rule {rid!r}"
+    for key in raw:
+        if key not in RULE_KEYS:
+            raise DataError(f"{at}: unknown key {key}{_did_you_mean(key, RULE_KEYS)}")
+    for key, wanted in (("kind", "forbid or require"), ("features", "a list of column names")):
+        if key not in raw:
+            raise DataError(f"{at}: {key} is missing ({wanted})")
+    kind, severity, features = raw["kind"], raw.get("severity", "error"), raw["features"]
+    if not isinstance(kind, str) or kind not in KINDS:
+        raise DataError(f'{at}: kind must be "forbid" or "require", not {_show(kind)}')
+    if not isinstance(severity, str) or severity not in SEVERITIES:
+        raise DataError(f'{at}: severity must be "error" or "warning", not {_show(severity)}')
+    if isinstance(features, str):
+        raise DataError(
+            f"{at}: features must be a list of column names, not {_show(features)} "
+            f"(write features = [{_show(features)}])"
+        )
+    if not isinstance(features, list) or not features:
+        raise DataError(f"{at}: features must be a non-empty list of column names, not {_show(features)}")
+    for f in features:
+        if not isinstance(f, str):
+            raise DataError(f"{at}: features must be column names (strings), not {_show(f)}")
+    for key in _SHARES:
+        v = raw.get(key)
+        if v is not None and (not _is_number(v) or not 0 <= v <= 1):
+            raise DataError(f"{at}: {key} must be a share between 0 and 1, not {_show(v)}")
+    top_k = raw.get("top_k")
+    if top_k is not None and (not _is_int(top_k) or top_k < 1):
+        raise DataError(f"{at}: top_k must be an integer >= 1, not {_show(top_k)}")
+    return Rule(**raw)
 
 
 def policy_from_flags(
@@ -224,6 +336,41 @@ def policy_from_flags(
     for r in rules:
         parse_rule(asdict(r), "command line")
     return rules
+
+
+def unknown_columns(
+    rules: list[Rule], feature_names: list[str], columns
+) -> list[tuple[Rule, str, str | None]]:
+    """The columns rules name that are neither model features nor ``columns`` (of the data).
+
+    Returns ``(rule, column, suggestion)`` items, in rule order; ``suggestion``
+    is the model feature closest to the column, or None.  A forbid rule on
+    such a column passes whatever the model does, so it is most likely a
+    typo.  A column of the data that the model does not take is not
+    returned: a forbid rule on it passes, rightly.
+    """
+    known = set(feature_names) | {str(c) for c in columns}
+    out = []
+    for rule in rules:
+        for column in rule.features:
+            if column not in known:
+                out.append((rule, column, _closest(column, [str(f) for f in feature_names])))
+    return out
+
+
+def unknown_column_message(rule: Rule, column: str, suggestion: str | None, policy: str | Path | None) -> str:
+    """One line about a rule's column that is in neither the model nor the data.
+
+    ``policy`` is the policy file the rule comes from, None for a rule of
+    ``--forbid`` or ``--require``.
+    """
+    hint = f" (did you mean {suggestion!r}?)" if suggestion else ""
+    origin = f"--{rule.kind}" if policy is None else f"policy file {policy}: rule {rule.id!r}"
+    return (
+        f"{origin} names column {column!r}, which is neither a feature of the model "
+        f"nor a column of the data{hint}; the rule "
+        + ("passes whatever the model does" if rule.kind == "forbid" else "cannot pass")
+    )
 
 
 # -- evaluation --------------------------------------------------------------------------------

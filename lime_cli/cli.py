@@ -404,6 +404,14 @@ def check(
     preset: Annotated[str | None, typer.Option("--preset", metavar="NAME")] = None,
     jobs: Annotated[int, typer.Option("--jobs", "-j", help="Worker processes.")] = 1,
     import_path: Annotated[list[Path] | None, typer.Option("--import-path", metavar="DIR")] = None,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict",
+            help="A rule naming a column that is neither a model feature nor in the data is an error "
+            "(default: a warning).",
+        ),
+    ] = False,
 ) -> None:
     """Fail (exit 1) when the model relies on features it must not use: a CI gate."""
     from . import check as checks
@@ -427,6 +435,7 @@ def check(
     if policy is not None:
         pol = checks.load_policy(policy)
         rules, settings = pol.rules, dict(pol.explain)
+    policy_rules = list(rules)
     rules += checks.policy_from_flags(forbid or [], require or [], max_share, min_share, top_k)
     if not rules:
         raise ParameterError("no rule to check: give --policy FILE, --forbid COL or --require COL")
@@ -446,6 +455,14 @@ def check(
         model, data, explainer_file, rows, row, import_path
     )
     explainer = Explainer(fitted, train, stats=stats, target=target, **settings)
+    # a rule on a column in neither the model nor the data is most likely a typo
+    known = [*(stats.feature_names if train is None else train.columns), *table.columns]
+    for rule, column, suggestion in checks.unknown_columns(rules, explainer.feature_names, known):
+        from_policy = any(rule is r for r in policy_rules)
+        message = checks.unknown_column_message(rule, column, suggestion, policy if from_policy else None)
+        if strict:
+            raise DataError(message)
+        warnings.warn(message, UserWarning, stacklevel=1)
     with _naming(source):
         chunks = explainer.iter_explain(table.iloc[positions], positions=positions, n_jobs=jobs)
     explanations = [e for chunk in chunks for e in chunk]
@@ -484,9 +501,10 @@ def fit(
     from .explainer_file import write_explainer_file
 
     check_output(str(out), "json", option="--out", inputs={"--data": data, "--model": model})
+    folders = _import_folders(import_path)
     train = load_table(data, "data")
     # without a model: statistics only, every column but the target is a feature
-    fitted = load_model(model, import_path or ()) if model is not None else _ColumnsOnly()
+    fitted = load_model(model, folders) if model is not None else _ColumnsOnly()
     explainer = Explainer(
         fitted, train, target=target, categorical=categorical or (), discretizer=discretizer, seed=seed
     )
@@ -569,7 +587,7 @@ def _inputs(model, data, explainer_file, rows, row, import_path):
         raise ParameterError("give --row N (rows of --data) or --rows FILE")
     if rows is None and data is None:
         raise ParameterError("with --explainer, give the rows to explain with --rows FILE")
-    fitted = load_model(model, import_path or ())
+    fitted = load_model(model, _import_folders(import_path))
     stats = train = None
     if explainer_file is not None:
         from .explainer_file import read_explainer_file
@@ -590,6 +608,15 @@ def _inputs(model, data, explainer_file, rows, row, import_path):
                 f"--row {r} is out of range: {source} has {len(table)} rows (0 to {len(table) - 1})"
             )
     return fitted, train, stats, table, positions, source
+
+
+def _import_folders(paths) -> list[Path]:
+    """The --import-path folders, each of which must exist."""
+    for p in paths or ():
+        if not p.is_dir():
+            what = "is a file, not a folder" if p.exists() else "folder does not exist"
+            raise ParameterError(f"--import-path {p}: {what}")
+    return list(paths or ())
 
 
 @contextmanager

@@ -29,7 +29,8 @@ A UTF-8 JSON object (strict JSON: no ``NaN`` or ``Infinity`` tokens) with:
     ``columns``, in the same order.
 ``discretizer``
     How numeric columns were discretized: ``quartile``, ``decile``,
-    ``entropy`` or ``none``.
+    ``entropy`` (numeric columns are ``binned``) or ``none`` (they are
+    ``continuous``).
 ``columns``
     One object per feature column, in feature order, each with every field
     below (null where it does not apply to the column's kind):
@@ -52,28 +53,40 @@ A UTF-8 JSON object (strict JSON: no ``NaN`` or ``Infinity`` tokens) with:
     ``is_integer`` (boolean)
         The column holds integers: sampled values are rounded.
     ``freqs`` (array of numbers; binned and categorical columns)
-        Training frequency of each code (bin or category), summing to 1; the
-        last code is "missing", whose frequency may be 0.
+        Training frequency of each code (bin or category): numbers >= 0
+        summing to 1 (within 1e-6); the last code is "missing", whose
+        frequency may be 0.
     ``edges`` (array of numbers; binned columns)
-        Inner bin edges, increasing: bin ``k`` is ``(edges[k-1], edges[k]]``,
+        Inner bin edges, strictly increasing: bin ``k`` is ``(edges[k-1], edges[k]]``,
         the first bin ``<= edges[0]``, the last ``> edges[-1]``.
     ``bin_mean``, ``bin_std``, ``bin_lo``, ``bin_hi`` (arrays of numbers; binned columns)
         Per bin (``len(edges) + 1`` of them, missing excluded): the training
-        values' mean and standard deviation, and the bin's lower and upper
-        bounds (the training minimum and maximum for the outer bins).
+        values' mean and standard deviation (>= 0), and the bin's lower and
+        upper bounds (the training minimum and maximum for the outer bins;
+        ``bin_lo`` <= ``bin_hi``).
     ``categories`` (array of values; categorical columns)
         The category values, in code order, missing excluded.  A value is a
         JSON string, integer, floating-point number (written with a decimal
         point or exponent) or boolean, and is read back as the Python
         ``str``, ``int``, ``float`` or ``bool`` it was.
     ``mean``, ``std`` (numbers)
-        Mean and standard deviation of a continuous column (``0`` and ``1``
-        for the other kinds).
+        Mean and standard deviation (a positive number) of a continuous
+        column (``0`` and ``1`` for the other kinds).
 
 Numbers are written with Python's shortest round-tripping repr, so every
-float reads back exactly.  Non-finite numbers, which only a training table
-holding infinities produces (in ``edges``, ``bin_*`` or ``mean``), are
-written as null (NaN) and as the strings ``"inf"`` and ``"-inf"``.
+float reads back exactly.  Infinities are written as the strings ``"inf"``
+and ``"-inf"``, NaN as null; since training tables holding infinities are
+refused, neither appears in a file that ``lime fit`` writes.
+
+A file is validated when it is read, and refused with one
+:class:`~lime_cli.errors.DataError` naming the file, the column and the
+field if it is not what a writer produces: a field of the wrong type or
+length, a null where a number is required, a negative or mis-summed
+frequency, a negative standard deviation, edges not strictly increasing,
+``bin_lo`` above ``bin_hi``, a category listed twice, a column name used
+twice, ``mode`` or ``classes`` other than described above, a ``binned``
+column with ``discretizer`` ``none`` or a ``continuous`` one with another
+discretizer, or a version this reader does not know.
 
 The reader ignores fields it does not know, so later writers may add some
 without changing the version.
@@ -102,6 +115,8 @@ KINDS = ("binned", "categorical", "continuous")
 _ARRAY_FIELDS = ("freqs", "edges", "bin_mean", "bin_std", "bin_lo", "bin_hi")
 _BIN_FIELDS = ("bin_mean", "bin_std", "bin_lo", "bin_hi")
 _INFINITIES = {"inf": math.inf, "-inf": -math.inf}
+#: How far from 1 the frequencies of a column may sum (they are written to the last bit).
+FREQ_TOLERANCE = 1e-6
 
 
 # -- numbers and values ------------------------------------------------------------------
@@ -255,6 +270,12 @@ def _column_from_dict(d: dict) -> ColumnStats:
             raise ValueError(
                 f"{len(freqs)} freqs for {len(categories)} categories (needs {len(categories) + 1})"
             )
+        seen: set = set()
+        for v in categories.tolist():
+            if (type(v), v) in seen:
+                raise ValueError(f"categories hold {json.dumps(v)} twice")
+            seen.add((type(v), v))
+    _check_numbers(kind, arrays, mean, std)
     return ColumnStats(
         name=name,
         kind=kind,
@@ -266,6 +287,49 @@ def _column_from_dict(d: dict) -> ColumnStats:
         std=std,
         **arrays,
     )
+
+
+def _check_numbers(kind: str, arrays: dict, mean: float, std: float) -> None:
+    """Refuse statistics no training table gives: the sampler would draw nonsense from them."""
+    for f in _ARRAY_FIELDS:
+        a = arrays[f]
+        if a is not None and np.isnan(a).any():
+            raise ValueError(f"{f}[{int(np.argmax(np.isnan(a)))}] is null, not a number")
+    if kind != "continuous":
+        freqs = arrays["freqs"]
+        if (freqs < 0).any():
+            k = int(np.argmax(freqs < 0))
+            raise ValueError(f"freqs[{k}] is negative ({_num(freqs[k])})")
+        total = float(freqs.sum())
+        if not abs(total - 1.0) <= FREQ_TOLERANCE:
+            raise ValueError(f"freqs sum to {total:.12g}, not 1")
+    if kind == "binned":
+        edges, lo, hi, bin_std = arrays["edges"], arrays["bin_lo"], arrays["bin_hi"], arrays["bin_std"]
+        steps = np.diff(edges) <= 0
+        if steps.any():
+            k = int(np.argmax(steps)) + 1
+            raise ValueError(
+                "edges are not strictly increasing "
+                f"(edges[{k}] = {_num(edges[k])} after {_num(edges[k - 1])})"
+            )
+        if not np.isfinite(bin_std).all() or (bin_std < 0).any():
+            k = int(np.argmax(~np.isfinite(bin_std) | (bin_std < 0)))
+            raise ValueError(f"bin_std[{k}] is {_num(bin_std[k])}, not a standard deviation (a number >= 0)")
+        if (lo > hi).any():
+            k = int(np.argmax(lo > hi))
+            raise ValueError(f"bin {k}: bin_lo {_num(lo[k])} is above bin_hi {_num(hi[k])}")
+    for f, v in (("mean", mean), ("std", std)):
+        if math.isnan(v):
+            raise ValueError(f"{f} is null, not a number")
+    if kind == "continuous" and not math.isfinite(mean):
+        raise ValueError(f"mean is {_num(mean)}, not a finite number")
+    if not (math.isfinite(std) and std > 0):
+        raise ValueError(f"std is {_num(std)}, not a standard deviation (a positive number)")
+
+
+def _num(x: float) -> str:
+    """A number of the file as written there (shortest repr)."""
+    return repr(float(x))
 
 
 def stats_to_dict(stats: TrainingStats) -> dict:
@@ -293,12 +357,22 @@ def stats_from_dict(d: dict) -> TrainingStats:
         raise ValueError("columns is not a non-empty array")
     columns = []
     for i, entry in enumerate(entries):
+        name = entry.get("name") if isinstance(entry, dict) else None
+        where = f"column {i}" + (f" ({name!r})" if isinstance(name, str) else "")
         try:
-            columns.append(_column_from_dict(entry))
+            column = _column_from_dict(entry)
+            if column.name in {c.name for c in columns}:
+                raise ValueError(f"the name {column.name!r} is also the name of an earlier column")
+            if column.kind == ("binned" if discretizer == "none" else "continuous"):
+                raise ValueError(
+                    f"kind {column.kind} does not go with discretizer {discretizer} (continuous columns go "
+                    "with discretizer none, binned ones with quartile, decile or entropy)"
+                )
         except KeyError as exc:
-            raise KeyError(f"column {i}: field {exc.args[0]!r} is missing") from None
+            raise KeyError(f"{where}: field {exc.args[0]!r} is missing") from None
         except (TypeError, ValueError) as exc:
-            raise type(exc)(f"column {i}: {exc}") from None
+            raise type(exc)(f"{where}: {exc}") from None
+        columns.append(column)
     return TrainingStats(columns=columns, discretizer=discretizer)
 
 
@@ -368,6 +442,13 @@ def read_explainer_file(path: str | os.PathLike) -> TrainingStats:
             f"this lime-cli reads version {FORMAT_VERSION}"
         )
     try:
+        mode, classes = doc.get("mode"), doc.get("classes")
+        if mode not in (None, "classification", "regression"):
+            raise ValueError(f'mode must be "classification", "regression" or null, not {json.dumps(mode)}')
+        if classes is not None and (
+            not isinstance(classes, list) or not all(isinstance(c, str) for c in classes)
+        ):
+            raise ValueError(f"classes must be null or a list of strings, not {json.dumps(classes)}")
         stats = stats_from_dict(doc)
         features = doc.get("features")
         if features is not None and features != stats.feature_names:

@@ -154,11 +154,146 @@ def test_usage_errors_exit_2(leak_files, extra, message):
     assert len(out.stderr.strip().splitlines()) == 1
 
 
-def test_bad_policy_file(leak_files, tmp_path):
+GOOD_RULE = '[[rule]]\nid = "no-leak"\nkind = "forbid"\nfeatures = ["leak"]\n'
+
+
+def rule_with(*lines: str) -> str:
+    """A [[rule]] with an id, a kind and features, then ``lines`` (which may replace them)."""
+    keys = {line.split("=")[0].strip() for line in lines}
+    defaults = [f"{k} = {v}" for k, v in (("id", '"r1"'), ("kind", '"forbid"'), ("features", '["leak"]'))]
+    return "\n".join(["[[rule]]", *(d for d in defaults if d.split(" =")[0] not in keys), *lines]) + "\n"
+
+
+def without(key: str) -> str:
+    return "\n".join(line for line in rule_with().splitlines() if not line.startswith(key)) + "\n"
+
+
+def assert_policy_error(out, *expected: str) -> None:
+    assert out.exit_code == 2, (out.exit_code, out.stderr)
+    (line,) = out.stderr.splitlines()
+    assert line.startswith("Error: policy file ") and "Traceback" not in out.stderr
+    for text in expected:
+        assert text in line, (text, line)
+    assert out.stdout == ""
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        # unknown tables and keys, with the closest valid name
+        ("[explian]\nnum_samples = 400\n" + GOOD_RULE, "unknown table [explian] (did you mean [explain]?)"),
+        ("rules = 3\n" + GOOD_RULE, "unknown key rules (did you mean [[rule]]?)"),
+        (GOOD_RULE.replace("[[rule]]", "[[rules]]"), "unknown table [[rules]] (did you mean [[rule]]?)"),
+        ("[output]\nformat = 1\n" + GOOD_RULE, "unknown table [output]"),
+        (
+            "[explain]\nnum_sampels = 400\n" + GOOD_RULE,
+            "[explain] unknown key num_sampels (did you mean num_samples?)",
+        ),
+        ("[explain]\nzzz = 1\n" + GOOD_RULE, "[explain] unknown key zzz"),
+        (rule_with("topk = 3"), "rule 'r1': unknown key topk (did you mean top_k?)"),
+        (rule_with("max_shares = 0.1"), "rule 'r1': unknown key max_shares (did you mean max_share?)"),
+        ("explain = 3\n" + GOOD_RULE, "explain must be a table [explain], not 3"),
+        ('[rule]\nid = "x"\n', "not one [rule]"),
+        # [explain] values: types and ranges
+        (
+            "[explain]\nnum_samples = 1\n" + GOOD_RULE,
+            '[explain] num_samples must be an integer >= 2 or "auto", not 1',
+        ),
+        ("[explain]\nnum_samples = 400.0\n" + GOOD_RULE, "[explain] num_samples must be an integer >= 2"),
+        (
+            '[explain]\nnum_samples = "400"\n' + GOOD_RULE,
+            '[explain] num_samples must be an integer >= 2 or "auto", not "400"',
+        ),
+        ("[explain]\nnum_samples = true\n" + GOOD_RULE, "[explain] num_samples must be an integer >= 2"),
+        (
+            "[explain]\nnum_samples = 20_000_000\n" + GOOD_RULE,
+            "[explain] num_samples must be at most 10,000,000, not 20000000",
+        ),
+        (
+            "[explain]\nnum_features = 0\n" + GOOD_RULE,
+            "[explain] num_features must be an integer >= 1, not 0",
+        ),
+        (
+            "[explain]\nnum_features = 2.5\n" + GOOD_RULE,
+            "[explain] num_features must be an integer >= 1, not 2.5",
+        ),
+        ("[explain]\nseed = -1\n" + GOOD_RULE, "[explain] seed must be an integer >= 0, not -1"),
+        ('[explain]\nseed = "0"\n' + GOOD_RULE, '[explain] seed must be an integer >= 0, not "0"'),
+        ("[explain]\nmin_fidelity = nan\n" + GOOD_RULE, "[explain] min_fidelity must be a number, not nan"),
+        ("[explain]\nmin_fidelity = inf\n" + GOOD_RULE, "[explain] min_fidelity must be a number, not inf"),
+        ("[explain]\nmin_fidelity = true\n" + GOOD_RULE, "[explain] min_fidelity must be a number, not true"),
+        (
+            "[explain]\nmax_inconclusive = 1.5\n" + GOOD_RULE,
+            "[explain] max_inconclusive must be a share between 0 and 1, not 1.5",
+        ),
+        ("[explain]\nmax_inconclusive = false\n" + GOOD_RULE, "[explain] max_inconclusive must be a share"),
+        (
+            '[explain]\npreset = "fast"\n' + GOOD_RULE,
+            '[explain] preset must be one of default, lime, not "fast"',
+        ),
+        ("[explain]\npreset = 1\n" + GOOD_RULE, "[explain] preset must be one of default, lime, not 1"),
+        # rule values: the rule and the key
+        (rule_with("id = 3"), "[[rule]] number 1: id must be a non-empty string, not 3"),
+        ('[[rule]]\nkind = "forbid"\nfeatures = ["leak"]\n', "[[rule]] number 1 has no id"),
+        (without("kind"), "rule 'r1': kind is missing (forbid or require)"),
+        (without("features"), "rule 'r1': features is missing (a list of column names)"),
+        (rule_with('kind = "ban"'), 'rule \'r1\': kind must be "forbid" or "require", not "ban"'),
+        (rule_with('features = "sex"'), "rule 'r1': features must be a list of column names, not \"sex\""),
+        (rule_with("features = []"), "rule 'r1': features must be a non-empty list of column names"),
+        (rule_with("features = [1]"), "rule 'r1': features must be column names (strings), not 1"),
+        (rule_with("severity = 1"), 'rule \'r1\': severity must be "error" or "warning", not 1'),
+        (rule_with('severity = "fatal"'), "rule 'r1': severity must be"),
+        (rule_with('top_k = "3"'), "rule 'r1': top_k must be an integer >= 1, not \"3\""),
+        (rule_with("top_k = 0"), "rule 'r1': top_k must be an integer >= 1, not 0"),
+        (rule_with("top_k = true"), "rule 'r1': top_k must be an integer >= 1, not true"),
+        (rule_with("max_share = 2"), "rule 'r1': max_share must be a share between 0 and 1, not 2"),
+        (rule_with('min_share = "half"'), "rule 'r1': min_share must be a share between 0 and 1"),
+        (rule_with("max_weight_share = true"), "rule 'r1': max_weight_share must be a share"),
+        (GOOD_RULE + GOOD_RULE, "rule ids must be unique: 'no-leak' is used twice"),
+        ("[explain]\nseed = 0\n", "has no [[rule]]"),
+    ],
+)
+def test_bad_policy_file(leak_files, tmp_path, text, expected):
     bad = tmp_path / "bad.toml"
-    bad.write_text('[[rule]]\nid = "x"\nkind = "ban"\nfeatures = ["leak"]\n')
-    out = invoke(base(leak_files) + ["--policy", bad])
-    assert out.exit_code == 2 and "kind must be forbid or require" in out.stderr
+    bad.write_text(text)
+    report = tmp_path / "r.json"
+    out = invoke(base(leak_files) + ["--policy", bad, "--report", report])
+    assert_policy_error(out, f"policy file {bad}", expected)
+    assert not report.exists()
+
+
+@pytest.mark.parametrize(
+    "setting, flag",
+    [
+        ("num_samples = 1", ["-n", "400"]),
+        ("num_features = 0", ["-k", "5"]),
+        ("seed = -3", ["--seed", "1"]),
+        ("min_fidelity = nan", ["--min-fidelity", "0.1"]),
+        ("max_inconclusive = 2", ["--max-inconclusive", "0.5"]),
+        ('preset = "limey"', ["--preset", "lime"]),
+    ],
+)
+def test_policy_value_is_checked_even_when_a_flag_overrides_it(leak_files, tmp_path, setting, flag):
+    bad = tmp_path / "bad.toml"
+    bad.write_text(f"[explain]\n{setting}\n" + GOOD_RULE)
+    out = invoke(base(leak_files) + flag + ["--policy", bad])
+    key = setting.split(" =")[0]
+    assert_policy_error(out, f"policy file {bad}: [explain] {key} must be")
+    assert f"--{key.replace('_', '-')}" not in out.stderr  # names the policy's key, not an option
+
+
+def test_valid_policy_settings_are_accepted(leak_files, tmp_path):
+    good = tmp_path / "good.toml"
+    good.write_text(
+        "[explain]\nnum_samples = 300\nnum_features = 3\nseed = 2\nmin_fidelity = -1\n"
+        'max_inconclusive = 1\npreset = "lime"\n'
+        + rule_with('severity = "warning"', "top_k = 2", "max_share = 1", "max_weight_share = 0")
+    )
+    out = invoke(
+        ["check", "-m", leak_files / "clean.joblib", "-d", leak_files / "train.csv", "-t", "target"]
+        + ["--rows", leak_files / "test.csv", "--policy", good]
+    )
+    assert out.exit_code == 0, out.stderr
 
 
 def _exp(row, feats, low=False):
@@ -197,3 +332,172 @@ def test_evaluate_rules_by_hand():
     assert r.inconclusive_rows == [2] and r.exit_code == 1
     xml = ET.fromstring(junit_xml(r))
     assert xml.get("failures") == "3"
+
+
+# -- rules naming a column in neither the model nor the data ----------------------------------------
+
+
+@pytest.fixture(scope="module")
+def leak_explainer(leak_files):
+    """An explainer file of the clean model (no `leak`) and rows without `leak`."""
+    d = leak_files
+    out = invoke(["fit", "-d", d / "train.csv", "-t", "target", "-m", d / "clean.joblib", "-o", d / "e.json"])
+    assert out.exit_code == 0, out.stderr
+    import pandas as pd
+
+    pd.read_csv(d / "test.csv").drop(columns="leak").to_csv(d / "test-noleak.csv", index=False)
+    return d / "e.json", d / "test-noleak.csv"
+
+
+def policy_file(tmp_path, rule: str):
+    path = tmp_path / "p.toml"
+    path.write_text(rule)
+    return path
+
+
+def warning_lines(out) -> list[str]:
+    return [line for line in out.stderr.splitlines() if line.startswith("Warning: ")]
+
+
+@pytest.mark.parametrize(
+    "model, rule, flags, expected",
+    [
+        # a typo of a model feature: the closest feature is named
+        (
+            "clean.joblib",
+            rule_with('id = "no-texture"', 'features = ["mean textur"]'),
+            [],
+            "rule 'no-texture' names column 'mean textur', which is neither a feature of the model nor a "
+            "column of the data (did you mean 'mean texture'?); the rule passes whatever the model does",
+        ),
+        # case differs: still found
+        ("clean.joblib", rule_with('features = ["MEAN AREA"]'), [], "(did you mean 'mean area'?)"),
+        # nothing close: no suggestion
+        (
+            "leaky.joblib",
+            rule_with('features = ["leak", "zip_code"]'),
+            [],
+            "names column 'zip_code', which is neither a feature of the model nor a column of the data; ",
+        ),
+        # a require rule on such a column cannot pass
+        (
+            "clean.joblib",
+            rule_with('kind = "require"', 'features = ["mean radiuss"]'),
+            [],
+            "(did you mean 'mean radius'?); the rule cannot pass",
+        ),
+        # rules given by flags
+        (
+            "clean.joblib",
+            None,
+            ["--forbid", "sexx"],
+            "--forbid names column 'sexx', which is neither a feature of the model nor a column of the data",
+        ),
+        ("clean.joblib", None, ["--require", "mean areaa"], "--require names column 'mean areaa'"),
+    ],
+)
+def test_rule_on_an_unknown_column_warns(leak_files, tmp_path, model, rule, flags, expected):
+    args = base(leak_files, model) + flags
+    if rule is not None:
+        args += ["--policy", policy_file(tmp_path, rule)]
+    out = invoke(args)
+    assert out.exit_code in (0, 1), out.stderr
+    (line,) = warning_lines(out)
+    assert expected in line, line
+    if rule is not None:
+        assert line.startswith(f"Warning: policy file {tmp_path / 'p.toml'}: rule ")
+    assert "verdict:" in out.stderr  # the rows were explained and the rules checked
+
+
+@pytest.mark.parametrize(
+    "model, features",
+    [
+        ("clean.joblib", ["mean texture"]),  # a model feature
+        ("clean.joblib", ["leak"]),  # in the data (and the rows), not a feature of this model
+        ("clean.joblib", ["target"]),  # the label column of --data
+    ],
+)
+def test_rule_on_a_known_column_does_not_warn(leak_files, tmp_path, model, features):
+    rule = rule_with(f"features = {json.dumps(features)}")
+    out = invoke(base(leak_files, model) + ["--policy", policy_file(tmp_path, rule)])
+    assert out.exit_code in (0, 1), out.stderr
+    assert warning_lines(out) == []
+    assert "verdict:" in out.stderr
+
+
+def test_column_only_in_the_rows_file_does_not_warn(leak_files, tmp_path):
+    import pandas as pd
+
+    rows = tmp_path / "rows.csv"
+    pd.read_csv(leak_files / "test.csv").assign(batch=1).to_csv(rows, index=False)
+    args = ["check", "-m", leak_files / "clean.joblib", "-d", leak_files / "train.csv", "-t", "target"]
+    out = invoke(args + ["--rows", rows, *FAST, "--forbid", "batch"])
+    assert out.exit_code == 0, out.stderr
+    assert warning_lines(out) == []
+
+
+@pytest.mark.parametrize(
+    "column, warns", [("leak", True), ("mean texture", False), ("mean textur", True), ("batch", False)]
+)
+def test_unknown_columns_with_an_explainer_file(leak_files, leak_explainer, tmp_path, column, warns):
+    # "the data" is the explainer file's features and the rows' columns: `leak` is only in train.csv
+    import pandas as pd
+
+    explainer, rows = leak_explainer
+    with_batch = tmp_path / "rows.csv"
+    pd.read_csv(rows).assign(batch=1).to_csv(with_batch, index=False)
+    args = ["check", "-m", leak_files / "clean.joblib", "--explainer", explainer, "--rows", with_batch, *FAST]
+    out = invoke(args + ["--forbid", column, "--max-share", 1])
+    assert out.exit_code == 0, out.stderr
+    lines = warning_lines(out)
+    assert len(lines) == warns, out.stderr
+    if warns:
+        assert f"--forbid names column {column!r}" in lines[0]
+    strict = invoke(args + ["--forbid", column, "--max-share", 1, "--strict"])
+    assert strict.exit_code == (2 if warns else 0), strict.stderr
+
+
+@pytest.mark.parametrize(
+    "rule, flags, expected",
+    [
+        (
+            rule_with('id = "no-texture"', 'features = ["mean textur"]'),
+            [],
+            "rule 'no-texture' names column 'mean textur', which is neither a feature of the model nor a "
+            "column of the data (did you mean 'mean texture'?)",
+        ),
+        (None, ["--forbid", "leak", "--forbid", "sexx"], "--forbid names column 'sexx'"),
+        (None, ["--require", "zip_code"], "--require names column 'zip_code'"),
+    ],
+)
+def test_strict_makes_an_unknown_column_an_error(leak_files, tmp_path, rule, flags, expected):
+    report = tmp_path / "r.xml"
+    args = base(leak_files, "clean.joblib") + flags + ["--strict", "--report", report]
+    if rule is not None:
+        args += ["--policy", policy_file(tmp_path, rule)]
+    out = invoke(args, env={"GITHUB_ACTIONS": "true"})
+    assert out.exit_code == 2, out.stderr
+    (line,) = out.stderr.splitlines()
+    assert line.startswith("Error: ") and expected in line, line
+    assert out.stdout == "" and not report.exists()
+
+
+def test_strict_passes_when_every_column_is_known(leak_files):
+    out = invoke(base(leak_files, "clean.joblib") + ["--forbid", "leak", "--strict"])
+    assert out.exit_code == 0, out.stderr
+    assert warning_lines(out) == [] and "verdict: passed" in out.stderr
+
+
+def test_unknown_columns_by_hand():
+    from lime_cli.check import unknown_columns
+
+    rules = [
+        Rule("a", "forbid", ["sex", "sexx", "zip", "id"]),
+        Rule("b", "require", ["Income"]),
+    ]
+    got = unknown_columns(rules, ["sex", "income", "age"], ["sex", "income", "age", "id", "y"])
+    assert [(r.id, c, s) for r, c, s in got] == [
+        ("a", "sexx", "sex"),
+        ("a", "zip", None),
+        ("b", "Income", "income"),
+    ]

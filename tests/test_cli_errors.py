@@ -215,6 +215,67 @@ def test_import_path_makes_the_same_pickle_load(tmp_path, foreign_pickle, small_
     assert [e["row"] for e in json.loads(result.stdout)["explanations"]] == [0, 1]
 
 
+def test_check_strict_finds_an_unknown_rule_column_before_any_row_is_explained(tmp_path, small_table):
+    # the model fails on its first call: --strict must stop the run before that
+    _, data = small_table
+    model = tmp_path / "boom.joblib"
+    joblib.dump(BoomModel(), model)
+    args = ["check", "-m", model, "-d", data, "-t", "y", "--row", 0, *FAST, "--import-path", TESTS_DIR]
+    args += ["--forbid", "X1", "--report", tmp_path / "r.json"]
+    line = check_error(tmp_path, [*args, "--strict"], "--forbid names column 'X1'", output=False)
+    assert "(did you mean 'x1'?)" in line and "boom" not in line
+    assert not (tmp_path / "r.json").exists()
+    # without --strict: a warning, then the model fails on the first chunk
+    result = invoke(args)
+    assert result.exit_code == 2
+    warning, error = result.stderr.splitlines()
+    assert warning.startswith("Warning: --forbid names column 'X1'") and "(did you mean 'x1'?)" in warning
+    assert error.startswith("Error: ") and "boom" in error
+    assert not (tmp_path / "r.json").exists()
+
+
+@pytest.mark.parametrize("command", ["explain", "check", "fit"])
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda d: d / "no" / "such" / "folder", "folder does not exist"),
+        (lambda d: d / "small.csv", "is a file, not a folder"),
+    ],
+    ids=["missing", "file"],
+)
+def test_import_path_that_is_not_a_folder(tmp_path, cancer_files, small_table, command, make, message):
+    model, data = cancer_files
+    bad = make(tmp_path)
+    written = tmp_path / "out" / "written.json"
+    written.parent.mkdir()
+    args = {
+        "explain": ["explain", "-m", model, "-d", data, "-t", "target", "--row", 0, *FAST, "-o", written],
+        "check": [
+            "check",
+            "-m",
+            model,
+            "-d",
+            data,
+            "-t",
+            "target",
+            "--row",
+            0,
+            *FAST,
+            "--forbid",
+            "mean area",
+        ]
+        + ["--max-share", 1, "--report", written],
+        "fit": ["fit", "-m", model, "-d", data, "-t", "target", "--out", written],
+    }[command]
+    good = invoke([*args, "--import-path", TESTS_DIR])  # a folder is fine
+    assert good.exit_code == 0, good.stderr
+    assert written.exists()
+    written.unlink()
+    line = check_error(tmp_path, [*args, "--import-path", TESTS_DIR, "--import-path", bad], output=False)
+    assert line == f"Error: --import-path {bad}: {message}"
+    assert not written.exists()
+
+
 # -- the data file ---------------------------------------------------------------------------------
 
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
 import pytest
+from typer.testing import CliRunner
 
 from lime_cli._tabular import TrainingStats
+from lime_cli.cli import app
 from lime_cli.errors import DataError
 from lime_cli.explainer import Explainer
 from lime_cli.explainer_file import (
@@ -160,10 +163,18 @@ def wrong_length(doc: dict) -> dict:
         ("binary.json", lambda d: b"\xff\xfe\x00garbage", "not JSON"),
         ("version.json", lambda d: json.dumps({**d, "lime_cli_explainer": 2}), "version 2"),
         ("version-str.json", lambda d: json.dumps({**d, "lime_cli_explainer": "1"}), "version"),
-        ("truncated.json", lambda d: json.dumps(truncated(d)), "column 1: field 'edges' is missing"),
+        (
+            "truncated.json",
+            lambda d: json.dumps(truncated(d)),
+            re.escape("column 1 ('mean texture'): field 'edges' is missing"),
+        ),
         ("no-columns.json", lambda d: json.dumps({"lime_cli_explainer": 1}), "malformed"),
         ("bad-column.json", lambda d: json.dumps({**d, "columns": [1]}), "malformed"),
-        ("bad-length.json", lambda d: json.dumps(wrong_length(d)), "column 0: bin_mean"),
+        (
+            "bad-length.json",
+            lambda d: json.dumps(wrong_length(d)),
+            re.escape("column 0 ('mean radius'): bin_mean needs 4 values (one per bin)"),
+        ),
         (
             "bad-dtype.json",
             lambda d: json.dumps({**d, "columns": [{**d["columns"][0], "dtype": "nope"}]}),
@@ -203,3 +214,226 @@ def test_write_checks_features_and_destination(tmp_path, cancer):
     with pytest.raises(DataError, match="nowhere"):
         write_explainer_file(tmp_path / "nowhere" / "x.json", stats)
     assert list(tmp_path.iterdir()) == []
+
+
+# -- files that `lime fit` would never write: refused when read, through the CLI ------------------
+
+
+def invoke(args):
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+@pytest.fixture(scope="module")
+def fitted(tmp_path_factory, cancer_files, mixed_files):
+    """kind -> (model, rows, explainer file doc) for files written by `lime fit`."""
+    d = tmp_path_factory.mktemp("fitted")
+    cancer_model, cancer_data = cancer_files
+    mixed_model, mixed_data = mixed_files
+    out = {}
+    for kind, model, data, target, extra in [
+        ("binned", cancer_model, cancer_data, "target", []),
+        ("continuous", cancer_model, cancer_data, "target", ["--discretizer", "none"]),
+        ("mixed", mixed_model, mixed_data, "progression", []),
+    ]:
+        path = d / f"{kind}.json"
+        result = invoke(["fit", "-d", data, "-t", target, "-m", model, "-o", path, *extra])
+        assert result.exit_code == 0, result.stderr
+        out[kind] = model, data, json.loads(path.read_text(encoding="utf-8"))
+    return out
+
+
+def column(doc: dict, name: str | None = None, kind: str | None = None) -> dict:
+    return next(c for c in doc["columns"] if c["name"] == name or c["kind"] == kind)
+
+
+def set_field(kind, field, value, *, name=None, col_kind="binned"):
+    def corrupt(doc):
+        c = column(doc, name, None if name else col_kind)
+        if isinstance(field, tuple):
+            c[field[0]][field[1]] = value(c[field[0]]) if callable(value) else value
+        else:
+            c[field] = value
+        return doc
+
+    return kind, corrupt
+
+
+def shift_freqs(delta):
+    def corrupt(doc):
+        c = column(doc, "mean radius")
+        c["freqs"][1] += delta
+        return doc
+
+    return "binned", corrupt
+
+
+def swap_edges(doc):
+    c = column(doc, "mean area")
+    c["edges"][0], c["edges"][1] = c["edges"][1], c["edges"][0]
+    return doc
+
+
+def repeat_edge(doc):
+    c = column(doc, "mean area")
+    c["edges"][2] = c["edges"][1]
+    return doc
+
+
+def lo_above_hi(doc):
+    c = column(doc, "mean area")
+    c["bin_lo"][2] = c["bin_hi"][2] + 1
+    return doc
+
+
+def negative_freq(doc):
+    c = column(doc, "mean radius")
+    c["freqs"][1] += c["freqs"][0] + 0.5
+    c["freqs"][0] = -0.5
+    return doc
+
+
+def twice_the_name(doc):
+    doc["columns"][1]["name"] = doc["features"][1] = doc["columns"][0]["name"]
+    return doc
+
+
+def duplicate_category(doc):
+    c = column(doc, "sex")
+    c["categories"] = [c["categories"][0]] * len(c["categories"])
+    return doc
+
+
+def top(field, value):
+    return lambda doc: {**doc, field: value}
+
+
+CORRUPTIONS = {
+    "negative-freq": ("binned", negative_freq, "column 0 ('mean radius'): freqs[0] is negative (-0.5)"),
+    "freqs-sum": (*shift_freqs(0.01), "column 0 ('mean radius'): freqs sum to 1.01, not 1"),
+    "freqs-null": (
+        *set_field("binned", ("freqs", 2), None, name="mean radius"),
+        "column 0 ('mean radius'): freqs[2] is null, not a number",
+    ),
+    "categorical-negative-freq": (
+        *set_field("mixed", ("freqs", 0), lambda f: -f[0], name="sex"),
+        "('sex'): freqs[0] is negative",
+    ),
+    "categorical-freqs-sum": (
+        *set_field("mixed", ("freqs", 0), lambda f: f[0] + 0.2, name="sex"),
+        "('sex'): freqs sum to 1.2, not 1",
+    ),
+    "bin-std-negative": (
+        *set_field("binned", ("bin_std", 1), -1.5, name="mean texture"),
+        "column 1 ('mean texture'): bin_std[1] is -1.5, not a standard deviation (a number >= 0)",
+    ),
+    "bin-std-null": (
+        *set_field("binned", ("bin_std", 0), None, name="mean texture"),
+        "column 1 ('mean texture'): bin_std[0] is null, not a number",
+    ),
+    "bin-mean-null": (
+        *set_field("binned", ("bin_mean", 3), None, name="mean texture"),
+        "column 1 ('mean texture'): bin_mean[3] is null, not a number",
+    ),
+    "edges-unsorted": ("binned", swap_edges, "column 3 ('mean area'): edges are not strictly increasing"),
+    "edges-repeated": ("binned", repeat_edge, "column 3 ('mean area'): edges are not strictly increasing"),
+    "edges-null": (
+        *set_field("binned", ("edges", 1), None, name="mean area"),
+        "column 3 ('mean area'): edges[1] is null, not a number",
+    ),
+    "lo-above-hi": ("binned", lo_above_hi, "column 3 ('mean area'): bin 2: bin_lo"),
+    "counts": (
+        *set_field("binned", "bin_hi", [1.0, 2.0], name="mean area"),
+        "column 3 ('mean area'): bin_hi needs 4 values (one per bin)",
+    ),
+    "std-negative": (
+        *set_field("continuous", "std", -2.0, name="mean radius"),
+        "column 0 ('mean radius'): std is -2.0, not a standard deviation (a positive number)",
+    ),
+    "std-zero": (
+        *set_field("continuous", "std", 0, name="mean radius"),
+        "column 0 ('mean radius'): std is 0.0, not a standard deviation",
+    ),
+    "std-null": (
+        *set_field("continuous", "std", None, name="mean radius"),
+        "column 0 ('mean radius'): std is null, not a number",
+    ),
+    "mean-null": (
+        *set_field("continuous", "mean", None, name="mean radius"),
+        "column 0 ('mean radius'): mean is null, not a number",
+    ),
+    "duplicate-category": ("mixed", duplicate_category, "('sex'): categories hold \"female\" twice"),
+    "duplicate-name": (
+        "binned",
+        twice_the_name,
+        "column 1 ('mean radius'): the name 'mean radius' is also the name of an earlier column",
+    ),
+    "mode": (
+        "binned",
+        top("mode", "clasification"),
+        'mode must be "classification", "regression" or null, not "clasification"',
+    ),
+    "mode-number": ("binned", top("mode", 1), 'mode must be "classification", "regression" or null, not 1'),
+    "classes-string": (
+        "binned",
+        top("classes", "0,1"),
+        'classes must be null or a list of strings, not "0,1"',
+    ),
+    "classes-numbers": (
+        "mixed",
+        top("classes", [0, 1]),
+        "classes must be null or a list of strings, not [0, 1]",
+    ),
+    "discretizer-none-binned": (
+        "binned",
+        top("discretizer", "none"),
+        "column 0 ('mean radius'): kind binned does not go with discretizer none",
+    ),
+    "discretizer-quartile-continuous": (
+        "continuous",
+        top("discretizer", "quartile"),
+        "column 0 ('mean radius'): kind continuous does not go with discretizer quartile",
+    ),
+    "version": (
+        "binned",
+        top("lime_cli_explainer", 3),
+        "has format version 3; this lime-cli reads version 1",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(CORRUPTIONS))
+def test_corrupted_explainer_file_is_one_error_line(fitted, tmp_path, case):
+    kind, corrupt, expected = CORRUPTIONS[case]
+    model, rows, doc = fitted[kind]
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(corrupt(json.loads(json.dumps(doc)))), encoding="utf-8")
+    output = tmp_path / "out.json"
+    result = invoke(
+        ["explain", "-m", model, "--explainer", bad, "--rows", rows, "--row", 0, "-n", 300, "-f", "json"]
+        + ["--output", output]
+    )
+    assert result.exit_code == 2, (result.stderr, result.exception)
+    assert result.stdout == "" and "Traceback" not in result.stderr
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(f"Error: explainer file {bad} "), line
+    assert expected in line, (expected, line)
+    if case != "version":
+        assert line.startswith(f"Error: explainer file {bad} is malformed: "), line
+    assert not output.exists()
+
+
+@pytest.mark.parametrize("kind", ["binned", "continuous", "mixed"])
+def test_files_from_lime_fit_are_read(fitted, tmp_path, kind):
+    # the corruptions above start from these files: untouched (or within the tolerance) they work
+    model, rows, doc = fitted[kind]
+    good = json.loads(json.dumps(doc))
+    c = next(c for c in good["columns"] if c["kind"] != "continuous") if kind != "continuous" else None
+    if c is not None:
+        c["freqs"][0] += 1e-9  # a frequency sum off by far less than the tolerance is fine
+    path = tmp_path / "good.json"
+    path.write_text(json.dumps(good), encoding="utf-8")
+    result = invoke(
+        ["explain", "-m", model, "--explainer", path, "--rows", rows, "--row", 0, "-n", 300, "-f", "json"]
+    )
+    assert result.exit_code == 0, result.stderr
+    assert [e["row"] for e in json.loads(result.stdout)["explanations"]] == [0]
