@@ -21,7 +21,7 @@ from . import __version__
 from ._parallel import dask_client
 from .errors import DataError, LimeCliError, ParameterError
 from .explainer import Explainer
-from .io import check_output, load_model, load_table, open_output, write_explanations
+from .io import ROWS_FORMATS, check_output, load_model, load_table, open_output, write_explanations
 
 EXIT_OK = 0
 EXIT_INTERNAL = 1
@@ -142,7 +142,13 @@ def explain(
         Path, typer.Option("--model", "-m", metavar="MODEL", help="Fitted model (.joblib, .pkl, .pickle).")
     ],
     data: Annotated[
-        Path | None, typer.Option("--data", "-d", metavar="TRAIN", help="Training table (.csv or .parquet).")
+        Path | None,
+        typer.Option(
+            "--data",
+            "-d",
+            metavar="TRAIN",
+            help="Training table (.csv, .jsonl, .ndjson, each maybe .gz/.bz2/.xz/.zst; .parquet).",
+        ),
     ] = None,
     explainer_file: Annotated[
         Path | None,
@@ -163,8 +169,12 @@ def explain(
         typer.Option(
             "--rows",
             metavar="FILE",
-            help="Table of rows to explain (.csv/.parquet; '-' reads CSV from stdin).",
+            help="Table of rows to explain (as --data; '-' reads stdin, see --rows-format).",
         ),
+    ] = None,
+    rows_format: Annotated[
+        str | None,
+        typer.Option("--rows-format", metavar="FORMAT", help="Format of --rows - (stdin): csv or jsonl."),
     ] = None,
     mode: Annotated[
         str | None,
@@ -255,7 +265,7 @@ def explain(
     """Explain rows of a table with LIME: ranked feature weights per row."""
     check_output(output, fmt)
     fitted, train, stats, table, positions, source = _inputs(
-        model, data, explainer_file, rows, row, import_path
+        model, data, explainer_file, rows, row, import_path, rows_format
     )
     explainer = Explainer(
         fitted,
@@ -320,6 +330,9 @@ def check(
     ] = None,
     target: Annotated[str | None, typer.Option("--target", "-t", metavar="COL", help="Label column.")] = None,
     rows: Annotated[str | None, typer.Option("--rows", metavar="FILE", help="Rows to check.")] = None,
+    rows_format: Annotated[
+        str | None, typer.Option("--rows-format", metavar="FORMAT", help="Format of --rows -: csv or jsonl.")
+    ] = None,
     row: Annotated[
         list[int] | None, typer.Option("--row", "-r", metavar="N", help="Row (repeatable).")
     ] = None,
@@ -383,7 +396,7 @@ def check(
     if not 0 <= limit <= 1:
         raise ParameterError("--max-inconclusive must be a share between 0 and 1")
     fitted, train, stats, table, positions, source = _inputs(
-        model, data, explainer_file, rows, row, import_path
+        model, data, explainer_file, rows, row, import_path, rows_format
     )
     explainer = Explainer(fitted, train, stats=stats, target=target, **settings)
     with _naming(source):
@@ -499,7 +512,7 @@ def summary(
         handle.write(text)
 
 
-def _inputs(model, data, explainer_file, rows, row, import_path):
+def _inputs(model, data, explainer_file, rows, row, import_path, rows_format=None):
     """Load the model, the training table or saved statistics, and the rows to explain."""
     if (data is None) == (explainer_file is None):
         raise ParameterError(
@@ -509,6 +522,16 @@ def _inputs(model, data, explainer_file, rows, row, import_path):
         raise ParameterError("give --row N (rows of --data) or --rows FILE")
     if rows is None and data is None:
         raise ParameterError("with --explainer, give the rows to explain with --rows FILE")
+    if rows_format is not None:
+        if rows_format not in ROWS_FORMATS:
+            raise ParameterError(
+                f"--rows-format must be one of {', '.join(ROWS_FORMATS)}, not {rows_format!r}"
+            )
+        if rows != "-":
+            raise ParameterError(
+                "--rows-format is the format of --rows - (standard input); "
+                + (f"rows file {rows} is read by its extension" if rows else "no --rows - is given")
+            )
     fitted = load_model(model, import_path or ())
     stats = train = None
     if explainer_file is not None:
@@ -517,7 +540,7 @@ def _inputs(model, data, explainer_file, rows, row, import_path):
         stats = read_explainer_file(explainer_file)
     else:
         train = load_table(data, "data")
-    table = load_table(rows, "rows") if rows is not None else train
+    table = load_table(rows, "rows", rows_format or "csv") if rows is not None else train
     source = (
         ("standard input" if rows == "-" else f"rows file {rows}")
         if rows is not None
