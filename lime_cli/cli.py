@@ -267,26 +267,27 @@ def explain(
     fitted, train, stats, table, positions, source = _inputs(
         model, data, explainer_file, rows, row, import_path, rows_format
     )
-    explainer = Explainer(
-        fitted,
-        train,
-        stats=stats,
-        mode=mode,
-        target=target,
-        categorical=categorical or (),
-        discretizer=discretizer,
-        kernel_width=kernel_width,
-        feature_selection=feature_selection,
-        num_features=num_features,
-        num_samples=_samples(num_samples),
-        seed=seed,
-        batch_size=batch_size,
-        preset=preset,
-        locality=locality,
-        confidence=confidence,
-        min_fidelity=min_fidelity,
-        sampling=sampling,
-    )
+    with _naming(f"data file {data}") if train is not None else nullcontext():
+        explainer = Explainer(
+            fitted,
+            train,
+            stats=stats,
+            mode=mode,
+            target=target,
+            categorical=categorical or (),
+            discretizer=discretizer,
+            kernel_width=kernel_width,
+            feature_selection=feature_selection,
+            num_features=num_features,
+            num_samples=_samples(num_samples),
+            seed=seed,
+            batch_size=batch_size,
+            preset=preset,
+            locality=locality,
+            confidence=confidence,
+            min_fidelity=min_fidelity,
+            sampling=sampling,
+        )
     with dask_client(dask) if dask else nullcontext():
         with _naming(source):
             chunks = explainer.iter_explain(
@@ -398,7 +399,8 @@ def check(
     fitted, train, stats, table, positions, source = _inputs(
         model, data, explainer_file, rows, row, import_path, rows_format
     )
-    explainer = Explainer(fitted, train, stats=stats, target=target, **settings)
+    with _naming(f"data file {data}") if train is not None else nullcontext():
+        explainer = Explainer(fitted, train, stats=stats, target=target, **settings)
     with _naming(source):
         chunks = explainer.iter_explain(table.iloc[positions], positions=positions, n_jobs=jobs)
     explanations = [e for chunk in chunks for e in chunk]
@@ -440,9 +442,10 @@ def fit(
     train = load_table(data, "data")
     # without a model: statistics only, every column but the target is a feature
     fitted = load_model(model, import_path or ()) if model is not None else _ColumnsOnly()
-    explainer = Explainer(
-        fitted, train, target=target, categorical=categorical or (), discretizer=discretizer, seed=seed
-    )
+    with _naming(f"data file {data}"):
+        explainer = Explainer(
+            fitted, train, target=target, categorical=categorical or (), discretizer=discretizer, seed=seed
+        )
     write_explainer_file(
         out,
         explainer.stats,

@@ -1,9 +1,9 @@
 """Tables as the user wrote them.
 
 Every supported format (CSV and JSON lines, plain or compressed; Parquet) gives the same
-explanations as the plain CSV; a column name written twice, an unreadable compressed file or an
-unknown extension is one ``Error:`` line naming the file (and the column or line), exit code 2,
-nothing written.
+explanations as the plain CSV; a column name written twice, a column of lists or dicts that the
+model uses, an unreadable compressed file or an unknown extension is one ``Error:`` line naming
+the file (and the column or line), exit code 2, nothing written.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import zstandard
+from sklearn.dummy import DummyClassifier
 from sklearn.linear_model import LogisticRegression
 from test_cli_errors import check_error, invoke
 
@@ -272,3 +273,86 @@ def test_json_lines_that_are_not_records(tmp_path, numeric, text, message):
     path.write_text(text)
     args = ["explain", "-m", model, "-d", csv, "-t", "y", "--rows", path, *FAST]
     fails(tmp_path, args, f"Error: rows file {path}", message)
+
+
+# -- nested values ---------------------------------------------------------------------------------
+
+
+def nested_table(frame: pd.DataFrame) -> pa.Table:
+    """``frame`` with a list column `tags` and a struct column `meta`."""
+    n = len(frame)
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    table = table.append_column("tags", pa.array([[i, i + 1] for i in range(n)]))
+    return table.append_column("meta", pa.array([{"source": "a", "n": i} for i in range(n)]))
+
+
+def test_nested_columns_the_model_does_not_take_are_ignored(tmp_path, numeric):
+    model, csv, frame = numeric
+    path = tmp_path / "nested.parquet"
+    pq.write_table(nested_table(frame), path)
+    jsonl = tmp_path / "nested.jsonl"
+    records = [{**r, "tags": [1, 2], "meta": {"a": 1}} for r in frame.to_dict("records")]
+    jsonl.write_text("".join(json.dumps(r) + "\n" for r in records))
+    base = ["-t", "y", "--row", 0, "--row", 7, *FAST, "-f", "json"]
+    expected = invoke(["explain", "-m", model, "-d", csv, *base])
+    assert expected.exit_code == 0, expected.stderr
+    for table in (path, jsonl):
+        for args in (["-d", table], ["-d", csv, "--rows", table]):
+            result = invoke(["explain", "-m", model, *args, *base])
+            assert result.exit_code == 0, result.stderr
+            assert result.stdout == expected.stdout
+
+
+def test_nested_column_the_model_takes(tmp_path, numeric):
+    _, csv, frame = numeric
+    # a model whose features are x0 and tags (DummyClassifier does not look at the values)
+    model = tmp_path / "dummy.joblib"
+    words = pd.DataFrame({"x0": frame["x0"], "tags": ["a", "b"] * (len(frame) // 2)})
+    joblib.dump(DummyClassifier().fit(words, frame["y"]), model)
+    nested = tmp_path / "nested.parquet"
+    pq.write_table(nested_table(frame), nested)
+
+    # in the training table: the file is named (by the CLI), with the column and the first row
+    args = ["explain", "-m", model, "-d", nested, "-t", "y", "--row", 0, *FAST]
+    fails(
+        tmp_path,
+        args,
+        f"Error: data file {nested}: column 'tags' holds lists, not single values (first in row 0)",
+    )
+    args = ["fit", "-m", model, "-d", nested, "-t", "y", "--out", tmp_path / "e.json"]
+    fails(tmp_path, args, f"Error: data file {nested}: column 'tags' holds lists", output=False)
+    assert not (tmp_path / "e.json").exists()
+
+    # in the explained rows (training with words there): only the rows explained are looked at
+    train = tmp_path / "words.csv"
+    words.assign(y=frame["y"]).to_csv(train, index=False)
+    rows = tmp_path / "rows.jsonl"
+    records = [{"x0": 0.5, "tags": "a"}, {"x0": 0.1, "tags": {"colour": "red"}}]
+    rows.write_text("".join(json.dumps(r) + "\n" for r in records))
+    args = ["explain", "-m", model, "-d", train, "-t", "y", "--rows", rows, *FAST]
+    fails(
+        tmp_path,
+        args,
+        f"Error: rows file {rows}: column 'tags' holds dicts, not single values (first in row 1)",
+    )
+    ok = invoke([*args, "--row", 0, "-f", "json"])
+    assert ok.exit_code == 0, ok.stderr
+    assert [e["row"] for e in json.loads(ok.stdout)["explanations"]] == [0]
+    # the same from the saved statistics of `lime fit`
+    saved = tmp_path / "explainer.json"
+    assert invoke(["fit", "-m", model, "-d", train, "-t", "y", "--out", saved]).exit_code == 0
+    args = ["check", "-m", model, "--explainer", saved, "--rows", rows, "--forbid", "tags", *FAST]
+    fails(tmp_path, args, f"rows file {rows}: column 'tags' holds dicts", output=False)
+
+
+def test_nested_column_api(cancer):
+    from lime_cli import DataError, Explainer
+
+    model, X, _ = cancer
+    rows = X.iloc[:3].astype({"mean area": object})
+    rows.iat[2, rows.columns.get_loc("mean area")] = np.array([1.0, 2.0])
+    explainer = Explainer(model, X, num_samples=200)
+    with pytest.raises(
+        DataError, match=r"^column 'mean area' holds lists, not single values \(first in row 2\)$"
+    ):
+        explainer.explain(rows)
