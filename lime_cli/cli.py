@@ -139,7 +139,10 @@ Exit codes: 0 success, 2 bad input or usage, 1 internal error.
 @app.command(epilog=EXPLAIN_EPILOG)
 def explain(
     model: Annotated[
-        Path, typer.Option("--model", "-m", metavar="MODEL", help="Fitted model (.joblib, .pkl, .pickle).")
+        Path,
+        typer.Option(
+            "--model", "-m", metavar="MODEL", help="Fitted model (.skops, or .joblib, .pkl, .pickle)."
+        ),
     ],
     data: Annotated[
         Path | None,
@@ -229,6 +232,12 @@ def explain(
             "--import-path", metavar="DIR", help="Folder to import the model's own code from (repeatable)."
         ),
     ] = None,
+    trust: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--trust", metavar="TYPE", help="Load this type from a .skops model after review (repeatable)."
+        ),
+    ] = None,
     jobs: Annotated[
         int, typer.Option("--jobs", "-j", help="Worker processes for chunks (-1: one per core).")
     ] = 1,
@@ -265,7 +274,7 @@ def explain(
     """Explain rows of a table with LIME: ranked feature weights per row."""
     check_output(output, fmt)
     fitted, train, stats, table, positions, source = _inputs(
-        model, data, explainer_file, rows, row, import_path, rows_format
+        model, data, explainer_file, rows, row, import_path, trust, rows_format
     )
     with _naming(f"data file {data}") if train is not None else nullcontext():
         explainer = Explainer(
@@ -369,6 +378,9 @@ def check(
     preset: Annotated[str | None, typer.Option("--preset", metavar="NAME")] = None,
     jobs: Annotated[int, typer.Option("--jobs", "-j", help="Worker processes.")] = 1,
     import_path: Annotated[list[Path] | None, typer.Option("--import-path", metavar="DIR")] = None,
+    trust: Annotated[
+        list[str] | None, typer.Option("--trust", metavar="TYPE", help="Trust this .skops type.")
+    ] = None,
 ) -> None:
     """Fail (exit 1) when the model relies on features it must not use: a CI gate."""
     from . import check as checks
@@ -397,7 +409,7 @@ def check(
     if not 0 <= limit <= 1:
         raise ParameterError("--max-inconclusive must be a share between 0 and 1")
     fitted, train, stats, table, positions, source = _inputs(
-        model, data, explainer_file, rows, row, import_path, rows_format
+        model, data, explainer_file, rows, row, import_path, trust, rows_format
     )
     with _naming(f"data file {data}") if train is not None else nullcontext():
         explainer = Explainer(fitted, train, stats=stats, target=target, **settings)
@@ -434,14 +446,19 @@ def fit(
     discretizer: Annotated[str, typer.Option("--discretizer", metavar="NAME")] = "quartile",
     seed: Annotated[int, typer.Option("--seed", metavar="S")] = 0,
     import_path: Annotated[list[Path] | None, typer.Option("--import-path", metavar="DIR")] = None,
+    trust: Annotated[
+        list[str] | None, typer.Option("--trust", metavar="TYPE", help="Trust this .skops type.")
+    ] = None,
 ) -> None:
     """Save the training statistics, so explain and check need no training table."""
     from .explainer_file import write_explainer_file
 
     check_output(str(out), "json", option="--out")
+    if trust and model is None:
+        raise ParameterError("--trust applies to the types of a .skops --model; no --model is given")
     train = load_table(data, "data")
     # without a model: statistics only, every column but the target is a feature
-    fitted = load_model(model, import_path or ()) if model is not None else _ColumnsOnly()
+    fitted = load_model(model, import_path or (), trust or ()) if model is not None else _ColumnsOnly()
     with _naming(f"data file {data}"):
         explainer = Explainer(
             fitted, train, target=target, categorical=categorical or (), discretizer=discretizer, seed=seed
@@ -515,7 +532,7 @@ def summary(
         handle.write(text)
 
 
-def _inputs(model, data, explainer_file, rows, row, import_path, rows_format=None):
+def _inputs(model, data, explainer_file, rows, row, import_path, trust=None, rows_format=None):
     """Load the model, the training table or saved statistics, and the rows to explain."""
     if (data is None) == (explainer_file is None):
         raise ParameterError(
@@ -535,7 +552,7 @@ def _inputs(model, data, explainer_file, rows, row, import_path, rows_format=Non
                 "--rows-format is the format of --rows - (standard input); "
                 + (f"rows file {rows} is read by its extension" if rows else "no --rows - is given")
             )
-    fitted = load_model(model, import_path or ())
+    fitted = load_model(model, import_path or (), trust or ())
     stats = train = None
     if explainer_file is not None:
         from .explainer_file import read_explainer_file

@@ -26,7 +26,7 @@ import pandas as pd
 from .errors import DataError, ModelError, ParameterError
 from .explainer import _TIDY_TYPES, TIDY_COLUMNS, Explanation, explanations_to_frame
 
-MODEL_SUFFIXES = (".joblib", ".pkl", ".pickle")
+MODEL_SUFFIXES = (".skops", ".joblib", ".pkl", ".pickle")
 #: compression suffixes of CSV and JSON lines tables, and pandas' names for them
 COMPRESSIONS = {".gz": "gzip", ".bz2": "bz2", ".xz": "xz", ".zst": "zstd"}
 TABLE_SUFFIXES = (
@@ -36,6 +36,16 @@ TABLE_SUFFIXES = (
 )
 #: formats of a table read from standard input (``--rows -``)
 ROWS_FORMATS = ("csv", "jsonl")
+#: types of a ``.skops`` file trusted beyond skops' own defaults: a dtype is rebuilt by numpy
+#: from the header of an empty array, read with ``allow_pickle=False``; no code of the file runs
+SKOPS_TRUSTED = ("numpy.dtype",)
+#: why skops does not trust these types by default, in a few words
+_SKOPS_REASONS = {
+    "sklearn.tree._tree.Tree": "tree nodes are not bounds-checked: a crafted file can crash the process",
+    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor": (
+        "tree nodes are not bounds-checked: a crafted file can crash the process"
+    ),
+}
 FORMATS = ("table", "json", "jsonl", "csv", "parquet")
 SCHEMA_VERSION = 1
 
@@ -43,20 +53,32 @@ SCHEMA_VERSION = 1
 # -- reading -------------------------------------------------------------------------
 
 
-def load_model(path: str | os.PathLike, import_paths: Sequence[str | os.PathLike] = ()):
-    """Load a fitted model saved with joblib or pickle.
+def load_model(
+    path: str | os.PathLike,
+    import_paths: Sequence[str | os.PathLike] = (),
+    trust: Sequence[str] = (),
+):
+    """Load a fitted model: a skops file (``.skops``), or one saved with joblib or pickle.
 
-    Loading a pickle runs code from the file: load trusted files only.
-    ``import_paths`` are put first on ``sys.path`` so that a pickle referring
-    to the user's own modules (a custom transformer) can be loaded.
+    Loading a skops file runs no code from it, and its types are checked first:
+    one that neither skops nor lime-cli (:data:`SKOPS_TRUSTED`) trusts by
+    default is refused unless it is in ``trust`` (``--trust TYPE``).  Loading a
+    pickle runs code from the file: load trusted files only.  ``import_paths``
+    are put first on ``sys.path`` so that a model referring to the user's own
+    modules (a custom transformer) can be loaded.
     """
-    import joblib
-
     p = Path(path)
-    if p.suffix.lower() not in MODEL_SUFFIXES:
+    suffix = p.suffix.lower()
+    if suffix not in MODEL_SUFFIXES:
         raise ModelError(
             f"model file {p}: unknown extension {p.suffix or '(none)'!r} "
             f"(expected {', '.join(MODEL_SUFFIXES)})"
+        )
+    skops = suffix == ".skops"
+    if trust and not skops:
+        raise ParameterError(
+            f"--trust applies to .skops model files; model file {p} is a joblib or pickle file, "
+            "whose code runs when it is loaded"
         )
     _check_readable(p, "model", ModelError)
     for d in reversed([str(Path(d).resolve()) for d in import_paths]):
@@ -65,7 +87,7 @@ def load_model(path: str | os.PathLike, import_paths: Sequence[str | os.PathLike
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            model = joblib.load(p)
+            model = _load_skops(p, trust) if skops else _load_pickle(p)
         except ModuleNotFoundError as exc:
             raise ModelError(
                 f"model file {p} refers to module {exc.name!r}, which cannot be imported "
@@ -75,19 +97,6 @@ def load_model(path: str | os.PathLike, import_paths: Sequence[str | os.PathLike
             raise ModelError(
                 f"model file {p} refers to code that cannot be loaded: {_first_line(exc)}"
             ) from None
-        except (
-            pickle.UnpicklingError,
-            EOFError,
-            ValueError,
-            TypeError,
-            KeyError,
-            IndexError,
-            OSError,
-        ) as exc:
-            raise ModelError(
-                f"model file {p} is not a joblib or pickle model (unpickling failed: "
-                f"{type(exc).__name__}: {_first_line(exc)})"
-            ) from None
     for w in caught:
         warnings.warn(f"model file {p}: {_first_line(w.message)}", UserWarning, stacklevel=2)
     if not (hasattr(model, "predict_proba") or hasattr(model, "predict")):
@@ -95,6 +104,58 @@ def load_model(path: str | os.PathLike, import_paths: Sequence[str | os.PathLike
             f"model file {p} holds a {type(model).__name__}, which has neither predict_proba nor predict"
         )
     return model
+
+
+def _load_pickle(p: Path):
+    import joblib
+
+    try:
+        return joblib.load(p)
+    except (ModuleNotFoundError, AttributeError, ImportError):
+        raise
+    except (
+        pickle.UnpicklingError,
+        EOFError,
+        ValueError,
+        TypeError,
+        KeyError,
+        IndexError,
+        OSError,
+    ) as exc:
+        raise ModelError(
+            f"model file {p} is not a joblib or pickle model (unpickling failed: "
+            f"{type(exc).__name__}: {_first_line(exc)})"
+        ) from None
+
+
+def _load_skops(p: Path, trust: Sequence[str]):
+    import skops.io
+
+    try:
+        found = skops.io.get_untrusted_types(file=p)
+    except Exception as exc:  # zipfile, json and skops raise several types on a bad file
+        raise ModelError(
+            f"model file {p} is not a skops file ({type(exc).__name__}: {_first_line(exc)})"
+        ) from None
+    allowed = set(SKOPS_TRUSTED) | set(trust)
+    refused = [name for name in found if name not in allowed]
+    if refused:
+        listed = ", ".join(
+            f"{name} ({_SKOPS_REASONS[name]})" if name in _SKOPS_REASONS else name for name in refused
+        )
+        flags = " ".join(f"--trust {name}" for name in refused)
+        raise ModelError(
+            f"model file {p} holds types that are not trusted by default: {listed}; "
+            f"review them, then pass {flags}"
+        )
+    try:
+        return skops.io.load(p, trusted=found)
+    except (ModuleNotFoundError, AttributeError, ImportError):
+        raise
+    except Exception as exc:  # a file that passed the type check can still be malformed
+        raise ModelError(
+            f"model file {p} cannot be loaded as a skops model ({type(exc).__name__}: {_first_line(exc)})"
+        ) from None
 
 
 def load_table(path: str | os.PathLike, what: str = "data", stdin_format: str = "csv") -> pd.DataFrame:
