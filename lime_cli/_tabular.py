@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import shlex
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -148,6 +149,7 @@ class TrainingStats:
             raise DataError(f"--categorical column {unknown[0]!r} is not a column of the data")
         if discretizer == "entropy" and labels is None:
             raise ParameterError("--discretizer entropy needs the training labels (--target)")
+        check_single_values(data)
         columns = []
         for name in data.columns:
             series = data[name]
@@ -165,6 +167,47 @@ class TrainingStats:
 
 
 # -- helpers ---------------------------------------------------------------------------
+
+
+#: what pandas' infer_dtype calls a column of single values (anything else may hold lists)
+_SCALAR_KINDS = frozenset(
+    {
+        "empty",
+        "string",
+        "bytes",
+        "floating",
+        "integer",
+        "mixed-integer-float",
+        "decimal",
+        "complex",
+        "categorical",
+        "boolean",
+        "datetime64",
+        "datetime",
+        "date",
+        "timedelta64",
+        "timedelta",
+        "time",
+        "period",
+        "interval",
+    }
+)
+
+
+def check_single_values(frame: pd.DataFrame) -> None:
+    """A DataError naming the first column that holds lists, dicts or arrays (nested values:
+    Parquet list, struct and map columns, JSON arrays and objects), which cannot be binned or
+    counted as categories."""
+    for name in frame.columns:
+        values = frame[name]
+        if values.dtype != object or pd.api.types.infer_dtype(values, skipna=True) in _SCALAR_KINDS:
+            continue
+        for label, v in values.items():
+            if pd.api.types.is_list_like(v):
+                kind = "dicts" if isinstance(v, Mapping) else "lists"
+                raise DataError(
+                    f"column {str(name)!r} holds {kind}, not single values (first in row {label})"
+                )
 
 
 def _is_categorical_dtype(dtype) -> bool:

@@ -23,7 +23,7 @@ from . import __version__
 from ._parallel import dask_client
 from .errors import DataError, LimeCliError, ParameterError, StorageError
 from .explainer import Explainer
-from .io import check_output, load_model, load_table, open_output, write_explanations
+from .io import ROWS_FORMATS, check_output, load_model, load_table, open_output, write_explanations
 
 EXIT_OK = 0
 EXIT_INTERNAL = 1
@@ -184,10 +184,19 @@ Exit codes: 0 success, 2 bad input or usage, 1 internal error.
 @app.command(epilog=EXPLAIN_EPILOG)
 def explain(
     model: Annotated[
-        Path, typer.Option("--model", "-m", metavar="MODEL", help="Fitted model (.joblib, .pkl, .pickle).")
+        Path,
+        typer.Option(
+            "--model", "-m", metavar="MODEL", help="Fitted model (.skops, or .joblib, .pkl, .pickle)."
+        ),
     ],
     data: Annotated[
-        Path | None, typer.Option("--data", "-d", metavar="TRAIN", help="Training table (.csv or .parquet).")
+        Path | None,
+        typer.Option(
+            "--data",
+            "-d",
+            metavar="TRAIN",
+            help="Training table (.csv, .jsonl, .ndjson, each maybe .gz/.bz2/.xz/.zst; .parquet).",
+        ),
     ] = None,
     explainer_file: Annotated[
         Path | None,
@@ -208,8 +217,12 @@ def explain(
         typer.Option(
             "--rows",
             metavar="FILE",
-            help="Table of rows to explain (.csv/.parquet; '-' reads CSV from stdin).",
+            help="Table of rows to explain (as --data; '-' reads stdin, see --rows-format).",
         ),
+    ] = None,
+    rows_format: Annotated[
+        str | None,
+        typer.Option("--rows-format", metavar="FORMAT", help="Format of --rows - (stdin): csv or jsonl."),
     ] = None,
     mode: Annotated[
         str | None,
@@ -264,6 +277,12 @@ def explain(
             "--import-path", metavar="DIR", help="Folder to import the model's own code from (repeatable)."
         ),
     ] = None,
+    trust: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--trust", metavar="TYPE", help="Load this type from a .skops model after review (repeatable)."
+        ),
+    ] = None,
     jobs: Annotated[
         int, typer.Option("--jobs", "-j", help="Worker processes for chunks (-1: one per core).")
     ] = 1,
@@ -304,28 +323,29 @@ def explain(
         inputs={"--model": model, "--data": data, "--rows": rows, "--explainer": explainer_file},
     )
     fitted, train, stats, table, positions, source = _inputs(
-        model, data, explainer_file, rows, row, import_path
+        model, data, explainer_file, rows, row, import_path, trust, rows_format
     )
-    explainer = Explainer(
-        fitted,
-        train,
-        stats=stats,
-        mode=mode,
-        target=target,
-        categorical=categorical or (),
-        discretizer=discretizer,
-        kernel_width=kernel_width,
-        feature_selection=feature_selection,
-        num_features=num_features,
-        num_samples=_samples(num_samples),
-        seed=seed,
-        batch_size=batch_size,
-        preset=preset,
-        locality=locality,
-        confidence=confidence,
-        min_fidelity=min_fidelity,
-        sampling=sampling,
-    )
+    with _naming(f"data file {data}") if train is not None else nullcontext():
+        explainer = Explainer(
+            fitted,
+            train,
+            stats=stats,
+            mode=mode,
+            target=target,
+            categorical=categorical or (),
+            discretizer=discretizer,
+            kernel_width=kernel_width,
+            feature_selection=feature_selection,
+            num_features=num_features,
+            num_samples=_samples(num_samples),
+            seed=seed,
+            batch_size=batch_size,
+            preset=preset,
+            locality=locality,
+            confidence=confidence,
+            min_fidelity=min_fidelity,
+            sampling=sampling,
+        )
     with dask_client(dask) if dask else nullcontext():
         with _naming(source):
             chunks = explainer.iter_explain(
@@ -369,6 +389,9 @@ def check(
     ] = None,
     target: Annotated[str | None, typer.Option("--target", "-t", metavar="COL", help="Label column.")] = None,
     rows: Annotated[str | None, typer.Option("--rows", metavar="FILE", help="Rows to check.")] = None,
+    rows_format: Annotated[
+        str | None, typer.Option("--rows-format", metavar="FORMAT", help="Format of --rows -: csv or jsonl.")
+    ] = None,
     row: Annotated[
         list[int] | None, typer.Option("--row", "-r", metavar="N", help="Row (repeatable).")
     ] = None,
@@ -412,6 +435,9 @@ def check(
             "(default: a warning).",
         ),
     ] = False,
+    trust: Annotated[
+        list[str] | None, typer.Option("--trust", metavar="TYPE", help="Trust this .skops type.")
+    ] = None,
 ) -> None:
     """Fail (exit 1) when the model relies on features it must not use: a CI gate."""
     from . import check as checks
@@ -452,9 +478,10 @@ def check(
     if not 0 <= limit <= 1:
         raise ParameterError("--max-inconclusive must be a share between 0 and 1")
     fitted, train, stats, table, positions, source = _inputs(
-        model, data, explainer_file, rows, row, import_path
+        model, data, explainer_file, rows, row, import_path, trust, rows_format
     )
-    explainer = Explainer(fitted, train, stats=stats, target=target, **settings)
+    with _naming(f"data file {data}") if train is not None else nullcontext():
+        explainer = Explainer(fitted, train, stats=stats, target=target, **settings)
     # a rule on a column in neither the model nor the data is most likely a typo
     known = [*(stats.feature_names if train is None else train.columns), *table.columns]
     for rule, column, suggestion in checks.unknown_columns(rules, explainer.feature_names, known):
@@ -496,18 +523,24 @@ def fit(
     discretizer: Annotated[str, typer.Option("--discretizer", metavar="NAME")] = "quartile",
     seed: Annotated[int, typer.Option("--seed", metavar="S")] = 0,
     import_path: Annotated[list[Path] | None, typer.Option("--import-path", metavar="DIR")] = None,
+    trust: Annotated[
+        list[str] | None, typer.Option("--trust", metavar="TYPE", help="Trust this .skops type.")
+    ] = None,
 ) -> None:
     """Save the training statistics, so explain and check need no training table."""
     from .explainer_file import write_explainer_file
 
     check_output(str(out), "json", option="--out", inputs={"--data": data, "--model": model})
     folders = _import_folders(import_path)
+    if trust and model is None:
+        raise ParameterError("--trust applies to the types of a .skops --model; no --model is given")
     train = load_table(data, "data")
     # without a model: statistics only, every column but the target is a feature
-    fitted = load_model(model, folders) if model is not None else _ColumnsOnly()
-    explainer = Explainer(
-        fitted, train, target=target, categorical=categorical or (), discretizer=discretizer, seed=seed
-    )
+    fitted = load_model(model, folders, trust or ()) if model is not None else _ColumnsOnly()
+    with _naming(f"data file {data}"):
+        explainer = Explainer(
+            fitted, train, target=target, categorical=categorical or (), discretizer=discretizer, seed=seed
+        )
     write_explainer_file(
         out,
         explainer.stats,
@@ -577,7 +610,7 @@ def summary(
         handle.write(text)
 
 
-def _inputs(model, data, explainer_file, rows, row, import_path):
+def _inputs(model, data, explainer_file, rows, row, import_path, trust=None, rows_format=None):
     """Load the model, the training table or saved statistics, and the rows to explain."""
     if (data is None) == (explainer_file is None):
         raise ParameterError(
@@ -587,7 +620,17 @@ def _inputs(model, data, explainer_file, rows, row, import_path):
         raise ParameterError("give --row N (rows of --data) or --rows FILE")
     if rows is None and data is None:
         raise ParameterError("with --explainer, give the rows to explain with --rows FILE")
-    fitted = load_model(model, _import_folders(import_path))
+    if rows_format is not None:
+        if rows_format not in ROWS_FORMATS:
+            raise ParameterError(
+                f"--rows-format must be one of {', '.join(ROWS_FORMATS)}, not {rows_format!r}"
+            )
+        if rows != "-":
+            raise ParameterError(
+                "--rows-format is the format of --rows - (standard input); "
+                + (f"rows file {rows} is read by its extension" if rows else "no --rows - is given")
+            )
+    fitted = load_model(model, _import_folders(import_path), trust or ())
     stats = train = None
     if explainer_file is not None:
         from .explainer_file import read_explainer_file
@@ -595,7 +638,7 @@ def _inputs(model, data, explainer_file, rows, row, import_path):
         stats = read_explainer_file(explainer_file)
     else:
         train = load_table(data, "data")
-    table = load_table(rows, "rows") if rows is not None else train
+    table = load_table(rows, "rows", rows_format or "csv") if rows is not None else train
     source = (
         ("standard input" if rows == "-" else f"rows file {rows}")
         if rows is not None

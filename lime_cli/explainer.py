@@ -26,7 +26,7 @@ from . import _surrogate
 from ._kernel import default_kernel_width, exponential_kernel
 from ._parallel import inner_threads, run_chunks, run_threads
 from ._sampling import SAMPLINGS, Layout, model_input, perturb, release_workspace
-from ._tabular import TrainingStats, not_numbers
+from ._tabular import TrainingStats, check_single_values, not_numbers
 from .errors import DataError, ModelError, ParameterError
 
 MODES = ("classification", "regression")
@@ -402,7 +402,9 @@ class Explainer:
             shown = ", ".join(repr(c) for c in missing[:5])
             more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
             raise DataError(f"the explained rows lack column(s) the model needs: {shown}{more}")
-        return rows[self.feature_names]
+        features = rows[self.feature_names]
+        check_single_values(features)
+        return features
 
     # -- internals ------------------------------------------------------------------------
 

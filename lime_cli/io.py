@@ -9,6 +9,7 @@ everything succeeded.
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import math
 import os
@@ -26,8 +27,26 @@ import pandas as pd
 from .errors import DataError, ModelError, ParameterError, StorageError
 from .explainer import _TIDY_TYPES, TIDY_COLUMNS, Explanation, explanations_to_frame
 
-MODEL_SUFFIXES = (".joblib", ".pkl", ".pickle")
-TABLE_SUFFIXES = (".csv", ".parquet", ".pq")
+MODEL_SUFFIXES = (".skops", ".joblib", ".pkl", ".pickle")
+#: compression suffixes of CSV and JSON lines tables, and pandas' names for them
+COMPRESSIONS = {".gz": "gzip", ".bz2": "bz2", ".xz": "xz", ".zst": "zstd"}
+TABLE_SUFFIXES = (
+    *(f"{base}{comp}" for base in (".csv", ".jsonl", ".ndjson") for comp in ("", *COMPRESSIONS)),
+    ".parquet",
+    ".pq",
+)
+#: formats of a table read from standard input (``--rows -``)
+ROWS_FORMATS = ("csv", "jsonl")
+#: types of a ``.skops`` file trusted beyond skops' own defaults: a dtype is rebuilt by numpy
+#: from the header of an empty array, read with ``allow_pickle=False``; no code of the file runs
+SKOPS_TRUSTED = ("numpy.dtype",)
+#: why skops does not trust these types by default, in a few words
+_SKOPS_REASONS = {
+    "sklearn.tree._tree.Tree": "tree nodes are not bounds-checked: a crafted file can crash the process",
+    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor": (
+        "tree nodes are not bounds-checked: a crafted file can crash the process"
+    ),
+}
 FORMATS = ("table", "json", "jsonl", "csv", "parquet")
 SCHEMA_VERSION = 1
 
@@ -35,20 +54,32 @@ SCHEMA_VERSION = 1
 # -- reading -------------------------------------------------------------------------
 
 
-def load_model(path: str | os.PathLike, import_paths: Sequence[str | os.PathLike] = ()):
-    """Load a fitted model saved with joblib or pickle.
+def load_model(
+    path: str | os.PathLike,
+    import_paths: Sequence[str | os.PathLike] = (),
+    trust: Sequence[str] = (),
+):
+    """Load a fitted model: a skops file (``.skops``), or one saved with joblib or pickle.
 
-    Loading a pickle runs code from the file: load trusted files only.
-    ``import_paths`` are put first on ``sys.path`` so that a pickle referring
-    to the user's own modules (a custom transformer) can be loaded.
+    Loading a skops file runs no code from it, and its types are checked first:
+    one that neither skops nor lime-cli (:data:`SKOPS_TRUSTED`) trusts by
+    default is refused unless it is in ``trust`` (``--trust TYPE``).  Loading a
+    pickle runs code from the file: load trusted files only.  ``import_paths``
+    are put first on ``sys.path`` so that a model referring to the user's own
+    modules (a custom transformer) can be loaded.
     """
-    import joblib
-
     p = Path(path)
-    if p.suffix.lower() not in MODEL_SUFFIXES:
+    suffix = p.suffix.lower()
+    if suffix not in MODEL_SUFFIXES:
         raise ModelError(
             f"model file {p}: unknown extension {p.suffix or '(none)'!r} "
             f"(expected {', '.join(MODEL_SUFFIXES)})"
+        )
+    skops = suffix == ".skops"
+    if trust and not skops:
+        raise ParameterError(
+            f"--trust applies to .skops model files; model file {p} is a joblib or pickle file, "
+            "whose code runs when it is loaded"
         )
     _check_readable(p, "model", ModelError)
     for d in reversed([str(Path(d).resolve()) for d in import_paths]):
@@ -57,7 +88,7 @@ def load_model(path: str | os.PathLike, import_paths: Sequence[str | os.PathLike
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            model = joblib.load(p)
+            model = _load_skops(p, trust) if skops else _load_pickle(p)
         except ModuleNotFoundError as exc:
             raise ModelError(
                 f"model file {p} refers to module {exc.name!r}, which cannot be imported "
@@ -66,19 +97,6 @@ def load_model(path: str | os.PathLike, import_paths: Sequence[str | os.PathLike
         except (AttributeError, ImportError) as exc:
             raise ModelError(
                 f"model file {p} refers to code that cannot be loaded: {_first_line(exc)}"
-            ) from None
-        except (
-            pickle.UnpicklingError,
-            EOFError,
-            ValueError,
-            TypeError,
-            KeyError,
-            IndexError,
-            OSError,
-        ) as exc:
-            raise ModelError(
-                f"model file {p} is not a joblib or pickle model (unpickling failed: "
-                f"{type(exc).__name__}: {_first_line(exc)})"
             ) from None
     for w in caught:
         warnings.warn(f"model file {p}: {_first_line(w.message)}", UserWarning, stacklevel=2)
@@ -89,33 +107,236 @@ def load_model(path: str | os.PathLike, import_paths: Sequence[str | os.PathLike
     return model
 
 
-def load_table(path: str | os.PathLike, what: str = "data") -> pd.DataFrame:
-    """Read a CSV or Parquet table (by extension); ``-`` reads CSV from stdin."""
+def _load_pickle(p: Path):
+    import joblib
+
+    try:
+        return joblib.load(p)
+    except (ModuleNotFoundError, AttributeError, ImportError):
+        raise
+    except (
+        pickle.UnpicklingError,
+        EOFError,
+        ValueError,
+        TypeError,
+        KeyError,
+        IndexError,
+        OSError,
+    ) as exc:
+        raise ModelError(
+            f"model file {p} is not a joblib or pickle model (unpickling failed: "
+            f"{type(exc).__name__}: {_first_line(exc)})"
+        ) from None
+
+
+def _load_skops(p: Path, trust: Sequence[str]):
+    import skops.io
+
+    try:
+        found = skops.io.get_untrusted_types(file=p)
+    except Exception as exc:  # zipfile, json and skops raise several types on a bad file
+        raise ModelError(
+            f"model file {p} is not a skops file ({type(exc).__name__}: {_first_line(exc)})"
+        ) from None
+    allowed = set(SKOPS_TRUSTED) | set(trust)
+    refused = [name for name in found if name not in allowed]
+    if refused:
+        listed = ", ".join(
+            f"{name} ({_SKOPS_REASONS[name]})" if name in _SKOPS_REASONS else name for name in refused
+        )
+        flags = " ".join(f"--trust {name}" for name in refused)
+        raise ModelError(
+            f"model file {p} holds types that are not trusted by default: {listed}; "
+            f"review them, then pass {flags}"
+        )
+    try:
+        return skops.io.load(p, trusted=found)
+    except (ModuleNotFoundError, AttributeError, ImportError):
+        raise
+    except Exception as exc:  # a file that passed the type check can still be malformed
+        raise ModelError(
+            f"model file {p} cannot be loaded as a skops model ({type(exc).__name__}: {_first_line(exc)})"
+        ) from None
+
+
+def load_table(path: str | os.PathLike, what: str = "data", stdin_format: str = "csv") -> pd.DataFrame:
+    """Read a table by its extension (:data:`TABLE_SUFFIXES`); ``-`` reads stdin.
+
+    CSV and JSON lines (one JSON object per line, a record; ``.jsonl`` or
+    ``.ndjson``) may be compressed (``.gz``, ``.bz2``, ``.xz``, ``.zst``);
+    Parquet is ``.parquet`` or ``.pq``.  Standard input holds ``stdin_format``
+    (``csv`` or ``jsonl``).  The columns are those written in the file: a name
+    that appears twice is an error (pandas would rename the second ``f2`` to
+    ``f2.1``), and so is a key that appears twice in one JSON object.
+    """
     if str(path) == "-":
-        try:
-            frame = pd.read_csv(sys.stdin)
-        except pd.errors.EmptyDataError:
-            raise DataError(f"{what} from standard input is empty") from None
-        except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
-            raise DataError(f"{what} from standard input is not valid CSV ({_first_line(exc)})") from None
-        return _non_empty(frame, f"{what} from standard input")
+        if stdin_format not in ROWS_FORMATS:
+            raise ParameterError(
+                f"--rows-format must be one of {', '.join(ROWS_FORMATS)}, not {stdin_format!r}"
+            )
+        where = f"{what} from standard input"
+        if sys.stdin is None:
+            raise DataError(f"{where}: standard input is closed")
+        raw = getattr(sys.stdin, "buffer", sys.stdin).read()  # read once, parsed twice for CSV
+        if isinstance(raw, str):
+            raw = raw.encode("utf-8")
+        return _read_table(raw, stdin_format, None, where)
     p = Path(path)
-    suffix = p.suffix.lower()
-    if suffix not in TABLE_SUFFIXES:
+    kind = _table_kind(p)
+    if kind is None:
         raise DataError(
-            f"{what} file {p}: unknown extension {p.suffix or '(none)'!r} (expected .csv or .parquet)"
+            f"{what} file {p}: unknown extension {p.suffix or '(none)'!r} "
+            f"(expected {', '.join(TABLE_SUFFIXES)})"
         )
     _check_readable(p, what, DataError)
+    return _read_table(p, *kind, f"{what} file {p}")
+
+
+def _table_kind(p: Path) -> tuple[str, str | None] | None:
+    """(``csv`` | ``jsonl`` | ``parquet``, pandas' compression name or None), or None if unknown."""
+    name = p.name.lower()
+    if name.endswith((".parquet", ".pq")):
+        return "parquet", None
+    last = Path(name).suffix
+    compression = COMPRESSIONS.get(last)
+    base = name[: -len(last)] if compression else name
+    if base.endswith(".csv"):
+        return "csv", compression
+    if base.endswith((".jsonl", ".ndjson")):
+        return "jsonl", compression
+    return None
+
+
+def _read_table(source: Path | bytes, kind: str, compression: str | None, where: str) -> pd.DataFrame:
+    if kind == "csv":
+        frame = _read_csv(source, compression, where)
+    elif kind == "jsonl":
+        frame = _read_jsonl(source, compression, where)
+    else:
+        frame = _read_parquet(source, where)
+    return _non_empty(frame, where)
+
+
+def _described(kind: str, compression: str | None) -> str:
+    return kind if compression is None else f"{compression}-compressed {kind}"
+
+
+def _read_csv(source: Path | bytes, compression: str | None, where: str) -> pd.DataFrame:
+    def handle():
+        return io.BytesIO(source) if isinstance(source, bytes) else source
+
+    kind = _described("CSV", compression)
     try:
-        frame = pd.read_csv(p) if suffix == ".csv" else pd.read_parquet(p)
+        # the header as written: pandas renames a repeated name (the second `f2` becomes `f2.1`)
+        header = pd.read_csv(
+            handle(), compression=compression, header=None, nrows=1, dtype=str, keep_default_na=False
+        )
+        frame = pd.read_csv(handle(), compression=compression)
     except pd.errors.EmptyDataError:
-        raise DataError(f"{what} file {p} is empty") from None
+        raise DataError(f"{where} is empty") from None
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise DataError(f"{what} file {p} is not valid CSV ({_first_line(exc)})") from None
+        raise DataError(f"{where} is not valid {kind} ({_first_line(exc)})") from None
+    except Exception as exc:  # the decompressors raise several unrelated types on a bad file
+        raise DataError(f"{where} cannot be read as {kind} ({_first_line(exc)})") from None
+    # an empty name is read as "Unnamed: i", distinct from the others
+    _check_unique([name for name in header.iloc[0].tolist() if name != ""], where)
+    return frame
+
+
+def _read_parquet(p: Path, where: str) -> pd.DataFrame:
+    import pyarrow.parquet as pq
+
+    try:
+        names = pq.read_schema(p).names
     except Exception as exc:  # pyarrow raises several unrelated types on a bad file
-        kind = "CSV" if suffix == ".csv" else "Parquet"
-        raise DataError(f"{what} file {p} cannot be read as {kind} ({_first_line(exc)})") from None
-    return _non_empty(frame, f"{what} file {p}")
+        raise DataError(f"{where} cannot be read as Parquet ({_first_line(exc)})") from None
+    _check_unique(names, where)
+    try:
+        return pd.read_parquet(p)
+    except Exception as exc:
+        raise DataError(f"{where} cannot be read as Parquet ({_first_line(exc)})") from None
+
+
+class _Repeated(dict):
+    """A JSON object in which a key appears more than once (the last value is kept)."""
+
+    repeated: str = ""
+
+
+def _json_object(pairs: list[tuple[str, object]]) -> dict:
+    obj = dict(pairs)
+    if len(obj) == len(pairs):
+        return obj
+    out = _Repeated(obj)
+    seen: set[str] = set()
+    for key, _ in pairs:
+        if key in seen:
+            out.repeated = key
+            break
+        seen.add(key)
+    return out
+
+
+_JSON_KINDS = {list: "an array", str: "a string", bool: "true or false", int: "a number", float: "a number"}
+
+
+def _read_jsonl(source: Path | bytes, compression: str | None, where: str) -> pd.DataFrame:
+    kind = _described("JSON lines", compression)
+    records = []
+    try:
+        with _open_binary(source, compression) as raw:
+            for number, line in enumerate(io.TextIOWrapper(raw, encoding="utf-8-sig"), start=1):
+                if not line.strip():
+                    continue
+                try:
+                    record = json.loads(line, object_pairs_hook=_json_object)
+                except json.JSONDecodeError as exc:
+                    raise DataError(f"{where}: line {number} is not valid JSON ({exc.msg})") from None
+                if not isinstance(record, dict):
+                    what = _JSON_KINDS.get(type(record), "null")
+                    raise DataError(f"{where}: line {number} is {what}, not a JSON object (a record)")
+                if isinstance(record, _Repeated):
+                    raise DataError(f"{where}: column {record.repeated!r} appears twice (line {number})")
+                records.append(record)
+    except DataError:
+        raise
+    except UnicodeDecodeError:
+        raise DataError(f"{where} is not UTF-8 text") from None
+    except Exception as exc:  # the decompressors raise several unrelated types on a bad file
+        raise DataError(f"{where} cannot be read as {kind} ({_first_line(exc)})") from None
+    if not records:
+        raise DataError(f"{where} is empty")
+    return pd.DataFrame(records)
+
+
+def _open_binary(source: Path | bytes, compression: str | None) -> IO[bytes]:
+    if isinstance(source, bytes):
+        return io.BytesIO(source)
+    if compression == "gzip":
+        import gzip
+
+        return gzip.open(source, "rb")
+    if compression == "bz2":
+        import bz2
+
+        return bz2.open(source, "rb")
+    if compression == "xz":
+        import lzma
+
+        return lzma.open(source, "rb")
+    if compression == "zstd":
+        import zstandard
+
+        return zstandard.open(source, "rb")
+    return open(source, "rb")  # noqa: SIM115 - the caller closes it
+
+
+def _check_unique(names: Sequence[object], where: str) -> None:
+    seen = set()
+    for name in names:
+        if name in seen:
+            raise DataError(f"{where}: column {str(name)!r} appears twice")
+        seen.add(name)
 
 
 def _non_empty(frame: pd.DataFrame, where: str) -> pd.DataFrame:

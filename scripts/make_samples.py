@@ -4,6 +4,7 @@ Run with `make samples`; the outputs are committed so `make demo` needs nothing 
 
 - sample_data/breast_cancer.csv + sample_models/breast_cancer_rf.joblib:
   a random forest classifier on numeric features (label column `target`);
+  sample_models/breast_cancer_rf.skops is the same forest in skops' format (zip-compressed);
 - sample_data/diabetes.csv + sample_models/diabetes_gbr.joblib:
   a gradient-boosted regressor (label column `target`);
 - sample_data/diabetes_mixed.csv + sample_models/diabetes_mixed_pipeline.joblib:
@@ -13,11 +14,13 @@ Run with `make samples`; the outputs are committed so `make demo` needs nothing 
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import joblib
 import numpy as np
 import pandas as pd
+import skops.io
 from sklearn.compose import ColumnTransformer
 from sklearn.datasets import load_breast_cancer, load_diabetes
 from sklearn.ensemble import GradientBoostingRegressor, RandomForestClassifier
@@ -83,6 +86,7 @@ def main() -> None:
     rf = RandomForestClassifier(n_estimators=100, random_state=0).fit(X, bc.target)
     X.assign(target=bc.target).to_csv(DATA / "breast_cancer.csv", index=False)
     joblib.dump(rf, MODELS / "breast_cancer_rf.joblib", compress=3)
+    skops.io.dump(rf, MODELS / "breast_cancer_rf.skops", compression=zipfile.ZIP_DEFLATED, compresslevel=9)
 
     db = load_diabetes(as_frame=True)
     gbr = GradientBoostingRegressor(random_state=0).fit(db.data, db.target)
