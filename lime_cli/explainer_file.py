@@ -406,13 +406,8 @@ def write_explainer_file(
         "discretizer": body["discretizer"],
     }
     text = json.dumps(doc, indent=2, allow_nan=False) + "\n"
-    try:
-        with AtomicFile(p) as handle:
-            handle.write(text)
-    except OSError as exc:
-        raise DataError(
-            f"explainer file {p} cannot be written ({exc.strerror or _first_line(exc)})"
-        ) from None
+    with AtomicFile(p) as handle:  # an error of the operating system is a StorageError naming p
+        handle.write(text)
 
 
 def read_explainer_file(path: str | os.PathLike) -> TrainingStats:

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from lime_cli._tabular import TrainingStats
 from lime_cli.cli import app
-from lime_cli.errors import DataError
+from lime_cli.errors import DataError, StorageError
 from lime_cli.explainer import Explainer
 from lime_cli.explainer_file import (
     FORMAT_VERSION,
@@ -211,7 +211,7 @@ def test_write_checks_features_and_destination(tmp_path, cancer):
     stats = TrainingStats.from_frame(X.iloc[:, :3])
     with pytest.raises(ValueError, match="features"):
         write_explainer_file(tmp_path / "x.json", stats, model_features=["a", "b", "c"])
-    with pytest.raises(DataError, match="nowhere"):
+    with pytest.raises(StorageError, match="nowhere"):
         write_explainer_file(tmp_path / "nowhere" / "x.json", stats)
     assert list(tmp_path.iterdir()) == []
 

@@ -200,7 +200,14 @@ def test_ctrl_c_right_after_a_jobs_run_starts_prints_one_line(work, delay):
 
 
 def test_dev_full_is_a_storage_error(work):
-    res = invoke(explain_args(work, "--row", 0, "-f", "jsonl", "-o", "/dev/full"))
+    try:
+        res = invoke(explain_args(work, "--row", 0, "-f", "jsonl", "-o", "/dev/full"))
+        assert stat.S_ISCHR(os.stat("/dev/full").st_mode), "/dev/full was replaced by a regular file"
+    finally:
+        if not stat.S_ISCHR(os.stat("/dev/full").st_mode):  # put the machine's /dev/full back
+            os.unlink("/dev/full")
+            os.mknod("/dev/full", 0o666 | stat.S_IFCHR, os.makedev(1, 7))
+            os.chmod("/dev/full", 0o666)
     one_error(res, 4, "cannot write /dev/full", "No space left on device", "ENOSPC")
 
 
