@@ -21,7 +21,7 @@ from typer.core import TyperGroup
 
 from . import __version__
 from ._parallel import dask_client
-from .errors import DataError, LimeCliError, ParameterError, StorageError
+from .errors import DataError, LimeCliError, ModelError, ParameterError, StorageError
 from .explainer import Explainer
 from .io import ROWS_FORMATS, check_output, load_model, load_table, open_output, write_explanations
 
@@ -325,46 +325,47 @@ def explain(
     fitted, train, stats, table, positions, source = _inputs(
         model, data, explainer_file, rows, row, import_path, trust, rows_format
     )
-    with _naming(f"data file {data}") if train is not None else nullcontext():
-        explainer = Explainer(
-            fitted,
-            train,
-            stats=stats,
-            mode=mode,
-            target=target,
-            categorical=categorical or (),
-            discretizer=discretizer,
-            kernel_width=kernel_width,
-            feature_selection=feature_selection,
-            num_features=num_features,
-            num_samples=_samples(num_samples),
-            seed=seed,
-            batch_size=batch_size,
-            preset=preset,
-            locality=locality,
-            confidence=confidence,
-            min_fidelity=min_fidelity,
-            sampling=sampling,
-        )
-    with dask_client(dask) if dask else nullcontext():
-        with _naming(source):
-            chunks = explainer.iter_explain(
-                table.iloc[positions],
-                positions=positions,
-                labels=label or None,
-                top_labels=top_labels,
-                n_jobs=-1 if dask and jobs == 1 else jobs,
-                backend="dask" if dask else None,
-                stability=stability,
+    with _naming_model(model):  # what the model does wrong names its file
+        with _naming(f"data file {data}") if train is not None else nullcontext():
+            explainer = Explainer(
+                fitted,
+                train,
+                stats=stats,
+                mode=mode,
+                target=target,
+                categorical=categorical or (),
+                discretizer=discretizer,
+                kernel_width=kernel_width,
+                feature_selection=feature_selection,
+                num_features=num_features,
+                num_samples=_samples(num_samples),
+                seed=seed,
+                batch_size=batch_size,
+                preset=preset,
+                locality=locality,
+                confidence=confidence,
+                min_fidelity=min_fidelity,
+                sampling=sampling,
             )
-        if not quiet and len(positions) > 1 and sys.stderr.isatty():
-            from .render import track
+        with dask_client(dask) if dask else nullcontext():
+            with _naming(source):
+                chunks = explainer.iter_explain(
+                    table.iloc[positions],
+                    positions=positions,
+                    labels=label or None,
+                    top_labels=top_labels,
+                    n_jobs=-1 if dask and jobs == 1 else jobs,
+                    backend="dask" if dask else None,
+                    stability=stability,
+                )
+            if not quiet and len(positions) > 1 and sys.stderr.isatty():
+                from .render import track
 
-            chunks = track(chunks, total=len(positions))
-        if fmt == "table":
-            _render_tables(chunks, output)
-        else:
-            write_explanations(chunks, fmt, explainer.mode, output)
+                chunks = track(chunks, total=len(positions))
+            if fmt == "table":
+                _render_tables(chunks, output)
+            else:
+                write_explanations(chunks, fmt, explainer.mode, output)
 
 
 CHECK_EPILOG = """\
@@ -480,19 +481,20 @@ def check(
     fitted, train, stats, table, positions, source = _inputs(
         model, data, explainer_file, rows, row, import_path, trust, rows_format
     )
-    with _naming(f"data file {data}") if train is not None else nullcontext():
-        explainer = Explainer(fitted, train, stats=stats, target=target, **settings)
-    # a rule on a column in neither the model nor the data is most likely a typo
-    known = [*(stats.feature_names if train is None else train.columns), *table.columns]
-    for rule, column, suggestion in checks.unknown_columns(rules, explainer.feature_names, known):
-        from_policy = any(rule is r for r in policy_rules)
-        message = checks.unknown_column_message(rule, column, suggestion, policy if from_policy else None)
-        if strict:
-            raise DataError(message)
-        warnings.warn(message, UserWarning, stacklevel=1)
-    with _naming(source):
-        chunks = explainer.iter_explain(table.iloc[positions], positions=positions, n_jobs=jobs)
-    explanations = [e for chunk in chunks for e in chunk]
+    with _naming_model(model):
+        with _naming(f"data file {data}") if train is not None else nullcontext():
+            explainer = Explainer(fitted, train, stats=stats, target=target, **settings)
+        # a rule on a column in neither the model nor the data is most likely a typo
+        known = [*(stats.feature_names if train is None else train.columns), *table.columns]
+        for rule, column, suggestion in checks.unknown_columns(rules, explainer.feature_names, known):
+            from_policy = any(rule is r for r in policy_rules)
+            message = checks.unknown_column_message(rule, column, suggestion, policy if from_policy else None)
+            if strict:
+                raise DataError(message)
+            warnings.warn(message, UserWarning, stacklevel=1)
+        with _naming(source):
+            chunks = explainer.iter_explain(table.iloc[positions], positions=positions, n_jobs=jobs)
+        explanations = [e for chunk in chunks for e in chunk]
     result = checks.evaluate(
         rules,
         explanations,
@@ -660,6 +662,21 @@ def _import_folders(paths) -> list[Path]:
             what = "is a file, not a folder" if p.exists() else "folder does not exist"
             raise ParameterError(f"--import-path {p}: {what}")
     return list(paths or ())
+
+
+_THE_MODELS = "the model's "  # "the model's predict failed" reads "model file m.joblib: predict failed"
+
+
+@contextmanager
+def _naming_model(path):
+    """Prefix a ModelError (the model cannot be called, or answers nonsense) with its file."""
+    try:
+        yield
+    except ModelError as exc:
+        message = str(exc)
+        if message.startswith("model file "):
+            raise
+        raise ModelError(f"model file {path}: {message.removeprefix(_THE_MODELS)}") from None
 
 
 @contextmanager

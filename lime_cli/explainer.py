@@ -371,7 +371,6 @@ class Explainer:
         if len(positions) != len(rows):
             raise ParameterError("positions must have one entry per row")
         _check_numbers(features, positions, self.stats)
-        label_idx = self._label_indices(labels, top_labels)
         batch = self.batch_size or self._auto_batch_size()
         _check_int("--stability", stability, 0)
         if stability > 1000:
@@ -383,6 +382,12 @@ class Explainer:
         _check_int("--jobs", n_jobs, -1)
         if n_jobs == 0:
             raise ParameterError("--jobs must be a positive number of workers, or -1 for one per core")
+        known = self.classes is not None or self.mode == "regression"
+        label_idx = self._label_indices(labels, top_labels) if known else None
+        if len(features):
+            self._probe(features)
+        if not known:  # the probe gave the classes
+            label_idx = self._label_indices(labels, top_labels)
         tasks = (  # lazy: a chunk's rows are sliced only when it is due
             (
                 features.iloc[start : start + batch],
@@ -455,7 +460,7 @@ class Explainer:
         return codes0, binned0, cont0
 
     def _predict(self, X, n_rows: int, S: int) -> np.ndarray:
-        """Model outputs as (B, S, C); C = 1 in regression."""
+        """Model outputs as (B, S, C), checked (C = 1 in regression)."""
         name = "predict_proba" if self.mode == "classification" else "predict"
         try:
             out = getattr(self.model, name)(X)
@@ -464,26 +469,25 @@ class Explainer:
         except Exception as exc:  # the user's model may raise anything
             msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise ModelError(f"the model's {name} failed: {msg}") from exc
-        out = np.asarray(out, dtype=np.float64)
-        if self.mode == "regression":
-            if out.ndim == 2 and out.shape[1] == 1:
-                out = out[:, 0]
-            if out.ndim != 1:
-                raise ModelError(
-                    f"the model's predict returned shape {out.shape}; regression needs one value per row"
-                )
-            out = out[:, None]
-        elif out.ndim != 2:
-            raise ModelError(
-                f"the model's predict_proba returned shape {out.shape}; expected (rows, classes)"
-            )
-        if not np.isfinite(out).all():
-            raise ModelError(f"the model's {name} returned NaN or infinite values")
-        if out.shape[0] != n_rows * S:
-            raise ModelError(f"the model returned {out.shape[0]} predictions for {n_rows * S} samples")
-        if self.classes is None and self.mode == "classification":
-            self.classes = [str(i) for i in range(out.shape[1])]
+        out = _checked_predictions(out, name, n_rows * S, self.classes)
         return out.reshape(n_rows, S, out.shape[1])
+
+    def _probe(self, features: pd.DataFrame) -> None:
+        """Ask the model about two samples of the first row, before any chunk.
+
+        A model whose output is not what LIME needs (the wrong shape, not
+        probabilities, more columns than classes) is reported before anything
+        is written; and a classifier without ``classes_`` gets its classes
+        ("0", "1", ...) here, once, so every worker has them.
+        """
+        sub = features.iloc[:1]
+        codes0, binned0, cont0 = self._encode(sub)
+        rng = [np.random.default_rng(0)]  # not a row's stream: the probe's samples are thrown away
+        pert = perturb(self._layout, codes0, binned0, cont0, rng, 2, self.locality, 1, "random")
+        X = model_input(self.stats, self._layout, pert, self._as_array, instances=sub)
+        preds = self._predict(X, 1, 2)
+        if self.classes is None and self.mode == "classification":
+            self.classes = [str(i) for i in range(preds.shape[2])]
 
     def _explain_chunk(self, sub, positions, label_idx, top_labels, stability=0) -> list[Explanation]:
         """Explain one chunk, start to end (what a parallel worker runs).
@@ -716,6 +720,81 @@ def _check_numbers(features: pd.DataFrame, positions: np.ndarray, stats: Trainin
                 f"column {c.name!r} has a value that is not a number, {values.iloc[bad[0]]!r}, "
                 f"in row {positions[bad[0]]}{more}; the training data has numbers there"
             )
+
+
+#: How far a row of predicted probabilities may sum from 1, and a probability stray below 0 or above 1.
+PROBA_SUM_TOLERANCE = 1e-3
+PROBA_RANGE_TOLERANCE = 1e-6
+
+
+def _checked_predictions(out, name: str, n: int, classes: list[str] | None) -> np.ndarray:
+    """The model's output as a float (n, C) array, or a ModelError saying what is wrong with it.
+
+    ``predict_proba`` must give one row of probabilities per sample (each in
+    [0, 1], summing to 1) with one column per class of ``classes`` when known;
+    ``predict`` (regression) one number per sample.
+    """
+    if hasattr(out, "toarray"):  # a sparse matrix
+        out = out.toarray()
+    try:
+        arr = np.asarray(out, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        reason = str(exc).split(". ")[0].splitlines()[0]
+        raise ModelError(f"the model's {name} returned {_describe(out)}, not numbers ({reason})") from None
+    if arr.ndim == 0:
+        raise ModelError(f"the model's {name} returned {_describe(out)}, not one prediction per sample")
+    if name == "predict":
+        if arr.ndim == 2 and arr.shape[1] == 1:
+            arr = arr[:, 0]
+        if arr.ndim != 1:
+            raise ModelError(
+                f"the model's predict returned shape {arr.shape}; regression needs one value per row"
+            )
+        arr = arr[:, None]
+    elif arr.ndim != 2:
+        hint = " (one value per row: is it a regressor? try --mode regression)" if arr.ndim == 1 else ""
+        raise ModelError(
+            f"the model's predict_proba returned shape {arr.shape}; expected (rows, classes){hint}"
+        )
+    if arr.shape[0] != n:
+        raise ModelError(f"the model's {name} returned {arr.shape[0]} predictions for {n} samples")
+    if not np.isfinite(arr).all():
+        raise ModelError(f"the model's {name} returned NaN or infinite values")
+    if name == "predict":
+        return arr
+    if classes is not None and arr.shape[1] != len(classes):
+        shown = ", ".join(classes[:10]) + (", ..." if len(classes) > 10 else "")
+        raise ModelError(
+            f"the model's predict_proba returned {arr.shape[1]} columns for its {len(classes)} "
+            f"classes ({shown}): the columns cannot be matched to the classes"
+        )
+    low, high = float(arr.min()), float(arr.max())
+    if low < -PROBA_RANGE_TOLERANCE or high > 1 + PROBA_RANGE_TOLERANCE:
+        bad = low if low < -PROBA_RANGE_TOLERANCE else high
+        raise ModelError(
+            f"the model's predict_proba returned {bad:.6g}, which is not a probability "
+            "(scores or a decision function are not probabilities)"
+        )
+    sums = arr.sum(axis=1)
+    off = np.abs(sums - 1.0)
+    if off.max() > PROBA_SUM_TOLERANCE:
+        i = int(np.argmax(off))
+        raise ModelError(
+            f"the model's predict_proba returned probabilities that do not sum to 1 "
+            f"(a row sums to {sums[i]:.6g})"
+        )
+    return arr
+
+
+def _describe(out: object) -> str:
+    """What a model returned, for a message: ``a list of str``, ``an array of dtype <U3``..."""
+    if isinstance(out, np.ndarray):
+        return f"an array of dtype {out.dtype}"
+    if out is None:
+        return "None"
+    if isinstance(out, (list, tuple)) and out:
+        return f"a {type(out).__name__} of {type(out[0]).__name__}"
+    return f"a {type(out).__name__}"
 
 
 def _check_int(name: str, value, minimum: int) -> None:

@@ -36,17 +36,87 @@ class BoomModel:
 
 
 class FailsOnSecondCall:
-    """A classifier that answers once, then fails: the second chunk of a run breaks."""
+    """A classifier that answers the first chunk, then fails: the second chunk of a run breaks.
+
+    (lime-cli calls the model once on two samples before the first chunk, to check what it
+    returns: that call and the first chunk's are answered.)"""
 
     def __init__(self) -> None:
         self.calls = 0
 
     def predict_proba(self, X):
         self.calls += 1
-        if self.calls > 1:
+        if self.calls > 2:
             raise ValueError("second call fails")
         p = np.full(len(X), 0.3)
         return np.column_stack([p, 1 - p])
+
+
+class ThreeColumns:
+    """predict_proba with a column more than classes_."""
+
+    classes_ = np.array([0, 1])
+
+    def predict_proba(self, X):
+        return np.tile([0.2, 0.3, 0.5], (len(X), 1))
+
+
+class Scores:
+    """A decision function passed off as probabilities."""
+
+    classes_ = np.array([0, 1])
+
+    def predict_proba(self, X):
+        x = np.asarray(X, dtype=float)[:, 0]
+        return np.column_stack([-x, x])
+
+
+class AboveOne:
+    classes_ = np.array([0, 1])
+
+    def predict_proba(self, X):
+        return np.tile([-0.5, 1.5], (len(X), 1))
+
+
+class NotSummingToOne:
+    classes_ = np.array([0, 1])
+
+    def predict_proba(self, X):
+        return np.tile([0.2, 0.3], (len(X), 1))
+
+
+class OneValuePerRow:
+    classes_ = np.array([0, 1])
+
+    def predict_proba(self, X):
+        return np.full(len(X), 0.5)
+
+
+class ReturnsNone:
+    def predict_proba(self, X):
+        return None
+
+
+class Ragged:
+    def predict_proba(self, X):
+        return [[0.5, 0.5], [1.0]] * (len(X) // 2)
+
+
+class TooFewRows:
+    def predict_proba(self, X):
+        return np.full((len(X) - 1, 2), 0.5)
+
+
+class WordsForNumbers:
+    """A regressor whose predict gives strings."""
+
+    def predict(self, X):
+        return np.array(["high"] * len(X))
+
+
+class TwoColumnRegressor:
+    def predict(self, X):
+        return np.zeros((len(X), 2))
 
 
 # -- helpers ---------------------------------------------------------------------------------------
@@ -574,3 +644,54 @@ def test_method_settings_out_of_range(tmp_path, cancer_files, option, value, mes
     model, data = cancer_files
     args = ["explain", "-m", model, "-d", data, "-t", "target", "--row", 0, *FAST, option, value]
     check_error(tmp_path, args, message)
+
+
+# -- what the model answers is checked, not trusted ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "model, message",
+    [
+        (ThreeColumns(), "predict_proba returned 3 columns for its 2 classes (0, 1)"),
+        (Scores(), "which is not a probability"),
+        (AboveOne(), "predict_proba returned -0.5, which is not a probability"),
+        (NotSummingToOne(), "probabilities that do not sum to 1 (a row sums to 0.5)"),
+        (OneValuePerRow(), "shape (2,); expected (rows, classes) (one value per row: is it a regressor?"),
+        (ReturnsNone(), "predict_proba returned None, not one prediction per sample"),
+        (Ragged(), "predict_proba returned a list of list, not numbers"),
+        (TooFewRows(), "predict_proba returned 1 predictions for 2 samples"),
+        (WordsForNumbers(), "predict returned an array of dtype <U4, not numbers"),
+        (TwoColumnRegressor(), "predict returned shape (2, 2); regression needs one value per row"),
+    ],
+    ids=lambda v: type(v).__name__ if not isinstance(v, str) else "",
+)
+@pytest.mark.parametrize("extra", [[], ["--top-labels", 2]], ids=["", "top-labels"])
+def test_model_output_that_is_not_what_lime_needs(tmp_path, small_table, model, message, extra):
+    _, data = small_table
+    path = tmp_path / "model.joblib"
+    joblib.dump(model, path)
+    if extra and not hasattr(model, "predict_proba"):
+        extra = []  # --top-labels is a usage error for a regressor
+    args = ["explain", "-m", path, "-d", data, "-t", "y", "--row", 0, "--row", 1, *FAST, *extra]
+    line = check_error(tmp_path, [*args, "--import-path", TESTS_DIR], f"model file {path}: ", message)
+    # before any output: nothing on stdout either
+    assert_one_error_line(invoke([*args, "--import-path", TESTS_DIR, "-f", "jsonl"]), message)
+    assert "the model's" not in line
+
+
+def test_model_output_is_checked_in_every_chunk_api(small_table):
+    frame, _ = small_table
+    X = frame[["x0", "x1", "x2"]]
+
+    class GoesBad:
+        calls = 0
+
+        def predict_proba(self, X):
+            GoesBad.calls += 1
+            p = np.full((len(X), 2), 0.5)
+            return p * 3 if GoesBad.calls > 2 else p
+
+    chunks = Explainer(GoesBad(), X, num_samples=50, batch_size=1).iter_explain(X.iloc[:3])
+    assert len(next(chunks)) == 1
+    with pytest.raises(ModelError, match="not a probability"):
+        next(chunks)

@@ -289,13 +289,11 @@ def test_a_row_with_no_significant_feature_keeps_its_line(tmp_path):
     X = pd.DataFrame(np.random.default_rng(0).standard_normal((200, 4)), columns=list("abcd"))
     y = np.r_[np.zeros(100), np.ones(100)]
     model = DummyClassifier(strategy="prior").fit(X, y)
-    rng = np.random.default_rng(1)
-
     class Noisy:
         classes_ = model.classes_
 
-        def predict_proba(self, frame):
-            p = np.clip(0.5 + 0.01 * rng.standard_normal(len(frame)), 0, 1)
+        def predict_proba(self, frame):  # noise that does not depend on how often it was called
+            p = np.clip(0.5 + 0.01 * np.random.default_rng(len(frame)).standard_normal(len(frame)), 0, 1)
             return np.column_stack([1 - p, p])
 
     exps = Explainer(Noisy(), X, num_features=3, num_samples=300).explain(X.iloc[:3])

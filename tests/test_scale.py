@@ -92,6 +92,8 @@ def test_chunk_arrays_are_bounded_by_batch_size(monkeypatch):
 
     def tracked(*args, **kwargs):
         pert = real(*args, **kwargs)
+        if pert.Z.shape[2] == 2:  # the model's probe: two samples of the first row, before any chunk
+            return pert
         shapes.append(pert.Z.shape)
         live[0] += 1
         peak[0] = max(peak[0], live[0])
