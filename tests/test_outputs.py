@@ -289,6 +289,7 @@ def test_a_row_with_no_significant_feature_keeps_its_line(tmp_path):
     X = pd.DataFrame(np.random.default_rng(0).standard_normal((200, 4)), columns=list("abcd"))
     y = np.r_[np.zeros(100), np.ones(100)]
     model = DummyClassifier(strategy="prior").fit(X, y)
+
     class Noisy:
         classes_ = model.classes_
 
