@@ -7,9 +7,9 @@
 
 Rows are explained in chunks: the samples of every row of a chunk form one
 array, the model is called once per chunk, and the surrogates of the chunk are
-solved together.  Row ``i`` draws its samples from a generator seeded with
-``(seed, i)`` where ``i`` is its position, so its explanation does not depend
-on the chunk it falls in.
+solved together.  A row draws its samples from a generator seeded with the
+seed and a hash of the row's own values (:mod:`lime_cli._streams`), so its
+explanation depends on neither its position nor the chunk it falls in.
 """
 
 from __future__ import annotations
@@ -22,11 +22,11 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtri
 
-from . import _surrogate
+from . import _streams, _surrogate
 from ._kernel import default_kernel_width, exponential_kernel
 from ._parallel import inner_threads, run_chunks, run_threads
 from ._sampling import SAMPLINGS, Layout, model_input, perturb, release_workspace
-from ._tabular import TrainingStats, check_single_values, not_numbers
+from ._tabular import TrainingStats, _category_key, check_single_values, not_numbers
 from .errors import DataError, ModelError, ParameterError
 
 MODES = ("classification", "regression")
@@ -355,8 +355,8 @@ class Explainer:
         """Yield the explanations of ``rows`` chunk by chunk, in row order.
 
         ``positions`` are the rows' 0-based positions in the explained table
-        (default ``0..len(rows)-1``): they are reported as ``row`` and seed
-        each row's random stream.  ``labels`` (class names, as strings) or
+        (default ``0..len(rows)-1``), reported as ``row``; a row's random
+        stream comes from the seed and its values, not its position.  ``labels`` (class names, as strings) or
         ``top_labels`` choose the explained classes; by default the class the
         model predicts for the row.  Arguments are validated before the first
         chunk is computed.
@@ -459,6 +459,14 @@ class Explainer:
             codes0[:, j] = c.encode_numeric(binned0[:, j]) if j < nb else c.encode(sub.iloc[:, i])
         return codes0, binned0, cont0
 
+    def _row_keys(self, sub, codes0, binned0, cont0) -> np.ndarray:
+        """The rows' content keys (:func:`_streams.row_keys`): what seeds their streams."""
+        lay = self._layout
+        unseen = {}
+        for b, j in zip(*np.nonzero(codes0 < 0), strict=True):  # categories the training data lacks
+            unseen[int(b), int(j)] = _category_key(sub.iloc[int(b), int(lay.discrete[j])])
+        return _streams.row_keys(codes0, np.hstack([binned0, cont0]), unseen)
+
     def _predict(self, X, n_rows: int, S: int) -> np.ndarray:
         """Model outputs as (B, S, C), checked (C = 1 in regression)."""
         name = "predict_proba" if self.mode == "classification" else "predict"
@@ -493,14 +501,14 @@ class Explainer:
         """Explain one chunk, start to end (what a parallel worker runs).
 
         With ``stability`` R, the chunk's rows are explained R more times, with
-        streams seeded by (seed, row, r), in the same batch; the main
-        explanations then carry how the replicates agree with them.
+        streams of their own (``_streams.REPLICATE``, r), in the same batch; the
+        main explanations then carry how the replicates agree with them.
         """
         if self.auto_samples:
             return self._explain_auto(sub, positions, label_idx, top_labels)
-        streams = [[self.seed, int(p)] for p in positions]
+        streams = [(_streams.MAIN, 0)] * len(sub)
         if stability:
-            streams += [[self.seed, int(p), r] for r in range(1, stability + 1) for p in positions]
+            streams += [(_streams.REPLICATE, r) for r in range(1, stability + 1) for _ in range(len(sub))]
             sub = pd.concat([sub] * (stability + 1))
             positions = np.tile(positions, stability + 1)
         out = self._run(sub, positions, streams, self.num_samples, label_idx, top_labels)
@@ -519,15 +527,15 @@ class Explainer:
     def _explain_auto(self, sub, positions, label_idx, top_labels) -> list[Explanation]:
         """``num_samples="auto"``: double each row's samples until its explanation holds.
 
-        Level k draws AUTO_START * 2**k fresh samples from the stream (seed, row,
-        1000 + k).  A row stops at the first level whose features and signs equal
+        Level k draws AUTO_START * 2**k fresh samples from the row's stream
+        (``_streams.AUTO``, k).  A row stops at the first level whose features and signs equal
         those of the level before (each weight being significant at
         ``confidence`` when pruning is on), or at AUTO_CAP samples; its
         explanation is that of the last level, and ``num_samples`` says its size.
         """
 
         def streams(pos, level):
-            return [[self.seed, int(p), 1000 + level] for p in pos]
+            return [(_streams.AUTO, level)] * len(pos)
 
         def signature(exps):
             return [{(f.feature, f.weight > 0) for f in e.features} for e in exps]
@@ -560,8 +568,10 @@ class Explainer:
         return [e for row in result for e in row]
 
     def _prepare(self, sub, positions, streams, n):
+        """The samples of a chunk and the model's input; ``streams`` gives each row's
+        (purpose, index) of :func:`_streams.generators`."""
         codes0, binned0, cont0 = self._encode(sub)
-        rngs = [np.random.default_rng(s) for s in streams]
+        rngs = _streams.generators(self.seed, self._row_keys(sub, codes0, binned0, cont0), streams)
         pert = perturb(
             self._layout, codes0, binned0, cont0, rngs, n, self.locality, inner_threads(), self.sampling
         )
