@@ -26,7 +26,7 @@ def run_chunks(func: Callable, tasks: Iterable[tuple], n_jobs: int, backend: str
         with parallel_config(backend=backend) if backend else nullcontext():
             quiet_loky_starts()
             yield from Parallel(n_jobs=n_jobs, return_as="generator", pre_dispatch="2*n_jobs")(
-                delayed(_in_worker)(func, *t) for t in tasks
+                delayed(as_worker)(func, *t) for t in tasks
             )
 
     return generate()
@@ -110,7 +110,7 @@ def run_threads(func: Callable, items: list, threads: int) -> list:
     return list(pool.map(func, items))  # in order; re-raises the first error
 
 
-def _in_worker(func: Callable, *args):
+def as_worker(func: Callable, *args):
     """Run a chunk in a worker with the model's own joblib calls kept sequential.
 
     The workers already use every core; and a model such as a random forest

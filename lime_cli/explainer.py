@@ -22,9 +22,9 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtri
 
-from . import _streams, _surrogate
+from . import _memory, _streams, _surrogate
 from ._kernel import default_kernel_width, exponential_kernel
-from ._parallel import inner_threads, run_chunks, run_threads
+from ._parallel import as_worker, inner_threads, run_chunks, run_threads
 from ._sampling import SAMPLINGS, Layout, model_input, perturb, release_workspace
 from ._tabular import TrainingStats, _category_key, check_single_values, not_numbers
 from .errors import DataError, ModelError, ParameterError
@@ -388,17 +388,40 @@ class Explainer:
             self._probe(features)
         if not known:  # the probe gave the classes
             label_idx = self._label_indices(labels, top_labels)
-        tasks = (  # lazy: a chunk's rows are sliced only when it is due
-            (
-                features.iloc[start : start + batch],
-                positions[start : start + batch],
-                label_idx,
-                top_labels,
-                stability,
+        args = (label_idx, top_labels, stability)
+        if self.batch_size:
+            tasks = (  # lazy: a chunk's rows are sliced only when it is due
+                (features.iloc[a : a + batch], positions[a : a + batch], *args)
+                for a in range(0, len(features), batch)
             )
-            for start in range(0, len(features), batch)
-        )
-        return _releasing(run_chunks(self._explain_chunk, tasks, n_jobs, backend))
+            return _releasing(run_chunks(self._explain_chunk, tasks, n_jobs, backend))
+        return _releasing(self._sized_chunks(features, positions, batch, args, n_jobs, backend))
+
+    def _sized_chunks(self, features, positions, cap, args, n_jobs, backend) -> Iterator[list[Explanation]]:
+        """The automatic chunking: chunks sized by the memory they take (see ``_memory``).
+
+        Serially every chunk is measured; with workers the first chunks are
+        explained here, until one has been measured, and the rest go to the
+        workers in chunks of the measured size.
+        """
+        parallel = not (n_jobs == 1 and backend is None)
+        workers = 1 if not parallel else (n_jobs if n_jobs > 0 else inner_threads())
+        sizer = _memory.ChunkSizer(cap, workers)
+        start, n = 0, len(features)
+        while start < n and not (parallel and (sizer.measured or not sizer.usable)):
+            size = sizer.next_size()
+            task = (features.iloc[start : start + size], positions[start : start + size], *args)
+            with sizer.measure(len(task[0])):
+                # as a worker would run it, when workers run the others
+                out = as_worker(self._explain_chunk, *task) if parallel else self._explain_chunk(*task)
+            yield out
+            start += size
+        if start < n:
+            size = sizer.next_size()
+            tasks = (
+                (features.iloc[a : a + size], positions[a : a + size], *args) for a in range(start, n, size)
+            )
+            yield from run_chunks(self._explain_chunk, tasks, n_jobs, backend)
 
     def check_rows(self, rows: pd.DataFrame) -> pd.DataFrame:
         """The feature columns of ``rows``, or a DataError naming the missing ones."""

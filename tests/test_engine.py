@@ -170,8 +170,9 @@ def test_model_sees_training_columns_dtypes_and_order(mixed):
 
     features = frame[list(model.feature_names_in_)]
     Explainer(Spy(), frame, target="progression", num_samples=200).explain(frame.iloc[:3])
-    probe, X = seen  # two samples of the first row, to check what the model returns; then the chunk
+    probe, *chunks = seen  # two samples of the first row, to check what the model returns; then the chunks
     assert len(probe) == 2 and dict(probe.dtypes) == dict(features.dtypes)
+    X = pd.concat(chunks)
     assert list(X.columns) == list(model.feature_names_in_)
     assert dict(X.dtypes) == dict(features.dtypes)
     assert X["sex"].isna().any() and X["bp"].isna().any()
@@ -211,7 +212,7 @@ def test_integer_columns_stay_integers():
             return frame["count"].to_numpy() * 2.0
 
     Explainer(Model(), X, num_samples=300).explain(X.iloc[:4])
-    _probe, frame = seen
+    frame = pd.concat(seen[1:])  # after the probe
     assert frame["count"].dtype == X["count"].dtype
     assert set(frame["flag"]) <= {0, 1}
     assert set(frame["count"]) <= {0, 1, 2, 3}

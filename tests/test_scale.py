@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import gc
+import json
+import os
+import subprocess
+import sys
 import tracemalloc
 import weakref
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -144,3 +149,48 @@ def test_progress_tracker_passes_chunks_through():
 
     chunks = [[type("E", (), {"row": i})()] for i in range(5)]
     assert list(track(iter(chunks), total=5)) == chunks
+
+
+class HungryModel:
+    """A classifier that holds 16 KB per sample while it predicts (as a wide one-hot pipeline does)."""
+
+    classes_ = np.array([0, 1])
+
+    def predict_proba(self, X):
+        x = np.asarray(X, dtype=np.float64)[:, 0]
+        wide = np.ones((len(x), 2000))  # written, so resident
+        p = 1 / (1 + np.exp(-(x + wide[:, 0] - 1)))
+        return np.column_stack([1 - p, p])
+
+
+def test_automatic_chunks_are_sized_by_the_memory_the_model_takes():
+    # in a fresh process, as the lime command runs: 16 MB per row against a budget of a few hundred
+    script = """
+import json, numpy as np, pandas as pd
+from lime_cli import Explainer, _memory
+from test_scale import HungryModel
+sizes = []
+real = _memory.ChunkSizer.next_size
+_memory.ChunkSizer.next_size = lambda self: sizes.append(real(self)) or sizes[-1]
+X = pd.DataFrame(np.random.default_rng(0).standard_normal((200, 3)), columns=["a", "b", "c"])
+ex = Explainer(HungryModel(), X, num_features=2, num_samples=1000)
+auto = ex.explain(X)
+fixed = Explainer(HungryModel(), X, num_features=2, num_samples=1000, batch_size=7).explain(X)
+print(json.dumps({"sizes": sizes, "cap": ex._auto_batch_size(), "same": auto == fixed}))
+"""
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent)}
+    res = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300)
+    assert res.returncode == 0, res.stderr
+    got = json.loads(res.stdout)
+    sizes, cap = got["sizes"], got["cap"]
+    assert sizes[0] == 1 and all(b <= 4 * a for a, b in zip(sizes, sizes[1:], strict=False)), sizes
+    assert 1 < max(sizes) < cap // 4, (sizes, cap)
+    assert got["same"], "the chunking changed the explanations"
+
+
+def test_automatic_chunks_with_workers_match_serial():
+    X = pd.DataFrame(np.random.default_rng(1).standard_normal((30, 3)), columns=["a", "b", "c"])
+    ex = Explainer(HungryModel(), X, num_features=2, num_samples=500)
+    serial = ex.explain(X)
+    parallel = [e for chunk in ex.iter_explain(X, n_jobs=2) for e in chunk]
+    assert parallel == serial
