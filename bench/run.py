@@ -14,6 +14,8 @@ same files and rows:
   call's input stays under ~400 MB (50 rows on the 200-column workload).
 - the model on each kind of samples (rf-cancer and hgb-20k-k5): the floor's rows, the default's
   samples as drawn and shuffled, and --preset lime's, so that a ratio under 1 can be explained.
+- memory: peak RSS for few and many rows, and for one-hot + HistGradientBoosting pipelines whose
+  model expands each sample to hundreds or thousands of floats (--pipeline-rows rows each).
 
 Every timing is the best of --repeat runs (--lime-repeat for lime; the machines are shared and
 noisy), taken in rounds: each round times ours, --preset lime, the floor, the model on our own
@@ -260,6 +262,51 @@ def memory_runs(samples: int, counts: list[int], tmp: Path) -> list[dict]:
     return out
 
 
+def wide_pipeline(categorical: int, categories: int, numeric: int = 6, n: int = 5000, seed: int = 0):
+    """(pipeline, frame with label `y`): one-hot encoding (dense) and HistGradientBoosting on a table of
+    `categorical` string columns of `categories` values each and `numeric` normal columns: the
+    model expands every sample to categorical * categories + numeric floats."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    rng = np.random.default_rng(seed)
+    names = np.array([f"v{k}" for k in range(categories)])
+    cols = {f"c{j}": names[rng.integers(0, categories, n)] for j in range(categorical)}
+    cols |= {f"x{j}": rng.standard_normal(n) for j in range(numeric)}
+    X = pd.DataFrame(cols)
+    y = ((X["x0"] > 0) ^ (X["c0"] == "v1")).astype(int)
+    onehot = OneHotEncoder(sparse_output=False, handle_unknown="ignore")
+    encode = ColumnTransformer([("onehot", onehot, list(X.columns[:categorical]))], remainder="passthrough")
+    model = make_pipeline(encode, HistGradientBoostingClassifier(max_iter=50, random_state=0)).fit(X, y)
+    return model, X.assign(y=y)
+
+
+#: (categorical columns, categories each) of the pipeline memory runs: Adult's shape, and a wide one
+PIPELINES = [(8, 15), (40, 50)]
+
+
+def pipeline_memory_runs(rows: int, tmp: Path) -> list[dict]:
+    """Peak RSS of `rows` rows through one-hot + HistGradientBoosting pipelines at default settings:
+    what the model expands the samples to must not push the run past 1 GiB."""
+    out = []
+    for categorical, categories in PIPELINES:
+        model, frame = wide_pipeline(categorical, categories)
+        d = tmp / f"pipeline-{categorical}x{categories}"
+        d.mkdir()
+        joblib.dump(model, d / "model.joblib")
+        frame.to_csv(d / "train.csv", index=False)
+        first_rows(frame, rows).to_csv(d / "rows.csv", index=False)
+        args = ["--model", str(d / "model.joblib"), "--data", str(d / "train.csv"), "-t", "y"]
+        args += ["--rows", str(d / "rows.csv"), "-f", "jsonl", "--quiet", "-o", str(d / "out.jsonl")]
+        seconds, rss = run_cli(args)
+        width = categorical * categories + 6
+        out.append({"shape": f"{categorical}x{categories}", "width": width, "rows": rows, "seconds": seconds,
+                    "rss": rss})  # fmt: skip
+    return out
+
+
 def _commit() -> str:
     """The checked-out commit (and '+changes' when the tree differs from it)."""
     try:
@@ -285,6 +332,9 @@ def main() -> None:
         "--memory-rows", type=int, nargs="*", default=[100, 100_000], help="row counts of the memory runs"
     )
     parser.add_argument("--memory-samples", type=int, default=200, help="num_samples of the memory runs")
+    parser.add_argument(
+        "--pipeline-rows", type=int, default=400, help="rows of the one-hot pipeline memory runs (0: skip)"
+    )
     parser.add_argument(
         "--order-rows", type=int, default=50, help="rows of the model-on-samples timings (0: skip)"
     )
@@ -382,6 +432,21 @@ def main() -> None:
             ]
             for m in memory_runs(args.memory_samples, args.memory_rows, tmp):
                 lines.append(f"| {m['rows']} | {m['samples']} | {m['seconds']:.1f} | {m['rss']:.0f} |")
+                print(lines[-1], flush=True)
+        if args.pipeline_rows:
+            lines += [
+                "",
+                "One-hot encoding (dense) + HistGradientBoosting pipelines at default settings (5,000 "
+                "samples, automatic chunks): C string columns of V categories each and 6 numeric ones, "
+                "which the model expands to C·V + 6 floats per sample. 8x15 has the shape of UCI Adult.",
+                "",
+                "| C x V | floats per sample | rows | seconds | peak RSS MiB |",
+                "| --- | --- | --- | --- | --- |",
+            ]
+            for m in pipeline_memory_runs(args.pipeline_rows, tmp):
+                lines.append(
+                    f"| {m['shape']} | {m['width']} | {m['rows']} | {m['seconds']:.1f} | {m['rss']:.0f} |"
+                )
                 print(lines[-1], flush=True)
     args.out.write_text("\n".join(lines) + "\n")
     print(f"wrote {args.out}")
