@@ -21,11 +21,18 @@ from .errors import DataError, LimeCliError, ModelError, ParameterError, Storage
 __version__ = "0.1.0"
 
 _LAZY = {
-    "TIDY_COLUMNS": ".explainer",
     "Explainer": ".explainer",
-    "Explanation": ".explainer",
-    "FeatureWeight": ".explainer",
-    "explanations_to_frame": ".explainer",
+    "Settings": ".settings",
+    "TIDY_COLUMNS": ".schema",
+    "Explanation": ".schema",
+    "FeatureWeight": ".schema",
+    "Stability": ".schema",
+    "FeatureStability": ".schema",
+    "explanations_to_frame": ".schema",
+    "read_explanations": ".schema",
+    "TabularFrontEnd": ".tabular",
+    "TrainingStats": ".tabular",
+    "fit_training_stats": ".tabular",
     "load_model": ".io",
     "load_table": ".io",
 }
@@ -35,15 +42,22 @@ __all__ = [
     "DataError",
     "Explainer",
     "Explanation",
+    "FeatureStability",
     "FeatureWeight",
     "LimeCliError",
     "ModelError",
     "ParameterError",
+    "Settings",
+    "Stability",
     "StorageError",
+    "TabularFrontEnd",
+    "TrainingStats",
     "__version__",
     "explanations_to_frame",
+    "fit_training_stats",
     "load_model",
     "load_table",
+    "read_explanations",
 ]
 
 

@@ -54,14 +54,14 @@ from __future__ import annotations
 
 import difflib
 import json
-import math
 import tomllib
 import xml.etree.ElementTree as ET
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .errors import DataError, ParameterError
-from .explainer import MAX_SAMPLES, PRESETS, Explanation
+from .schema import Explanation
+from .settings import problem as settings_problem
 
 EXIT_PASS, EXIT_FAIL, EXIT_INCONCLUSIVE = 0, 1, 3
 KINDS = ("forbid", "require")
@@ -247,30 +247,11 @@ def _is_number(v: object) -> bool:
 
 
 def _explain_value_problem(key: str, v: object) -> str | None:
-    """What is wrong with ``[explain] key = v`` ("must be ..."), or None."""
-    if key == "num_samples":
-        if isinstance(v, str) and v == "auto":
-            return None
-        if not _is_int(v) or v < 2:
-            return 'must be an integer >= 2 or "auto"'
-        return f"must be at most {MAX_SAMPLES:,}" if v > MAX_SAMPLES else None
-    ok = {
-        "num_features": lambda: _is_int(v) and v >= 1,
-        "seed": lambda: _is_int(v) and v >= 0,
-        "min_fidelity": lambda: _is_number(v) and math.isfinite(v),
-        "max_inconclusive": lambda: _is_number(v) and 0 <= v <= 1,
-        "preset": lambda: isinstance(v, str) and v in PRESETS,
-    }[key]()
-    return None if ok else _EXPLAIN_WANTED[key]
-
-
-_EXPLAIN_WANTED = {
-    "num_features": "must be an integer >= 1",
-    "seed": "must be an integer >= 0",
-    "min_fidelity": "must be a number",
-    "max_inconclusive": "must be a share between 0 and 1",
-    "preset": f"must be one of {', '.join(PRESETS)}",
-}
+    """What is wrong with ``[explain] key = v`` ("must be ..."), or None: the method's own
+    checks (:func:`lime_cli.settings.problem`), and the share of inconclusive rows."""
+    if key == "max_inconclusive":
+        return None if _is_number(v) and 0 <= v <= 1 else "must be a share between 0 and 1"
+    return settings_problem(key, v)
 
 
 #: The keys of a [[rule]].

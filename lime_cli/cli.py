@@ -6,6 +6,8 @@ code (2 for bad input or usage); data goes to stdout or ``--output``.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import os
 import signal
@@ -20,7 +22,7 @@ import typer
 from typer.core import TyperGroup
 
 from . import __version__
-from ._parallel import dask_client
+from .core.parallel import dask_client
 from .errors import DataError, LimeCliError, ModelError, ParameterError, StorageError
 from .explainer import Explainer
 from .io import ROWS_FORMATS, check_output, load_model, load_table, open_output, write_explanations
@@ -49,7 +51,7 @@ class _Group(TyperGroup):
             name = signal.Signals(exc.signum).name
             code = _fail("interrupted" if name == "SIGINT" else f"terminated ({name})", 128 + exc.signum)
         except LimeCliError as exc:
-            code = _fail(str(exc), exc.exit_code)
+            code = _fail(exc.spelled(FLAGS), exc.exit_code)
         except _CLICK_EXCEPTION as exc:
             message = exc.format_message().replace("\n", " ").strip()
             # `lime` alone prints the help (no message); exit 2 as click does
@@ -165,6 +167,208 @@ def _root(
     """Explain predictions of tabular models with LIME."""
 
 
+# -- options shared by the commands: each declared once ---------------------------------------
+
+ModelOption = Annotated[
+    Path,
+    typer.Option(
+        "--model",
+        "-m",
+        metavar="MODEL",
+        help="Fitted model: .skops (no code runs when it loads), or .joblib, .pkl, .pickle.",
+    ),
+]
+DataOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--data",
+        "-d",
+        metavar="TRAIN",
+        help="Training table (.csv, .jsonl, .ndjson, each maybe .gz/.bz2/.xz/.zst; .parquet).",
+    ),
+]
+ExplainerOption = Annotated[
+    Path | None,
+    typer.Option("--explainer", metavar="FILE", help="Statistics saved by `lime fit`, in place of --data."),
+]
+TargetOption = Annotated[
+    str | None, typer.Option("--target", "-t", metavar="COL", help="Label column of --data, never a feature.")
+]
+RowOption = Annotated[
+    list[int] | None,
+    typer.Option("--row", "-r", metavar="N", help="0-based row of the explained table (repeatable)."),
+]
+RowsOption = Annotated[
+    str | None,
+    typer.Option(
+        "--rows",
+        metavar="FILE",
+        help="Table of rows to explain (as --data; '-' reads stdin, see --rows-format).",
+    ),
+]
+RowsFormatOption = Annotated[
+    str | None,
+    typer.Option("--rows-format", metavar="FORMAT", help="Format of --rows - (stdin): csv or jsonl."),
+]
+ModeOption = Annotated[
+    str | None,
+    typer.Option("--mode", metavar="MODE", help="classification or regression (default: from the model)."),
+]
+CategoricalOption = Annotated[
+    list[str] | None,
+    typer.Option("--categorical", metavar="COL", help="Treat this column as categorical (repeatable)."),
+]
+DiscretizerOption = Annotated[
+    str, typer.Option("--discretizer", metavar="NAME", help="quartile, decile, entropy or none.")
+]
+ImportPathOption = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--import-path", metavar="DIR", help="Folder to import the model's own code from (repeatable)."
+    ),
+]
+TrustOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--trust", metavar="TYPE", help="Load this type from a .skops model after review (repeatable)."
+    ),
+]
+JobsOption = Annotated[
+    int, typer.Option("--jobs", "-j", metavar="N", help="Worker processes for chunks (-1: one per core).")
+]
+
+#: The method's options (lime_cli.settings.Settings), shared by explain and check: a command
+#: decorated with @_method_options receives them as one dict, `method` (None: not given).
+METHOD_OPTIONS = {
+    "num_features": Annotated[
+        int | None,
+        typer.Option(
+            "--num-features", "-k", metavar="K", help="Features per explanation.", show_default="10"
+        ),
+    ],
+    "num_samples": Annotated[
+        str | None,
+        typer.Option(
+            "--num-samples",
+            "-n",
+            metavar="N",
+            help="Perturbed samples per row, or auto.",
+            show_default="5000",
+        ),
+    ],
+    "seed": Annotated[
+        int | None,
+        typer.Option("--seed", metavar="S", help="Random seed: same input, same output.", show_default="0"),
+    ],
+    "preset": Annotated[
+        str | None,
+        typer.Option(
+            "--preset",
+            metavar="NAME",
+            help="default, or lime (lime 0.2.0.1's method).",
+            show_default="default",
+        ),
+    ],
+    "locality": Annotated[
+        float | None,
+        typer.Option(
+            "--locality",
+            metavar="P",
+            help="Chance a sample keeps each of the row's values.",
+            show_default="0.8; lime: 0",
+        ),
+    ],
+    "confidence": Annotated[
+        float | None,
+        typer.Option(
+            "--confidence",
+            metavar="C",
+            help="Drop weights not distinct from 0 at C (0: off).",
+            show_default="0.95; lime: 0",
+        ),
+    ],
+    "sampling": Annotated[
+        str | None,
+        typer.Option(
+            "--sampling",
+            metavar="NAME",
+            help="sobol (evenly spread samples) or random.",
+            show_default="sobol; lime: random",
+        ),
+    ],
+    "min_fidelity": Annotated[
+        float | None,
+        typer.Option(
+            "--min-fidelity", metavar="R2", help="Mark explanations with a lower score.", show_default="0.1"
+        ),
+    ],
+    "kernel_width": Annotated[
+        float | None,
+        typer.Option("--kernel-width", metavar="W", help="Kernel width.", show_default="0.75*sqrt(features)"),
+    ],
+    "feature_selection": Annotated[
+        str | None,
+        typer.Option(
+            "--feature-selection",
+            metavar="NAME",
+            help="auto, forward, highest, lasso or none.",
+            show_default="auto",
+        ),
+    ],
+    "batch_size": Annotated[
+        int | None,
+        typer.Option("--batch-size", metavar="ROWS", help="Rows per chunk.", show_default="automatic"),
+    ],
+}
+
+
+SeedOption = METHOD_OPTIONS["seed"]
+
+
+def _method_options(command):
+    """Give ``command`` the method options, declared once in METHOD_OPTIONS, as one ``method`` dict."""
+    signature = inspect.signature(command, eval_str=True)
+    own = [p for p in signature.parameters.values() if p.name != "method"]
+    shared = [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=annotation)
+        for name, annotation in METHOD_OPTIONS.items()
+    ]
+
+    @functools.wraps(command)
+    def run(**kwargs):
+        method = {name: kwargs.pop(name) for name in METHOD_OPTIONS}
+        if method["num_samples"] is not None:
+            method["num_samples"] = _samples(method["num_samples"])
+        return command(method=method, **kwargs)
+
+    run.__signature__ = signature.replace(parameters=[*own, *shared])
+    return run
+
+
+#: How the command line spells the library's parameters, in its error messages.
+FLAGS = {
+    **{name: f"--{name.replace('_', '-')}" for name in METHOD_OPTIONS},
+    "mode": "--mode",
+    "target": "--target",
+    "categorical": "--categorical",
+    "discretizer": "--discretizer",
+    "labels": "--label",
+    "top_labels": "--top-labels",
+    "stability": "--stability",
+    "n_jobs": "--jobs",
+    "data": "--data",
+    "stats": "--explainer",
+    "positions": "--row",
+    "trust": "--trust",
+    "import_paths": "--import-path",
+    "stdin_format": "--rows-format",
+    "fmt": "--format",
+    "output": "--output",
+    "top_k": "--top-k",
+    "budget": "--pick",
+}
+
+
 EXPLAIN_EPILOG = """\
 [bold]Examples[/bold]
 
@@ -182,85 +386,24 @@ Exit codes: 0 success, 2 bad input or usage, 1 internal error.
 
 
 @app.command(epilog=EXPLAIN_EPILOG)
+@_method_options
 def explain(
-    model: Annotated[
-        Path,
-        typer.Option(
-            "--model", "-m", metavar="MODEL", help="Fitted model (.skops, or .joblib, .pkl, .pickle)."
-        ),
-    ],
-    data: Annotated[
-        Path | None,
-        typer.Option(
-            "--data",
-            "-d",
-            metavar="TRAIN",
-            help="Training table (.csv, .jsonl, .ndjson, each maybe .gz/.bz2/.xz/.zst; .parquet).",
-        ),
-    ] = None,
-    explainer_file: Annotated[
-        Path | None,
-        typer.Option(
-            "--explainer", metavar="FILE", help="Statistics saved by `lime fit`, in place of --data."
-        ),
-    ] = None,
-    target: Annotated[
-        str | None,
-        typer.Option("--target", "-t", metavar="COL", help="Label column of --data, never a feature."),
-    ] = None,
-    row: Annotated[
-        list[int] | None,
-        typer.Option("--row", "-r", metavar="N", help="0-based row of the explained table (repeatable)."),
-    ] = None,
-    rows: Annotated[
-        str | None,
-        typer.Option(
-            "--rows",
-            metavar="FILE",
-            help="Table of rows to explain (as --data; '-' reads stdin, see --rows-format).",
-        ),
-    ] = None,
-    rows_format: Annotated[
-        str | None,
-        typer.Option("--rows-format", metavar="FORMAT", help="Format of --rows - (stdin): csv or jsonl."),
-    ] = None,
-    mode: Annotated[
-        str | None,
-        typer.Option(
-            "--mode", metavar="MODE", help="classification or regression (default: from the model)."
-        ),
-    ] = None,
+    model: ModelOption,
+    data: DataOption = None,
+    explainer_file: ExplainerOption = None,
+    target: TargetOption = None,
+    row: RowOption = None,
+    rows: RowsOption = None,
+    rows_format: RowsFormatOption = None,
+    mode: ModeOption = None,
     label: Annotated[
         list[str] | None, typer.Option("--label", metavar="LABEL", help="Class to explain (repeatable).")
     ] = None,
     top_labels: Annotated[
         int | None, typer.Option("--top-labels", metavar="K", help="Explain the K most probable classes.")
     ] = None,
-    num_features: Annotated[
-        int, typer.Option("--num-features", "-k", metavar="K", help="Features per explanation.")
-    ] = 10,
-    num_samples: Annotated[
-        str,
-        typer.Option("--num-samples", "-n", metavar="N", help="Perturbed samples per row, or auto."),
-    ] = "5000",
-    seed: Annotated[
-        int, typer.Option("--seed", metavar="S", help="Random seed: same input, same output.")
-    ] = 0,
-    categorical: Annotated[
-        list[str] | None,
-        typer.Option("--categorical", metavar="COL", help="Treat this column as categorical (repeatable)."),
-    ] = None,
-    discretizer: Annotated[
-        str, typer.Option("--discretizer", metavar="NAME", help="quartile, decile, entropy or none.")
-    ] = "quartile",
-    kernel_width: Annotated[
-        float | None,
-        typer.Option("--kernel-width", metavar="W", help="Kernel width (default 0.75*sqrt(features))."),
-    ] = None,
-    feature_selection: Annotated[
-        str,
-        typer.Option("--feature-selection", metavar="NAME", help="auto, forward, highest, lasso or none."),
-    ] = "auto",
+    categorical: CategoricalOption = None,
+    discretizer: DiscretizerOption = "quartile",
     fmt: Annotated[
         str, typer.Option("--format", "-f", metavar="FORMAT", help="table, json, jsonl, csv or parquet.")
     ] = "table",
@@ -268,24 +411,9 @@ def explain(
         str | None,
         typer.Option("--output", "-o", metavar="PATH", help="Write here (atomically) instead of stdout."),
     ] = None,
-    batch_size: Annotated[
-        int | None, typer.Option("--batch-size", metavar="ROWS", help="Rows per chunk (default: automatic).")
-    ] = None,
-    import_path: Annotated[
-        list[Path] | None,
-        typer.Option(
-            "--import-path", metavar="DIR", help="Folder to import the model's own code from (repeatable)."
-        ),
-    ] = None,
-    trust: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--trust", metavar="TYPE", help="Load this type from a .skops model after review (repeatable)."
-        ),
-    ] = None,
-    jobs: Annotated[
-        int, typer.Option("--jobs", "-j", help="Worker processes for chunks (-1: one per core).")
-    ] = 1,
+    import_path: ImportPathOption = None,
+    trust: TrustOption = None,
+    jobs: JobsOption = 1,
     dask: Annotated[
         str | None,
         typer.Option(
@@ -293,28 +421,11 @@ def explain(
         ),
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar on stderr.")] = False,
-    preset: Annotated[
-        str, typer.Option("--preset", metavar="NAME", help="default, or lime (lime 0.2.0.1's method).")
-    ] = "default",
-    locality: Annotated[
-        float | None,
-        typer.Option("--locality", metavar="P", help="Chance a sample keeps each of the row's values."),
-    ] = None,
-    confidence: Annotated[
-        float | None,
-        typer.Option("--confidence", metavar="C", help="Drop weights not distinct from 0 at C (0: off)."),
-    ] = None,
-    min_fidelity: Annotated[
-        float | None,
-        typer.Option("--min-fidelity", metavar="R2", help="Mark explanations with a lower score."),
-    ] = None,
-    sampling: Annotated[
-        str | None,
-        typer.Option("--sampling", metavar="NAME", help="sobol (evenly spread samples) or random."),
-    ] = None,
     stability: Annotated[
         int, typer.Option("--stability", metavar="R", help="Re-explain each row under R other seeds.")
     ] = 0,
+    *,
+    method: dict,
 ) -> None:
     """Explain rows of a table with LIME: ranked feature weights per row."""
     check_output(
@@ -326,27 +437,7 @@ def explain(
         model, data, explainer_file, rows, row, import_path, trust, rows_format
     )
     with _naming_model(model):  # what the model does wrong names its file
-        with _naming(f"data file {data}") if train is not None else nullcontext():
-            explainer = Explainer(
-                fitted,
-                train,
-                stats=stats,
-                mode=mode,
-                target=target,
-                categorical=categorical or (),
-                discretizer=discretizer,
-                kernel_width=kernel_width,
-                feature_selection=feature_selection,
-                num_features=num_features,
-                num_samples=_samples(num_samples),
-                seed=seed,
-                batch_size=batch_size,
-                preset=preset,
-                locality=locality,
-                confidence=confidence,
-                min_fidelity=min_fidelity,
-                sampling=sampling,
-            )
+        explainer = _explainer(fitted, train, stats, data, mode, target, categorical, discretizer, method)
         with dask_client(dask) if dask else nullcontext():
             with _naming(source):
                 chunks = explainer.iter_explain(
@@ -368,6 +459,21 @@ def explain(
                 write_explanations(chunks, fmt, explainer.mode, output)
 
 
+def _explainer(fitted, train, stats, data, mode, target, categorical, discretizer, method) -> Explainer:
+    """The Explainer of explain and check; errors about the training data name its file."""
+    with _naming(f"data file {data}") if train is not None else nullcontext():
+        return Explainer(
+            fitted,
+            train,
+            stats=stats,
+            mode=mode,
+            target=target,
+            categorical=categorical or (),
+            discretizer=discretizer,
+            **method,
+        )
+
+
 CHECK_EPILOG = """\
 [bold]Examples[/bold]
 
@@ -380,28 +486,25 @@ Exit codes: 0 every error rule passed, 1 an error rule failed, 2 bad input or us
 
 
 @app.command(epilog=CHECK_EPILOG)
+@_method_options
 def check(
-    model: Annotated[Path, typer.Option("--model", "-m", metavar="MODEL", help="Fitted model.")],
-    data: Annotated[
-        Path | None, typer.Option("--data", "-d", metavar="TRAIN", help="Training table.")
-    ] = None,
-    explainer_file: Annotated[
-        Path | None, typer.Option("--explainer", metavar="FILE", help="Saved statistics, in place of --data.")
-    ] = None,
-    target: Annotated[str | None, typer.Option("--target", "-t", metavar="COL", help="Label column.")] = None,
-    rows: Annotated[str | None, typer.Option("--rows", metavar="FILE", help="Rows to check.")] = None,
-    rows_format: Annotated[
-        str | None, typer.Option("--rows-format", metavar="FORMAT", help="Format of --rows -: csv or jsonl.")
-    ] = None,
-    row: Annotated[
-        list[int] | None, typer.Option("--row", "-r", metavar="N", help="Row (repeatable).")
-    ] = None,
+    model: ModelOption,
+    data: DataOption = None,
+    explainer_file: ExplainerOption = None,
+    target: TargetOption = None,
+    rows: RowsOption = None,
+    rows_format: RowsFormatOption = None,
+    row: RowOption = None,
+    mode: ModeOption = None,
+    categorical: CategoricalOption = None,
+    discretizer: DiscretizerOption = "quartile",
     policy: Annotated[Path | None, typer.Option("--policy", metavar="TOML", help="Policy file.")] = None,
     forbid: Annotated[
         list[str] | None, typer.Option("--forbid", metavar="COL", help="Forbidden feature (repeatable).")
     ] = None,
     require: Annotated[
-        list[str] | None, typer.Option("--require", metavar="COL", help="Feature that must matter.")
+        list[str] | None,
+        typer.Option("--require", metavar="COL", help="Feature that must matter (repeatable)."),
     ] = None,
     max_share: Annotated[
         float, typer.Option("--max-share", metavar="F", help="Share of rows a forbidden feature may lead.")
@@ -410,24 +513,23 @@ def check(
         float, typer.Option("--min-share", metavar="F", help="Share of rows a required feature must lead.")
     ] = 0.5,
     top_k: Annotated[
-        int | None, typer.Option("--top-k", metavar="K", help="'Leads' = in the top K (default: -k).")
+        int | None,
+        typer.Option("--top-k", metavar="K", help="'Leads' = in the top K.", show_default="--num-features"),
     ] = None,
     report: Annotated[
         str | None, typer.Option("--report", metavar="FILE", help="Write a .xml (JUnit) or .json report.")
     ] = None,
-    num_features: Annotated[int | None, typer.Option("--num-features", "-k", metavar="K")] = None,
-    num_samples: Annotated[str | None, typer.Option("--num-samples", "-n", metavar="N")] = None,
-    seed: Annotated[int | None, typer.Option("--seed", metavar="S")] = None,
-    min_fidelity: Annotated[
-        float | None, typer.Option("--min-fidelity", metavar="R2", help="Below: the row is inconclusive.")
-    ] = None,
     max_inconclusive: Annotated[
         float | None,
-        typer.Option("--max-inconclusive", metavar="F", help="Share of inconclusive rows tolerated (0.2)."),
+        typer.Option(
+            "--max-inconclusive",
+            metavar="F",
+            help="Share of inconclusive rows tolerated.",
+            show_default="0.2",
+        ),
     ] = None,
-    preset: Annotated[str | None, typer.Option("--preset", metavar="NAME")] = None,
-    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Worker processes.")] = 1,
-    import_path: Annotated[list[Path] | None, typer.Option("--import-path", metavar="DIR")] = None,
+    jobs: JobsOption = 1,
+    import_path: ImportPathOption = None,
     strict: Annotated[
         bool,
         typer.Option(
@@ -436,9 +538,9 @@ def check(
             "(default: a warning).",
         ),
     ] = False,
-    trust: Annotated[
-        list[str] | None, typer.Option("--trust", metavar="TYPE", help="Trust this .skops type.")
-    ] = None,
+    trust: TrustOption = None,
+    *,
+    method: dict,
 ) -> None:
     """Fail (exit 1) when the model relies on features it must not use: a CI gate."""
     from . import check as checks
@@ -466,24 +568,16 @@ def check(
     rules += checks.policy_from_flags(forbid or [], require or [], max_share, min_share, top_k)
     if not rules:
         raise ParameterError("no rule to check: give --policy FILE, --forbid COL or --require COL")
-    given = {
-        "num_features": num_features,
-        "num_samples": _samples(num_samples) if num_samples else None,
-        "seed": seed,
-        "min_fidelity": min_fidelity,
-        "max_inconclusive": max_inconclusive,
-        "preset": preset,
-    }
-    settings.update({k: v for k, v in given.items() if v is not None})
-    limit = float(settings.pop("max_inconclusive", 0.2))
+    limit = float(max_inconclusive if max_inconclusive is not None else settings.pop("max_inconclusive", 0.2))
+    settings.pop("max_inconclusive", None)
     if not 0 <= limit <= 1:
         raise ParameterError("--max-inconclusive must be a share between 0 and 1")
+    settings.update({k: v for k, v in method.items() if v is not None})  # flags over the policy
     fitted, train, stats, table, positions, source = _inputs(
         model, data, explainer_file, rows, row, import_path, trust, rows_format
     )
     with _naming_model(model):
-        with _naming(f"data file {data}") if train is not None else nullcontext():
-            explainer = Explainer(fitted, train, stats=stats, target=target, **settings)
+        explainer = _explainer(fitted, train, stats, data, mode, target, categorical, discretizer, settings)
         # a rule on a column in neither the model nor the data is most likely a typo
         known = [*(stats.feature_names if train is None else train.columns), *table.columns]
         for rule, column, suggestion in checks.unknown_columns(rules, explainer.feature_names, known):
@@ -515,49 +609,65 @@ def check(
 
 @app.command()
 def fit(
-    data: Annotated[Path, typer.Option("--data", "-d", metavar="TRAIN", help="Training table.")],
+    data: Annotated[Path, DataOption.__metadata__[0]],
     out: Annotated[Path, typer.Option("--out", "-o", metavar="FILE", help="Explainer file (.json).")],
     model: Annotated[
-        Path | None, typer.Option("--model", "-m", metavar="MODEL", help="Model: its features and classes.")
+        Path | None,
+        typer.Option("--model", "-m", metavar="MODEL", help="Fitted model: its features, mode and classes."),
     ] = None,
-    target: Annotated[str | None, typer.Option("--target", "-t", metavar="COL", help="Label column.")] = None,
-    categorical: Annotated[list[str] | None, typer.Option("--categorical", metavar="COL")] = None,
-    discretizer: Annotated[str, typer.Option("--discretizer", metavar="NAME")] = "quartile",
-    seed: Annotated[int, typer.Option("--seed", metavar="S")] = 0,
-    import_path: Annotated[list[Path] | None, typer.Option("--import-path", metavar="DIR")] = None,
-    trust: Annotated[
-        list[str] | None, typer.Option("--trust", metavar="TYPE", help="Trust this .skops type.")
-    ] = None,
+    target: TargetOption = None,
+    mode: ModeOption = None,
+    categorical: CategoricalOption = None,
+    discretizer: DiscretizerOption = "quartile",
+    seed: SeedOption = None,
+    import_path: ImportPathOption = None,
+    trust: TrustOption = None,
 ) -> None:
     """Save the training statistics, so explain and check need no training table."""
-    from .explainer_file import write_explainer_file
+    from .core.model import inspect_model
+    from .tabular import feature_columns, fit_training_stats
+    from .tabular.explainer_file import write_explainer_file
 
     check_output(str(out), "json", option="--out", inputs={"--data": data, "--model": model})
     folders = _import_folders(import_path)
     if trust and model is None:
         raise ParameterError("--trust applies to the types of a .skops --model; no --model is given")
+    if seed is not None and seed < 0:
+        raise ParameterError(f"--seed must be an integer >= 0, not {seed!r}")
     train = load_table(data, "data")
-    # without a model: statistics only, every column but the target is a feature
-    fitted = load_model(model, folders, trust or ()) if model is not None else _ColumnsOnly()
+    info = features = None
+    if model is not None:  # the model's features, in its order, and how it is explained
+        fitted = load_model(model, folders, trust or ())
+        info = inspect_model(fitted, mode)
+    elif mode is not None:
+        inspect_model(_Modes(), mode)  # checks the name
     with _naming(f"data file {data}"):
-        explainer = Explainer(
-            fitted, train, target=target, categorical=categorical or (), discretizer=discretizer, seed=seed
+        if model is not None:
+            features = feature_columns(fitted, train, target)
+        stats = fit_training_stats(
+            train,
+            features=features,
+            target=target,
+            categorical=categorical or (),
+            discretizer=discretizer,
+            regression=(info.mode if info else mode) == "regression",
+            seed=seed or 0,
         )
     write_explainer_file(
         out,
-        explainer.stats,
-        model_features=explainer.feature_names,
-        mode=explainer.mode if model is not None else None,
-        classes=explainer.classes,
+        stats,
+        mode=info.mode if info else None,
+        classes=None if info is None or info.classes is None else list(info.classes),
     )
-    typer.echo(f"wrote {out}: {len(explainer.feature_names)} features", err=True)
+    typer.echo(f"wrote {out}: {len(stats.feature_names)} features", err=True)
 
 
-class _ColumnsOnly:
-    """Stands for a model in `lime fit` without --model (never called)."""
+class _Modes:
+    """Has both methods: `lime fit --mode` without a model checks only the mode's name."""
 
-    def predict(self, X):  # pragma: no cover
-        raise NotImplementedError
+    def predict(self, X): ...  # pragma: no cover
+
+    def predict_proba(self, X): ...  # pragma: no cover
 
 
 @app.command()
@@ -567,7 +677,7 @@ def summary(
     ],
     top_k: Annotated[
         int | None,
-        typer.Option("--top-k", metavar="K", help="top_share counts the top K only."),
+        typer.Option("--top-k", metavar="K", help="top_share counts the top K only.", show_default="all"),
     ] = None,
     pick: Annotated[
         int | None, typer.Option("--pick", metavar="B", help="SP-LIME: the B rows that together cover most.")
@@ -575,10 +685,13 @@ def summary(
     fmt: Annotated[
         str, typer.Option("--format", "-f", metavar="FORMAT", help="table, json or csv.")
     ] = "table",
-    output: Annotated[str | None, typer.Option("--output", "-o", metavar="PATH")] = None,
+    output: Annotated[
+        str | None,
+        typer.Option("--output", "-o", metavar="PATH", help="Write here (atomically) instead of stdout."),
+    ] = None,
 ) -> None:
     """Global view of many explanations: per feature weight, share and sign consistency; SP-LIME."""
-    from .io import read_explanations
+    from .schema import SCHEMA_VERSION, explanation_json, read_explanations
     from .summary import submodular_pick, summarize
 
     if fmt not in ("table", "json", "csv"):
@@ -600,10 +713,8 @@ def summary(
     if fmt == "csv":
         text = frame.to_csv(index=False, lineterminator="\n")
     else:
-        from .io import explanation_json
-
         doc = {
-            "schema_version": 1,
+            "schema_version": SCHEMA_VERSION,
             "features": json.loads(frame.to_json(orient="records")),
             "picked": [explanation_json(e) for e in picked],
         }
@@ -635,7 +746,7 @@ def _inputs(model, data, explainer_file, rows, row, import_path, trust=None, row
     fitted = load_model(model, _import_folders(import_path), trust or ())
     stats = train = None
     if explainer_file is not None:
-        from .explainer_file import read_explainer_file
+        from .tabular.explainer_file import read_explainer_file
 
         stats = read_explainer_file(explainer_file)
     else:
@@ -673,10 +784,10 @@ def _naming_model(path):
     try:
         yield
     except ModelError as exc:
-        message = str(exc)
-        if message.startswith("model file "):
+        if exc.template.startswith("model file "):
             raise
-        raise ModelError(f"model file {path}: {message.removeprefix(_THE_MODELS)}") from None
+        exc.template = exc.template.removeprefix(_THE_MODELS)
+        raise exc.prefixed(f"model file {path}: ") from None
 
 
 @contextmanager
@@ -685,7 +796,7 @@ def _naming(source: str):
     try:
         yield
     except DataError as exc:
-        raise DataError(f"{source}: {exc}") from None
+        raise exc.prefixed(f"{source}: ") from None
 
 
 def _samples(text: str) -> int | str:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import math
 import os
 import pickle
 import stat
@@ -25,7 +24,14 @@ from typing import IO
 import pandas as pd
 
 from .errors import DataError, ModelError, ParameterError, StorageError
-from .explainer import _TIDY_TYPES, TIDY_COLUMNS, Explanation, explanations_to_frame
+from .schema import (
+    TIDY_COLUMNS,
+    Explanation,
+    explanation_json,
+    explanations_to_frame,
+    json_head,
+    parquet_schema,
+)
 
 MODEL_SUFFIXES = (".skops", ".joblib", ".pkl", ".pickle")
 #: compression suffixes of CSV and JSON lines tables, and pandas' names for them
@@ -48,7 +54,6 @@ _SKOPS_REASONS = {
     ),
 }
 FORMATS = ("table", "json", "jsonl", "csv", "parquet")
-SCHEMA_VERSION = 1
 
 
 # -- reading -------------------------------------------------------------------------
@@ -78,7 +83,7 @@ def load_model(
     skops = suffix == ".skops"
     if trust and not skops:
         raise ParameterError(
-            f"--trust applies to .skops model files; model file {p} is a joblib or pickle file, "
+            f"{{trust}} applies to .skops model files; model file {p} is a joblib or pickle file, "
             "whose code runs when it is loaded"
         )
     _check_readable(p, "model", ModelError)
@@ -92,7 +97,7 @@ def load_model(
         except ModuleNotFoundError as exc:
             raise ModelError(
                 f"model file {p} refers to module {exc.name!r}, which cannot be imported "
-                "(add its folder with --import-path)"
+                "(add its folder with {import_paths})"
             ) from None
         except (AttributeError, ImportError) as exc:
             raise ModelError(
@@ -144,7 +149,7 @@ def _load_skops(p: Path, trust: Sequence[str]):
         listed = ", ".join(
             f"{name} ({_SKOPS_REASONS[name]})" if name in _SKOPS_REASONS else name for name in refused
         )
-        flags = " ".join(f"--trust {name}" for name in refused)
+        flags = " ".join(f"{{trust}} {name}" for name in refused)
         raise ModelError(
             f"model file {p} holds types that are not trusted by default: {listed}; "
             f"review them, then pass {flags}"
@@ -172,7 +177,7 @@ def load_table(path: str | os.PathLike, what: str = "data", stdin_format: str = 
     if str(path) == "-":
         if stdin_format not in ROWS_FORMATS:
             raise ParameterError(
-                f"--rows-format must be one of {', '.join(ROWS_FORMATS)}, not {stdin_format!r}"
+                f"{{stdin_format}} must be one of {', '.join(ROWS_FORMATS)}, not {stdin_format!r}"
             )
         where = f"{what} from standard input"
         if sys.stdin is None:
@@ -377,10 +382,10 @@ def check_output(
     is refused, so that an input is never overwritten.
     """
     if fmt not in FORMATS:
-        raise ParameterError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
+        raise ParameterError(f"{{fmt}} must be one of {', '.join(FORMATS)}, not {fmt!r}")
     if path is None or str(path) == "-":
         if fmt == "parquet":
-            raise ParameterError("--format parquet needs --output FILE (Parquet is not written to stdout)")
+            raise ParameterError("{fmt} parquet needs {output} FILE (Parquet is not written to stdout)")
         return
     p = Path(path)
     for name, given in (inputs or {}).items():
@@ -526,58 +531,6 @@ class _Guarded:
         return getattr(self._handle, name)
 
 
-def read_explanations(path: str) -> list[Explanation]:
-    """Explanations written by `lime explain --format json` or `jsonl` (``-``: stdin)."""
-    from .explainer import FeatureWeight
-
-    where = "standard input" if path == "-" else f"explanations file {path}"
-    try:
-        if path == "-":
-            if sys.stdin is None:
-                raise DataError("standard input is closed")
-            text = sys.stdin.read()
-        else:
-            _check_readable(Path(path), "explanations", DataError)
-            text = Path(path).read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise DataError(f"{where} is not UTF-8 text") from None
-    try:
-        stripped = text.lstrip()
-        if stripped.startswith("{") and '"explanations"' in stripped[:200]:
-            records = json.loads(text)["explanations"]
-        else:
-            records = [json.loads(line) for line in text.splitlines() if line.strip()]
-        out = []
-        for r in records:
-            r = dict(r)
-            r["features"] = [FeatureWeight(**f) for f in r["features"]]
-            out.append(Explanation(**r))
-        for e in out:
-            for f in e.features:
-                f.weight = float(f.weight)
-    except (json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise DataError(f"{where} is not lime explain JSON or JSON lines ({_first_line(exc)})") from None
-    if not out:
-        raise DataError(f"{where} holds no explanation")
-    return out
-
-
-def clean_number(x: float) -> float | None:
-    """A JSON-safe float: None for NaN and infinities."""
-    return x if math.isfinite(x) else None
-
-
-def explanation_json(e: Explanation) -> dict:
-    d = e.to_dict()
-    for key in ("model_prediction", "local_prediction", "intercept", "score", "fidelity_gap"):
-        d[key] = clean_number(d[key])
-    for f in d["features"]:
-        f["weight"] = clean_number(f["weight"])
-        if isinstance(f["value"], float):
-            f["value"] = clean_number(f["value"])
-    return d
-
-
 class Sink:
     """Writes chunks of explanations in one of the data formats to a stream."""
 
@@ -588,15 +541,11 @@ class Sink:
         self.count = 0
         self._parquet = None
 
-    def _json_head(self) -> str:
-        head = json.dumps({"schema_version": SCHEMA_VERSION, "mode": self.mode})
-        return head[:-1] + ', "explanations": ['
-
     def write(self, chunk: Sequence[Explanation]) -> None:
         s = self.stream
         if self.fmt == "json":
             if self.count == 0:
-                s.write(self._json_head())
+                s.write(json_head(self.mode))
             for e in chunk:
                 s.write(",\n" if self.count else "\n")
                 s.write(json.dumps(explanation_json(e), allow_nan=False))
@@ -613,7 +562,7 @@ class Sink:
             import pyarrow.parquet as pq
 
             table = pa.Table.from_pandas(
-                explanations_to_frame(chunk), schema=_parquet_schema(), preserve_index=False
+                explanations_to_frame(chunk), schema=parquet_schema(), preserve_index=False
             )
             if self._parquet is None:
                 self._parquet = pq.ParquetWriter(s, table.schema)
@@ -631,7 +580,7 @@ class Sink:
     def close(self) -> None:
         if self.fmt == "json":
             if self.count == 0:
-                self.stream.write(self._json_head())
+                self.stream.write(json_head(self.mode))
             self.stream.write("\n]}\n")
         elif self.fmt == "csv" and self.count == 0:
             self.stream.write(",".join(TIDY_COLUMNS) + "\n")
@@ -639,17 +588,9 @@ class Sink:
             if self._parquet is None:
                 import pyarrow.parquet as pq
 
-                self._parquet = pq.ParquetWriter(self.stream, _parquet_schema())
+                self._parquet = pq.ParquetWriter(self.stream, parquet_schema())
             self._parquet.close()
         self.stream.flush()
-
-
-def _parquet_schema():
-    import pyarrow as pa
-
-    kinds = {"int64": pa.int64(), "string": pa.string(), "float64": pa.float64(), "bool": pa.bool_()}
-    types = {c: kinds[t] for c, t in _TIDY_TYPES.items()}
-    return pa.schema([pa.field(c, types[c]) for c in TIDY_COLUMNS])
 
 
 def write_explanations(

@@ -12,7 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from .explainer import Explanation
+from .schema import Explanation
 
 BAR_WIDTH = 12
 
@@ -53,7 +53,7 @@ def explanation_table(e: Explanation) -> Table:
     if e.insignificant:
         lines.append(f"{e.insignificant} more selected feature(s) indistinguishable from 0: left out")
     if e.stability:
-        lines.append(f"stability {_fmt(e.stability['score'])} over {e.stability['replicates']} other seeds")
+        lines.append(f"stability {_fmt(e.stability.score)} over {e.stability.replicates} other seeds")
     caption = "\n".join(lines)
     table = Table(
         title=title,
@@ -70,7 +70,7 @@ def explanation_table(e: Explanation) -> Table:
     table.add_column("weight", justify="right")
     freq = {}
     if e.stability:
-        freq = {f["feature"]: f for f in e.stability["features"]}
+        freq = {f.feature: f for f in e.stability.features}
         table.add_column("kept", justify="right")
     table.add_column("", no_wrap=True)
     scale = max((abs(f.weight) for f in e.features), default=0.0)
@@ -83,7 +83,7 @@ def explanation_table(e: Explanation) -> Table:
         style = "green" if f.weight > 0 else "red" if f.weight < 0 else ""
         cells = [str(rank), f.condition, value, Text(f"{f.weight:+.4f}", style=style)]
         if e.stability:
-            cells.append(f"{freq[f.feature]['frequency']:.0%}")
+            cells.append(f"{freq[f.feature].frequency:.0%}")
         table.add_row(*cells, _bar(f.weight, scale))
     return table
 

@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import ParameterError
-from .explainer import Explanation
+from .schema import Explanation
 
 #: Columns of :func:`summarize`'s frame, in order.
 SUMMARY_COLUMNS = [
@@ -67,7 +67,7 @@ def summarize(explanations: Iterable[Explanation], top_k: int | None = None) -> 
     an empty frame with those columns.
     """
     if top_k is not None:
-        _check_count("--top-k", top_k)
+        _check_count("top_k", top_k)
     groups: dict[str | None, list[Explanation]] = {}
     for e in explanations:
         groups.setdefault(e.label, []).append(e)
@@ -114,7 +114,7 @@ def submodular_pick(explanations: Sequence[Explanation], budget: int) -> list[in
     among equals.  With ``budget`` at least the number of explanations, every
     index is returned once, in that greedy order.
     """
-    _check_count("--pick", budget)
+    _check_count("budget", budget)
     exps = list(explanations)
     if not exps:
         return []
@@ -170,4 +170,4 @@ def _matrix(exps: Sequence[Explanation]) -> tuple[list[str], np.ndarray, np.ndar
 
 def _check_count(name: str, value, minimum: int = 1) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ParameterError(f"{name} must be an integer >= {minimum}, not {value!r}")
+        raise ParameterError(f"{{{name}}} must be an integer >= {minimum}, not {value!r}")

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
 
-from .errors import ParameterError
+from ..errors import ParameterError
 
 
 def run_chunks(func: Callable, tasks: Iterable[tuple], n_jobs: int, backend: str | None) -> Iterator:

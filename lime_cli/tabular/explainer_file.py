@@ -104,9 +104,9 @@ import numpy as np
 import pandas as pd
 from pandas.api.types import pandas_dtype
 
-from ._tabular import DISCRETIZERS, ColumnStats, TrainingStats
-from .errors import DataError, ParameterError
-from .io import AtomicFile, _check_readable, _first_line
+from ..errors import DataError, ParameterError
+from ..io import AtomicFile, _check_readable, _first_line
+from .stats import DISCRETIZERS, ColumnStats, TrainingStats
 
 FORMAT_VERSION = 1
 

@@ -37,10 +37,10 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtr, ndtri
 
-from ._parallel import run_threads
-from ._tabular import TrainingStats
+from ..core.parallel import run_threads
+from ..settings import SAMPLINGS
+from .stats import TrainingStats
 
-SAMPLINGS = ("sobol", "random")
 CELLS = 1024  # cells of each discrete column's inverse-CDF table
 STRADDLES = 1 << 30  # added to a cell's code when a code boundary lies inside the cell
 

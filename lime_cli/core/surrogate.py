@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-SELECTIONS = ("auto", "forward", "highest", "lasso", "none")
+from ..settings import SELECTIONS  # noqa: F401 - the methods select() knows
 
 _CONTROLLER = None
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import shlex
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -26,7 +26,7 @@ from pandas.api.types import (
     is_numeric_dtype,
 )
 
-from .errors import DataError, ParameterError
+from ..errors import DataError, ParameterError
 
 DISCRETIZERS = ("quartile", "decile", "entropy", "none")
 
@@ -138,7 +138,7 @@ class TrainingStats:
     ) -> TrainingStats:
         if discretizer not in DISCRETIZERS:
             raise ParameterError(
-                f"--discretizer must be one of {', '.join(DISCRETIZERS)}, not {discretizer!r}"
+                f"{{discretizer}} must be one of {', '.join(DISCRETIZERS)}, not {discretizer!r}"
             )
         if len(data) == 0:
             raise DataError("the training table has no rows")
@@ -146,9 +146,9 @@ class TrainingStats:
             raise DataError("the training table has no feature columns")
         unknown = [c for c in categorical if c not in data.columns]
         if unknown:
-            raise DataError(f"--categorical column {unknown[0]!r} is not a column of the data")
+            raise DataError(f"{{categorical}} column {unknown[0]!r} is not a column of the data")
         if discretizer == "entropy" and labels is None:
-            raise ParameterError("--discretizer entropy needs the training labels (--target)")
+            raise ParameterError("{discretizer} entropy needs the training labels ({target})")
         check_single_values(data)
         columns = []
         for name in data.columns:
@@ -164,6 +164,40 @@ class TrainingStats:
             else:
                 columns.append(_binned_stats(str(name), series, discretizer, labels, regression, seed))
         return cls(columns=columns, discretizer=discretizer)
+
+
+def fit_training_stats(
+    data: pd.DataFrame,
+    *,
+    features: Sequence[str] | None = None,
+    target: str | None = None,
+    categorical: Sequence[str] = (),
+    discretizer: str = "quartile",
+    regression: bool = False,
+    seed: int = 0,
+) -> TrainingStats:
+    """The training statistics of ``data``: no model needed (what ``lime fit`` saves).
+
+    ``features`` are the columns to describe (default: every column but
+    ``target``); ``target`` holds the labels, which ``discretizer="entropy"``
+    needs (a regression tree when ``regression``); ``categorical`` names
+    numeric columns to treat as categories.
+    """
+    if target is not None and target not in data.columns:
+        raise DataError(f"{{target}} column {target!r} is not a column of the data")
+    unknown = [c for c in categorical if c not in data.columns]
+    if unknown:
+        raise DataError(f"{{categorical}} column {unknown[0]!r} is not a column of the data")
+    features = [str(c) for c in data.columns if c != target] if features is None else list(features)
+    labels = data[target].to_numpy() if target is not None else None
+    return TrainingStats.from_frame(
+        data[features],
+        categorical=[c for c in categorical if c in features],
+        discretizer=discretizer,
+        labels=labels,
+        regression=regression,
+        seed=seed,
+    )
 
 
 # -- helpers ---------------------------------------------------------------------------
@@ -322,12 +356,12 @@ def _bin_edges(x: np.ndarray, discretizer: str, labels, regression: bool, seed: 
     tree = tree_cls(max_depth=3, random_state=seed, **kwargs)
     if pd.isna(pd.Series(labels)).any():
         raise DataError(
-            "--discretizer entropy needs a label for every row: the --target column has missing values"
+            "{discretizer} entropy needs a label for every row: the {target} column has missing values"
         )
     try:
         tree.fit(x.reshape(-1, 1), labels)
     except (ValueError, TypeError) as exc:
-        raise DataError(f"--discretizer entropy cannot use the --target column ({exc})") from None
+        raise DataError(f"{{discretizer}} entropy cannot use the {{target}} column ({exc})") from None
     edges = tree.tree_.threshold[tree.tree_.children_left > -1]
     if edges.size == 0:
         edges = np.array([np.median(x)])

@@ -99,4 +99,3 @@ class ChunkSizer:
             self.per_row = max(self.per_row, (peak - before) / max(rows, 1))
             self.largest = max(self.largest, rows)
             self.measured = True
-

@@ -1,0 +1,348 @@
+"""The pipeline every LIME explanation follows, for any kind of input.
+
+For a chunk of instances: encode them (the front-end), draw their samples (one
+array for the chunk, each instance from its own stream), call the model once,
+weight the samples by their distance to the instance, solve every surrogate of
+the chunk together (feature selection, weighted ridge, pruning of weights that
+cannot be told from zero), and package the explanations.  ``--stability``
+re-explains the chunk under other streams in the same batch; ``num_samples
+"auto"`` doubles an instance's samples until its explanation holds.
+
+:func:`run` drives a whole batch: the model is inspected and probed once,
+before any chunk; the chunks go serially, to worker processes or to a Dask
+cluster, sized by the memory they take unless a size is given; the output is
+the same in every case, in the input's order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+from scipy.special import ndtri
+
+from ..errors import DataError, ModelError, ParameterError
+from ..schema import Explanation, FeatureStability, FeatureWeight, Stability
+from ..settings import AUTO_CAP, Settings
+from . import memory, streams, surrogate
+from .frontend import FrontEnd, Instances
+from .kernel import exponential_kernel
+from .model import ModelInfo
+from .parallel import as_worker, inner_threads, run_chunks, run_threads
+
+#: At most this many re-explanations per instance for ``stability``.
+MAX_STABILITY = 1000
+
+
+@dataclass(frozen=True)
+class Job:
+    """Everything a chunk needs, wherever it runs (it is pickled to workers with each chunk)."""
+
+    frontend: FrontEnd
+    model: ModelInfo
+    settings: Settings
+    kernel_width: float
+    labels: tuple[int, ...] | None = None  # the classes to explain, by index; None: see top_labels
+    top_labels: int | None = None  # the K most probable classes; None and no labels: the predicted one
+    stability: int = 0  # re-explanations under other streams, per instance
+
+
+def run(
+    job: Job, rows, positions: np.ndarray, *, n_jobs: int = 1, backend: str | None = None
+) -> Iterator[list[Explanation]]:
+    """Explain the prepared ``rows`` (their ``positions`` are reported as ``row``), chunk by chunk."""
+    cap = _cell_batch(job)
+    if job.stability:  # the replicates share the chunk: keep its arrays the same size
+        cap = max(1, cap // (job.stability + 1))
+    n = len(positions)
+    fe = job.frontend
+
+    def tasks(size, start=0):  # lazy: a chunk's rows are sliced only when it is due
+        return ((job, fe.rows(rows, a, a + size), positions[a : a + size]) for a in range(start, n, size))
+
+    if job.settings.batch_size:
+        chunks = run_chunks(explain_chunk, tasks(job.settings.batch_size), n_jobs, backend)
+    else:
+        chunks = _sized_chunks(job, tasks, cap, n, n_jobs, backend)
+    return _releasing(chunks, fe)
+
+
+def _sized_chunks(job, tasks, cap, n, n_jobs, backend) -> Iterator[list[Explanation]]:
+    """The automatic chunking: chunks sized by the memory they take (see :mod:`.memory`).
+
+    Serially every chunk is measured; with workers the first chunks are explained
+    here, until one has been measured, and the rest go to the workers in chunks of
+    the measured size.
+    """
+    parallel = not (n_jobs == 1 and backend is None)
+    sizer = memory.ChunkSizer(cap, 1 if not parallel else (n_jobs if n_jobs > 0 else inner_threads()))
+    start = 0
+    while start < n and not (parallel and (sizer.measured or not sizer.usable)):
+        size = sizer.next_size()
+        task = next(tasks(size, start))
+        with sizer.measure(len(task[2])):
+            # as a worker would run it, when workers run the others
+            out = as_worker(explain_chunk, *task) if parallel else explain_chunk(*task)
+        yield out
+        start += size
+    if start < n:
+        yield from run_chunks(explain_chunk, tasks(sizer.next_size(), start), n_jobs, backend)
+
+
+def _cell_batch(job: Job) -> int:
+    """Instances per chunk that keep a chunk's sample cells near 4 million (at most 512)."""
+    n = AUTO_CAP if job.settings.auto_samples else job.settings.first_samples
+    return int(min(max(4_000_000 // (n * max(job.frontend.n_features, 1)), 1), 512))
+
+
+def _releasing(chunks: Iterator[list[Explanation]], frontend: FrontEnd) -> Iterator[list[Explanation]]:
+    """``chunks``, then what the front-end kept between them freed (a whole run reuses it)."""
+    try:
+        yield from chunks
+    finally:
+        frontend.release()
+
+
+# -- before any chunk ----------------------------------------------------------------------
+
+
+def check_run(stability: int, n_jobs: int, settings: Settings) -> None:
+    """ParameterErrors for per-run arguments (``stability``, ``n_jobs``)."""
+    if isinstance(stability, bool) or not isinstance(stability, (int, np.integer)) or stability < 0:
+        raise ParameterError(f"{{stability}} must be an integer >= 0, not {stability!r}")
+    if stability > MAX_STABILITY:
+        raise ParameterError(f"{{stability}} must be at most {MAX_STABILITY}, not {stability}")
+    if stability and settings.auto_samples:
+        raise ParameterError("{stability} needs a fixed {num_samples}, not auto")
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)) or n_jobs < -1:
+        raise ParameterError(f"{{n_jobs}} must be an integer >= -1, not {n_jobs!r}")
+    if n_jobs == 0:
+        raise ParameterError("{n_jobs} must be a positive number of workers, or -1 for one per core")
+
+
+def probe(frontend: FrontEnd, info: ModelInfo, rows, settings: Settings) -> ModelInfo:
+    """Ask the model about two samples of the first instance, before any chunk.
+
+    A model whose output is not what LIME needs (the wrong shape, not
+    probabilities, more columns than classes) is reported before anything is
+    written; a classifier without ``classes_`` gets its classes ("0", "1", ...)
+    here, once, so that every worker has them.
+    """
+    instances = frontend.encode(frontend.rows(rows, 0, 1))
+    rng = [np.random.default_rng(0)]  # not an instance's stream: the probe's samples are thrown away
+    samples = frontend.sample(instances, rng, 2, replace(settings, sampling="random"), 1)
+    preds = info.predict(frontend.model_input(instances, samples), 2)
+    return info.with_classes(preds.shape[1])
+
+
+def label_indices(info: ModelInfo, labels: Sequence[str] | None, top_labels: int | None):
+    """The classes to explain as indices into ``info.classes`` (or None), checked."""
+    if info.mode == "regression":
+        if labels or top_labels:
+            raise ParameterError("{labels} and {top_labels} apply to classification only")
+        return None
+    if labels and top_labels:
+        raise ParameterError("give {labels} or {top_labels}, not both")
+    if top_labels is not None:
+        n = len(info.classes) if info.classes else None
+        if top_labels < 1 or (n is not None and top_labels > n):
+            raise ParameterError(f"{{top_labels}} must be between 1 and {n or 'the number of classes'}")
+    if not labels:
+        return None
+    if info.classes is None:
+        raise ModelError("the model has no classes_ attribute: {labels} cannot be matched to its classes")
+    idx = []
+    for lab in dict.fromkeys(labels):  # each class once, in the order given
+        if str(lab) not in info.classes:
+            shown = ", ".join(info.classes[:10])
+            raise DataError(f"{{labels}} {lab!r} is not a class of the model (classes: {shown})")
+        idx.append(info.classes.index(str(lab)))
+    return tuple(idx)
+
+
+# -- one chunk -------------------------------------------------------------------------------
+
+
+def explain_chunk(job: Job, rows, positions: np.ndarray) -> list[Explanation]:
+    """Explain one chunk, start to end (what a worker runs).
+
+    With ``job.stability`` R, the chunk's instances are explained R more times,
+    with streams of their own (``streams.REPLICATE``, r), in the same batch; the
+    main explanations then carry how the replicates agree with them.
+    """
+    instances = job.frontend.encode(rows)
+    if job.settings.auto_samples:
+        return _explain_auto(job, instances, positions)
+    R, B = job.stability, len(instances)
+    purposes = [(streams.MAIN, 0)] * B
+    if R:
+        purposes += [(streams.REPLICATE, r) for r in range(1, R + 1) for _ in range(B)]
+        instances = instances.take(np.tile(np.arange(B), R + 1))
+        positions = np.tile(positions, R + 1)
+    out = _run(job, instances, positions, purposes, job.settings.first_samples)
+    if not R:
+        return out
+    n = len(out) // (R + 1)  # explanations per copy: B instances x L labels
+    main = out[:n]
+    for i, e in enumerate(main):
+        e.stability = _stability([out[r * n + i] for r in range(1, R + 1)], e)
+    return main
+
+
+def _explain_auto(job: Job, instances: Instances, positions: np.ndarray) -> list[Explanation]:
+    """``num_samples="auto"``: double each instance's samples until its explanation holds.
+
+    Level k draws AUTO_START * 2**k fresh samples from the instance's stream
+    (``streams.AUTO``, k).  An instance stops at the first level whose features and
+    signs equal those of the level before (each weight being significant at
+    ``confidence`` when pruning is on), or at AUTO_CAP samples; its explanation is
+    that of the last level, and ``num_samples`` says its size.
+    """
+
+    def signature(exps):
+        return [{(f.feature, f.weight > 0) for f in e.features} for e in exps]
+
+    n, level, B = job.settings.first_samples, 0, len(instances)
+    prev = _run(job, instances, positions, [(streams.AUTO, 0)] * B, n)
+    L = len(prev) // B
+    prev_by_row = [prev[i * L : (i + 1) * L] for i in range(B)]
+    result: list[list[Explanation] | None] = [None] * B
+    pending = np.arange(B)
+    while len(pending):
+        level, n = level + 1, n * 2
+        purposes = [(streams.AUTO, level)] * len(pending)
+        cur = _run(job, instances.take(pending), positions[pending], purposes, n)
+        still = []
+        for k, i in enumerate(pending):
+            cur_i = cur[k * L : (k + 1) * L]
+            if signature(cur_i) == signature(prev_by_row[i]) or n >= AUTO_CAP:
+                result[i] = cur_i
+            else:
+                prev_by_row[i] = cur_i
+                still.append(i)
+        pending = np.array(still, dtype=np.intp)
+    return [e for row in result for e in row]
+
+
+def _run(job: Job, instances: Instances, positions, purposes, n: int) -> list[Explanation]:
+    """Samples, one model call, surrogates and explanations for a chunk of instances."""
+    fe, B = job.frontend, len(instances)
+    rngs = streams.generators(job.settings.seed, instances.keys, purposes)
+    samples = fe.sample(instances, rngs, n, job.settings, inner_threads())
+    preds = job.model.predict(fe.model_input(instances, samples), B * n).reshape(B, n, -1)
+    return _finish(job, instances, positions, samples, preds)
+
+
+def _finish(job: Job, instances, positions, samples, preds) -> list[Explanation]:
+    B, Z = len(instances), samples.Z
+    if job.model.mode == "regression":
+        lab = np.zeros((B, 1), dtype=np.intp)
+    elif job.labels is not None:
+        lab = np.broadcast_to(np.array(job.labels, dtype=np.intp), (B, len(job.labels)))
+    elif job.top_labels:
+        lab = np.argsort(-preds[:, 0, :], axis=1, kind="stable")[:, : job.top_labels]
+    else:
+        lab = np.argmax(preds[:, 0, :], axis=1)[:, None]
+    L = lab.shape[1]
+    Y = np.take_along_axis(preds, lab[:, None, :], axis=2)
+
+    # the instances' surrogates are independent: solve them in a few parts, on threads
+    bounds = np.linspace(0, B, min(B, inner_threads()) + 1).astype(int)
+    parts = [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+
+    def solve(part):
+        z = Z[part]
+        w = exponential_kernel(job.frontend.distances(z, samples.binary), job.kernel_width)
+        return _surrogates(job.settings, z, w, Y[part], samples.binary)
+
+    # single-threaded BLAS: the sums are then done in the same order on any machine,
+    # worker or cluster, so the output is identical to the last bit
+    with surrogate.single_thread_blas():
+        solved = run_threads(solve, parts, len(parts))
+    fit = surrogate.Fit.concatenate([f for f, _ in solved])
+    dropped = np.concatenate([d for _, d in solved])
+    model_pred = Y[:, 0, :].reshape(B * L)
+    return _package(job, instances, positions, lab, fit, model_pred, dropped, Z.shape[2])
+
+
+def _surrogates(settings: Settings, Z, w, Y, binary: int) -> tuple[surrogate.Fit, np.ndarray]:
+    """The surrogates of some instances (Z, w, Y as in ``surrogate.moments``), and the
+    selected features each leaves out (constant, or not significant)."""
+    z0 = np.repeat(Z[:, :, 0], Y.shape[2], axis=0)
+    m = surrogate.moments(Z, w, Y, binary=binary)
+    chosen = surrogate.select(m, settings.num_features, settings.feature_selection, z0)
+    # a feature that does not vary over the samples (a constant column) has no
+    # weight to report: it is left out rather than listed with rounding noise
+    rows = np.arange(len(chosen))[:, None]
+    dropped = m.diag[rows, chosen] <= 1e-12 * np.maximum(m.diag.max(axis=1, keepdims=True), 1e-300)
+    fit = surrogate.fit(m, chosen, z0, dropped=dropped if dropped.any() else None)
+    if settings.confidence > 0:
+        # leave out what cannot be told apart from zero, and refit on the rest
+        # family-wise over the k selected features (Bonferroni)
+        z = float(ndtri(1 - (1 - settings.confidence) / (2 * chosen.shape[1])))
+        dropped |= surrogate.t_statistics(m, fit) < z
+        fit = surrogate.fit(m, chosen, z0, dropped=dropped)
+    return fit, dropped
+
+
+def _package(job, instances, positions, lab, fit, model_pred, dropped, n_samples) -> list[Explanation]:
+    L, out = lab.shape[1], []
+    for p in range(len(fit.features)):
+        b, li = divmod(p, L)
+        order = np.argsort(-np.abs(fit.coef[p]), kind="stable")
+        feats = []
+        for o in order:
+            if dropped is not None and dropped[p, o]:
+                continue
+            name, condition, value = job.frontend.describe(instances, b, int(fit.features[p, o]))
+            feats.append(FeatureWeight(name, condition, value, float(fit.coef[p, o])))
+        label = None if job.model.mode == "regression" else job.model.classes[int(lab[b, li])]
+        out.append(
+            Explanation(
+                row=int(positions[b]),
+                label=label,
+                model_prediction=float(model_pred[p]),
+                local_prediction=float(fit.local_prediction[p]),
+                intercept=float(fit.intercept[p]),
+                score=float(fit.score[p]),
+                features=feats,
+                fidelity_gap=abs(float(fit.local_prediction[p]) - float(model_pred[p])),
+                low_fidelity=bool(fit.score[p] < job.settings.min_fidelity),
+                num_samples=int(n_samples),
+                insignificant=0 if dropped is None else int(dropped[p].sum()),
+            )
+        )
+    return out
+
+
+def _stability(replicates: list[Explanation], main: Explanation) -> Stability:
+    """How R re-explanations under other seeds agree with ``main``.
+
+    ``score``: mean Jaccard overlap of their feature sets with main's (1 = always the
+    same features); per feature of main, ``frequency``: share of replicates listing it
+    (the variable stability of Visani et al.), and the mean and standard deviation of
+    its weight over them (0 where absent; the coefficient stability).
+    """
+    names = [f.feature for f in main.features]
+    base = set(names)
+    overlaps, weights = [], np.zeros((len(replicates), len(names)))
+    for r, e in enumerate(replicates):
+        found = {f.feature: f.weight for f in e.features}
+        union = base | set(found)
+        overlaps.append(len(base & set(found)) / len(union) if union else 1.0)
+        weights[r] = [found.get(n, 0.0) for n in names]
+    present = weights != 0
+    return Stability(
+        replicates=len(replicates),
+        score=float(np.mean(overlaps)),
+        features=[
+            FeatureStability(
+                feature=n,
+                frequency=float(present[:, j].mean()),
+                weight_mean=float(weights[:, j].mean()),
+                weight_std=float(weights[:, j].std()),
+            )
+            for j, n in enumerate(names)
+        ],
+    )
