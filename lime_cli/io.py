@@ -54,6 +54,8 @@ _SKOPS_REASONS = {
     ),
 }
 FORMATS = ("table", "json", "jsonl", "csv", "parquet")
+#: Lines of the tidy form per Parquet row group (a run holds at most this many in memory).
+PARQUET_ROW_GROUP = 1 << 16
 
 
 # -- reading -------------------------------------------------------------------------
@@ -540,6 +542,8 @@ class Sink:
         self.mode = mode
         self.count = 0
         self._parquet = None
+        self._pending: list = []  # Parquet: tables not yet written as a row group
+        self._pending_rows = 0
 
     def write(self, chunk: Sequence[Explanation]) -> None:
         s = self.stream
@@ -566,9 +570,22 @@ class Sink:
             )
             if self._parquet is None:
                 self._parquet = pq.ParquetWriter(s, table.schema)
-            self._parquet.write_table(table)
+            # row groups of a fixed size, whatever the chunks: the file's bytes do not depend on
+            # how the rows were chunked (the automatic size follows the memory chunks take)
+            self._pending.append(table)
+            self._pending_rows += table.num_rows
+            while self._pending_rows >= PARQUET_ROW_GROUP:
+                self._write_row_group(PARQUET_ROW_GROUP)
             self.count += len(chunk)
         s.flush()
+
+    def _write_row_group(self, rows: int) -> None:
+        import pyarrow as pa
+
+        table = pa.concat_tables(self._pending)
+        self._parquet.write_table(table.slice(0, rows), row_group_size=rows)
+        rest = table.slice(rows)
+        self._pending, self._pending_rows = ([rest] if rest.num_rows else []), rest.num_rows
 
     def abort(self) -> None:
         """Release the Parquet writer of a failed run (its file is discarded)."""
@@ -589,6 +606,8 @@ class Sink:
                 import pyarrow.parquet as pq
 
                 self._parquet = pq.ParquetWriter(self.stream, parquet_schema())
+            if self._pending_rows:
+                self._write_row_group(self._pending_rows)
             self._parquet.close()
         self.stream.flush()
 

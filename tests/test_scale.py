@@ -194,3 +194,20 @@ def test_automatic_chunks_with_workers_match_serial():
     serial = ex.explain(X)
     parallel = [e for chunk in ex.iter_explain(X, n_jobs=2) for e in chunk]
     assert parallel == serial
+
+
+def test_parquet_bytes_do_not_depend_on_the_chunks(cli_args, tmp_path, monkeypatch):
+    from lime_cli import io as lime_io
+
+    monkeypatch.setattr(lime_io, "PARQUET_ROW_GROUP", 500)  # several row groups, cut inside chunks
+    files = []
+    for extra in (["--batch-size", 3], ["--batch-size", 64], []):
+        out = tmp_path / f"out{len(files)}.parquet"
+        res = invoke(cli_args + ["-f", "parquet", "-o", out, *extra])
+        assert res.exit_code == 0, res.stderr
+        files.append(out.read_bytes())
+    assert files[0] == files[1] == files[2]
+    import pyarrow.parquet as pq
+
+    meta = pq.read_metadata(tmp_path / "out0.parquet")
+    assert meta.num_row_groups > 2 and meta.row_group(0).num_rows == 500
