@@ -2,7 +2,7 @@
 
 `bench/run.py` uses it because a child's ru_maxrss on Linux also counts the parent's memory at
 fork time; VmHWM belongs to the process image after exec only.  lime-cli resets VmHWM before each
-chunk it sizes (lime_cli/_memory.py), so the peak is read before every reset too, and the largest
+chunk it sizes (lime_cli/core/memory.py), so the peak is read before every reset too, and the largest
 is the one written.
 """
 
@@ -25,7 +25,7 @@ def _report(path: str) -> None:
 if __name__ == "__main__":
     atexit.register(_report, sys.argv[1])
     sys.argv = ["lime"] + sys.argv[2:]
-    from lime_cli import _memory
+    from lime_cli.core import memory as _memory
 
     reset = _memory.reset_peak
 

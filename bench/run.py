@@ -216,11 +216,12 @@ def scale_run(rows: int, samples: int, tmp: Path) -> dict:
 def our_samples(model, X_train, rows: pd.DataFrame, samples: int, **kwargs) -> pd.DataFrame:
     """The samples lime-cli draws for ``rows`` (positions 0, 1, ...): the frame the model receives."""
     from lime_cli import Explainer
+    from lime_cli.core import engine, streams
 
     ex = Explainer(model, X_train, num_samples=samples, **kwargs)
-    positions = np.arange(len(rows))
-    # the engine's own sampling step (private)
-    _, frame = ex._prepare(rows, positions, [[0, int(p)] for p in positions], samples)
+    instances = ex.frontend.encode(ex.check_rows(rows))
+    # the engine's own sampling step
+    _, frame = engine.draw(ex.job(), instances, [(streams.MAIN, 0)] * len(rows), samples)
     return frame.copy()
 
 

@@ -175,10 +175,15 @@ class Explainer:
             info = engine.probe(self.frontend, info, prepared, self.settings)
         if not known:  # the probe gave the classes
             label_idx = engine.label_indices(info, labels, top_labels)
-        job = engine.Job(
-            self.frontend, info, self.settings, self.kernel_width, label_idx, top_labels, stability
-        )
+        job = self.job(info, label_idx, top_labels, stability)
         return engine.run(job, prepared, positions, n_jobs=n_jobs, backend=backend)
+
+    def job(self, model_info=None, labels=None, top_labels=None, stability: int = 0) -> engine.Job:
+        """What the core runs a chunk with (:class:`lime_cli.core.engine.Job`)."""
+        info = self.model_info if model_info is None else model_info
+        return engine.Job(
+            self.frontend, info, self.settings, self.kernel_width, labels, top_labels, stability
+        )
 
     def check_rows(self, rows: pd.DataFrame) -> pd.DataFrame:
         """The feature columns of ``rows``, checked (a DataError names what is wrong)."""

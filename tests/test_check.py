@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from lime_cli.check import Rule, evaluate, junit_xml
 from lime_cli.cli import app
-from lime_cli.explainer import Explanation, FeatureWeight
+from lime_cli.schema import Explanation, FeatureWeight
 
 FAST = ["-n", "400", "-k", "5"]
 

@@ -457,7 +457,7 @@ def _numbers_with(words, n=1000, seed=0):
 def test_warning_for_a_numeric_text_column(column, warns):
     import warnings
 
-    from lime_cli._tabular import TrainingStats
+    from lime_cli.tabular import TrainingStats
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

@@ -10,7 +10,7 @@ from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 from sklearn.linear_model import LinearRegression, LogisticRegression
 
 from lime_cli import Explainer, explanations_to_frame
-from lime_cli._surrogate import fit, moments, select, t_statistics
+from lime_cli.core.surrogate import fit, moments, select, t_statistics
 
 
 def top_features(exp, k):
@@ -243,19 +243,20 @@ def test_tidy_frame(cancer):
 def draw_samples(ex, frame, rows, seed, num_samples, locality, threads, sampling):
     """``perturb`` on rows ``rows`` of ``frame``, row r with the stream (seed, r): the
     Perturbation and the rows' own codes and binned values."""
-    from lime_cli import _sampling
+    from lime_cli.tabular import sampling as _sampling
 
-    codes0, binned0, cont0 = ex._encode(ex.check_rows(frame.iloc[rows]))
+    fe = ex.frontend
+    inst = fe.encode(ex.check_rows(frame.iloc[rows]))
     rngs = [np.random.default_rng([seed, int(r)]) for r in rows]
     pert = _sampling.perturb(
-        ex._layout, codes0, binned0, cont0, rngs, num_samples, locality, threads, sampling
+        fe.layout, inst.codes, inst.binned, inst.cont, rngs, num_samples, locality, threads, sampling
     )
-    return pert, codes0, binned0
+    return pert, inst.codes, inst.binned
 
 
 @pytest.mark.parametrize("locality,sampling", [(0.0, "random"), (0.7, "random"), (0.7, "sobol")])
 def test_samples_do_not_depend_on_blocks_threads_or_chunk(mixed, monkeypatch, locality, sampling):
-    from lime_cli import _sampling
+    from lime_cli.tabular import sampling as _sampling
 
     model, frame = mixed
     ex = Explainer(model, frame, target="progression")
@@ -283,7 +284,7 @@ def test_kept_and_drawn_samples_agree_with_z(mixed, sampling):
     # exactly where the sample's code is the row's, and about p of them are the row's value
     model, frame = mixed
     ex = Explainer(model, frame, target="progression")
-    lay = ex._layout
+    lay = ex.frontend.layout
     S, p = 4000, 0.7
     pert, codes0, binned0 = draw_samples(ex, frame, np.arange(7), 3, S, p, 2, sampling)
     nb = lay.n_binned
@@ -312,7 +313,7 @@ def test_sampled_bins_follow_training_frequencies(cancer, sampling, tolerance):
     model, X, _ = cancer
     ex = Explainer(model, X, preset="lime")
     pert, codes0, _ = draw_samples(ex, X, np.arange(6), 1, 20_000, 0.0, 2, sampling)
-    for j, i in enumerate(ex._layout.discrete[:5]):
+    for j, i in enumerate(ex.frontend.layout.discrete[:5]):
         c = ex.stats.columns[i]
         v = pert.values[j, :, 1:].ravel()
         codes = c.encode_numeric(v)
@@ -324,13 +325,13 @@ def test_sampled_bins_follow_training_frequencies(cancer, sampling, tolerance):
 
 
 def test_explanations_do_not_depend_on_the_thread_count(cancer, monkeypatch):
-    from lime_cli import explainer
+    from lime_cli.core import engine
 
     model, X, _ = cancer
     ex = Explainer(model, X, num_features=4, num_samples=500, batch_size=7)
-    monkeypatch.setattr(explainer, "inner_threads", lambda: 1)
+    monkeypatch.setattr(engine, "inner_threads", lambda: 1)
     serial = ex.explain(X.iloc[:15])
-    monkeypatch.setattr(explainer, "inner_threads", lambda: 3)
+    monkeypatch.setattr(engine, "inner_threads", lambda: 3)
     assert ex.explain(X.iloc[:15]) == serial
 
 
@@ -356,7 +357,7 @@ def test_a_forked_child_explains_with_threads_of_its_own(cancer):
 
 
 def test_sobol_points_are_stratified_and_reused():
-    from lime_cli import _sampling
+    from lime_cli.tabular import sampling as _sampling
 
     pts = _sampling.sobol_points(7, 1024)
     assert pts.shape == (7, 1024) and pts.dtype == np.uint32
@@ -400,7 +401,7 @@ def test_shifted_sobol_uniforms(cancer, monkeypatch):
     # 1024 points one in each interval of 1/1024; tables wider than Sobol' goes draw independently
     import threading
 
-    from lime_cli import _sampling
+    from lime_cli.tabular import sampling as _sampling
 
     model, X, _ = cancer
     ex = Explainer(model, X)

@@ -10,11 +10,11 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from lime_cli._tabular import TrainingStats
 from lime_cli.cli import app
 from lime_cli.errors import DataError, StorageError
 from lime_cli.explainer import Explainer
-from lime_cli.explainer_file import (
+from lime_cli.tabular import TrainingStats
+from lime_cli.tabular.explainer_file import (
     FORMAT_VERSION,
     read_explainer_file,
     stats_from_dict,

@@ -102,14 +102,14 @@ def test_stability_report(cancer):
     with_report = ex.explain(X.iloc[:4], stability=3)
     for e, p in zip(with_report, plain, strict=True):
         s = e.stability
-        assert s["replicates"] == 3
-        assert 0.0 <= s["score"] <= 1.0
-        assert [f["feature"] for f in s["features"]] == [f.feature for f in e.features]
-        assert all(0.0 <= f["frequency"] <= 1.0 and f["weight_std"] >= 0 for f in s["features"])
+        assert s.replicates == 3
+        assert 0.0 <= s.score <= 1.0
+        assert [f.feature for f in s.features] == [f.feature for f in e.features]
+        assert all(0.0 <= f.frequency <= 1.0 and f.weight_std >= 0 for f in s.features)
         # the main explanation is the one a run without the report gives
         assert e.features == p.features and e.score == p.score
     # replicates really are other streams: some weight varies
-    assert any(f["weight_std"] > 0 for e in with_report for f in e.stability["features"])
+    assert any(f.weight_std > 0 for e in with_report for f in e.stability.features)
 
 
 def test_stability_in_outputs(cancer_files):
@@ -128,7 +128,7 @@ def test_preset_lime_matches_lime_method(cancer):
     # preset lime: no locality, no pruning; K features always listed
     model, X, _ = cancer
     ex = Explainer(model, X, num_features=5, num_samples=500, preset="lime")
-    assert (ex.locality, ex.confidence) == (0.0, 0.0)
+    assert (ex.settings.locality, ex.settings.confidence) == (0.0, 0.0)
     assert all(len(e.features) == 5 for e in ex.explain(X.iloc[:3]))
 
 

@@ -17,8 +17,9 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 from typer.testing import CliRunner
 
-from lime_cli import Explainer, _sampling
+from lime_cli import Explainer
 from lime_cli.cli import app
+from lime_cli.tabular import sampling as _sampling
 
 
 def invoke(args, **kw):
@@ -105,7 +106,7 @@ def test_chunk_arrays_are_bounded_by_batch_size(monkeypatch):
         weakref.finalize(pert.Z, lambda: live.__setitem__(0, live[0] - 1))
         return pert
 
-    monkeypatch.setattr("lime_cli.explainer.perturb", tracked)
+    monkeypatch.setattr("lime_cli.tabular.frontend.perturb", tracked)
     ex = Explainer(model, X, num_features=3, num_samples=150, batch_size=5)
     rows = X  # 600 rows
     gen = ex.iter_explain(rows)
@@ -167,7 +168,8 @@ def test_automatic_chunks_are_sized_by_the_memory_the_model_takes():
     # in a fresh process, as the lime command runs: 16 MB per row against a budget of a few hundred
     script = """
 import json, numpy as np, pandas as pd
-from lime_cli import Explainer, _memory
+from lime_cli import Explainer
+from lime_cli.core import memory as _memory
 from test_scale import HungryModel
 sizes = []
 real = _memory.ChunkSizer.next_size
@@ -176,7 +178,9 @@ X = pd.DataFrame(np.random.default_rng(0).standard_normal((200, 3)), columns=["a
 ex = Explainer(HungryModel(), X, num_features=2, num_samples=1000)
 auto = ex.explain(X)
 fixed = Explainer(HungryModel(), X, num_features=2, num_samples=1000, batch_size=7).explain(X)
-print(json.dumps({"sizes": sizes, "cap": ex._auto_batch_size(), "same": auto == fixed}))
+from lime_cli.core.engine import cell_batch
+cap = cell_batch(ex.frontend.n_features, ex.settings)
+print(json.dumps({"sizes": sizes, "cap": cap, "same": auto == fixed}))
 """
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent)}
     res = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300)

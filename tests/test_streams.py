@@ -9,8 +9,9 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from lime_cli import Explainer, _streams
+from lime_cli import Explainer
 from lime_cli.cli import app
+from lime_cli.core import streams as _streams
 
 N = 300
 

@@ -101,7 +101,7 @@ def test_pick_ignores_zero_weights():
 
 @pytest.mark.parametrize("budget", [0, -1, True, 1.5, None])
 def test_pick_budget_must_be_positive(six, budget):
-    with pytest.raises(ParameterError, match="--pick"):
+    with pytest.raises(ParameterError, match="budget must be"):
         submodular_pick(six, budget)
 
 
@@ -199,7 +199,7 @@ def test_summarize_empty():
 
 @pytest.mark.parametrize("top_k", [0, -2, 2.0])
 def test_summarize_top_k_must_be_positive(top_k):
-    with pytest.raises(ParameterError, match="--top-k"):
+    with pytest.raises(ParameterError, match="top_k must be"):
         summarize(HAND, top_k=top_k)
 
 

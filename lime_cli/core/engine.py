@@ -52,7 +52,7 @@ def run(
     job: Job, rows, positions: np.ndarray, *, n_jobs: int = 1, backend: str | None = None
 ) -> Iterator[list[Explanation]]:
     """Explain the prepared ``rows`` (their ``positions`` are reported as ``row``), chunk by chunk."""
-    cap = _cell_batch(job)
+    cap = cell_batch(job.frontend.n_features, job.settings)
     if job.stability:  # the replicates share the chunk: keep its arrays the same size
         cap = max(1, cap // (job.stability + 1))
     n = len(positions)
@@ -90,10 +90,11 @@ def _sized_chunks(job, tasks, cap, n, n_jobs, backend) -> Iterator[list[Explanat
         yield from run_chunks(explain_chunk, tasks(sizer.next_size(), start), n_jobs, backend)
 
 
-def _cell_batch(job: Job) -> int:
-    """Instances per chunk that keep a chunk's sample cells near 4 million (at most 512)."""
-    n = AUTO_CAP if job.settings.auto_samples else job.settings.first_samples
-    return int(min(max(4_000_000 // (n * max(job.frontend.n_features, 1)), 1), 512))
+def cell_batch(n_features: int, settings: Settings) -> int:
+    """Instances per chunk that keep a chunk's sample cells near 4 million (at most 512): the
+    largest automatic chunk."""
+    n = AUTO_CAP if settings.auto_samples else settings.first_samples
+    return int(min(max(4_000_000 // (n * max(n_features, 1)), 1), 512))
 
 
 def _releasing(chunks: Iterator[list[Explanation]], frontend: FrontEnd) -> Iterator[list[Explanation]]:
@@ -225,12 +226,18 @@ def _explain_auto(job: Job, instances: Instances, positions: np.ndarray) -> list
     return [e for row in result for e in row]
 
 
+def draw(job: Job, instances: Instances, purposes, n: int):
+    """(samples, model input) of a chunk: ``n`` samples per instance, instance b from its stream
+    ``purposes[b]`` = (purpose, index)."""
+    rngs = streams.generators(job.settings.seed, instances.keys, purposes)
+    samples = job.frontend.sample(instances, rngs, n, job.settings, inner_threads())
+    return samples, job.frontend.model_input(instances, samples)
+
+
 def _run(job: Job, instances: Instances, positions, purposes, n: int) -> list[Explanation]:
     """Samples, one model call, surrogates and explanations for a chunk of instances."""
-    fe, B = job.frontend, len(instances)
-    rngs = streams.generators(job.settings.seed, instances.keys, purposes)
-    samples = fe.sample(instances, rngs, n, job.settings, inner_threads())
-    preds = job.model.predict(fe.model_input(instances, samples), B * n).reshape(B, n, -1)
+    samples, X = draw(job, instances, purposes, n)
+    preds = job.model.predict(X, len(instances) * n).reshape(len(instances), n, -1)
     return _finish(job, instances, positions, samples, preds)
 
 
