@@ -35,7 +35,7 @@ Policy file (TOML)::
 The policy is validated when it is read, whatever the command line overrides:
 a table or key other than those above is an error (naming the closest valid
 one), and so is a value of the wrong type or out of range (``num_samples`` an
-integer from 2 to ``MAX_SAMPLES`` or ``"auto"``, ``num_features`` >= 1,
+integer from 2 to ``lime_cli.settings.MAX_SAMPLES`` or ``"auto"``, ``num_features`` >= 1,
 ``seed`` >= 0, ``min_fidelity`` a finite number, shares in [0, 1], ``top_k``
 >= 1; booleans are not numbers).  Each error is one line naming the file, the
 rule and the key.

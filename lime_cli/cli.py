@@ -185,18 +185,33 @@ DataOption = Annotated[
         "-d",
         metavar="TRAIN",
         help="Training table (.csv, .jsonl, .ndjson, each maybe .gz/.bz2/.xz/.zst; .parquet).",
+        show_default="none (give it or --explainer)",
     ),
 ]
 ExplainerOption = Annotated[
     Path | None,
-    typer.Option("--explainer", metavar="FILE", help="Statistics saved by `lime fit`, in place of --data."),
+    typer.Option(
+        "--explainer",
+        metavar="FILE",
+        help="Statistics saved by `lime fit`, in place of --data.",
+        show_default="none (give it or --data)",
+    ),
 ]
 TargetOption = Annotated[
-    str | None, typer.Option("--target", "-t", metavar="COL", help="Label column of --data, never a feature.")
+    str | None,
+    typer.Option(
+        "--target", "-t", metavar="COL", help="Label column of --data, never a feature.", show_default="none"
+    ),
 ]
 RowOption = Annotated[
     list[int] | None,
-    typer.Option("--row", "-r", metavar="N", help="0-based row of the explained table (repeatable)."),
+    typer.Option(
+        "--row",
+        "-r",
+        metavar="N",
+        help="0-based row of the explained table (repeatable).",
+        show_default="every row of --rows",
+    ),
 ]
 RowsOption = Annotated[
     str | None,
@@ -204,19 +219,35 @@ RowsOption = Annotated[
         "--rows",
         metavar="FILE",
         help="Table of rows to explain (as --data; '-' reads stdin, see --rows-format).",
+        show_default="--data",
     ),
 ]
 RowsFormatOption = Annotated[
     str | None,
-    typer.Option("--rows-format", metavar="FORMAT", help="Format of --rows - (stdin): csv or jsonl."),
+    typer.Option(
+        "--rows-format",
+        metavar="FORMAT",
+        help="Format of --rows - (stdin): csv or jsonl.",
+        show_default="csv",
+    ),
 ]
 ModeOption = Annotated[
     str | None,
-    typer.Option("--mode", metavar="MODE", help="classification or regression (default: from the model)."),
+    typer.Option(
+        "--mode",
+        metavar="MODE",
+        help="classification or regression (default: from the model).",
+        show_default="from the model",
+    ),
 ]
 CategoricalOption = Annotated[
     list[str] | None,
-    typer.Option("--categorical", metavar="COL", help="Treat this column as categorical (repeatable)."),
+    typer.Option(
+        "--categorical",
+        metavar="COL",
+        help="Treat this column as categorical (repeatable).",
+        show_default="non-numeric and boolean columns",
+    ),
 ]
 DiscretizerOption = Annotated[
     str, typer.Option("--discretizer", metavar="NAME", help="quartile, decile, entropy or none.")
@@ -224,13 +255,19 @@ DiscretizerOption = Annotated[
 ImportPathOption = Annotated[
     list[Path] | None,
     typer.Option(
-        "--import-path", metavar="DIR", help="Folder to import the model's own code from (repeatable)."
+        "--import-path",
+        metavar="DIR",
+        help="Folder to import the model's own code from (repeatable).",
+        show_default="none",
     ),
 ]
 TrustOption = Annotated[
     list[str] | None,
     typer.Option(
-        "--trust", metavar="TYPE", help="Load this type from a .skops model after review (repeatable)."
+        "--trust",
+        metavar="TYPE",
+        help="Load this type from a .skops model after review (repeatable).",
+        show_default="none",
     ),
 ]
 JobsOption = Annotated[
@@ -397,10 +434,19 @@ def explain(
     rows_format: RowsFormatOption = None,
     mode: ModeOption = None,
     label: Annotated[
-        list[str] | None, typer.Option("--label", metavar="LABEL", help="Class to explain (repeatable).")
+        list[str] | None,
+        typer.Option(
+            "--label",
+            metavar="LABEL",
+            help="Class to explain (repeatable).",
+            show_default="the predicted class",
+        ),
     ] = None,
     top_labels: Annotated[
-        int | None, typer.Option("--top-labels", metavar="K", help="Explain the K most probable classes.")
+        int | None,
+        typer.Option(
+            "--top-labels", metavar="K", help="Explain the K most probable classes.", show_default="none"
+        ),
     ] = None,
     categorical: CategoricalOption = None,
     discretizer: DiscretizerOption = "quartile",
@@ -409,7 +455,13 @@ def explain(
     ] = "table",
     output: Annotated[
         str | None,
-        typer.Option("--output", "-o", metavar="PATH", help="Write here (atomically) instead of stdout."),
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="PATH",
+            help="Write here (atomically) instead of stdout.",
+            show_default="stdout",
+        ),
     ] = None,
     import_path: ImportPathOption = None,
     trust: TrustOption = None,
@@ -417,7 +469,10 @@ def explain(
     dask: Annotated[
         str | None,
         typer.Option(
-            "--dask", metavar="SCHEDULER", help="Run chunks on a Dask cluster (address or 'local')."
+            "--dask",
+            metavar="SCHEDULER",
+            help="Run chunks on a Dask cluster (address or 'local').",
+            show_default="none",
         ),
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar on stderr.")] = False,
@@ -687,7 +742,13 @@ def summary(
     ] = "table",
     output: Annotated[
         str | None,
-        typer.Option("--output", "-o", metavar="PATH", help="Write here (atomically) instead of stdout."),
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="PATH",
+            help="Write here (atomically) instead of stdout.",
+            show_default="stdout",
+        ),
     ] = None,
 ) -> None:
     """Global view of many explanations: per feature weight, share and sign consistency; SP-LIME."""

@@ -1,11 +1,11 @@
 """Explainer files: the training statistics saved as JSON, so no training table is needed.
 
-An explainer file holds the :class:`~lime_cli._tabular.TrainingStats` computed
+An explainer file holds the :class:`~lime_cli.tabular.TrainingStats` computed
 from a training table: everything the sampler and the descriptions need.
 :class:`~lime_cli.explainer.Explainer` given these statistics (``stats=``)
 explains exactly as it does given the table itself, to the last bit.
 
->>> stats = Explainer(model, train, target="label").stats
+>>> stats = fit_training_stats(train, target="label")  # or Explainer(model, train, ...).stats
 >>> write_explainer_file("model.explainer.json", stats, mode="classification")
 >>> explainer = Explainer(model, stats=read_explainer_file("model.explainer.json"))
 
