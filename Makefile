@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint samples bench bench-quality clean
+.PHONY: demo test lint samples bench bench-quality bench-gate clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,9 @@ bench: $(STAMP)
 
 bench-quality: $(STAMP)
 	$(BIN)/python bench/quality.py
+
+bench-gate: $(STAMP)
+	$(BIN)/python bench/gate.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -54,6 +54,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import math
 import tomllib
 import xml.etree.ElementTree as ET
 from dataclasses import asdict, dataclass, field
@@ -64,21 +65,35 @@ from .schema import Explanation
 from .settings import problem as settings_problem
 
 EXIT_PASS, EXIT_FAIL, EXIT_INCONCLUSIVE = 0, 1, 3
-KINDS = ("forbid", "require")
+KINDS = ("forbid", "require", "dominant")
+
+#: The defaults of a rule, chosen in bench/GATE.md: on an Adult-like table, a model that merely
+#: uses `sex` (2% of all |weight|) has it in the top 3 of 2% of the rows, one that relies on it
+#: in 96% of them (in the top 10: 49% and 100%, which is why "anywhere in the list" fails both).
+DEFAULT_TOP_K = 3
+DEFAULT_FORBID_MAX_SHARE = 0.1
+DEFAULT_REQUIRE_MIN_SHARE = 0.5
+#: A dominant feature (a leak, usually): more than half of all |weight|, or first in 90% of rows.
+#: The strongest feature of either model above takes 33-34% and leads 59-72% of the rows.
+DEFAULT_DOMINANT_WEIGHT_SHARE = 0.5
+DEFAULT_DOMINANT_FIRST_SHARE = 0.9
 SEVERITIES = ("error", "warning")
 EXPLAIN_KEYS = {"num_samples", "num_features", "seed", "min_fidelity", "max_inconclusive", "preset"}
 
 
 @dataclass
 class Rule:
+    """One rule of a policy; ``None`` means the kind's default (see the DEFAULT_ constants)."""
+
     id: str
     kind: str
-    features: list[str]
+    features: list[str] = field(default_factory=list)  # dominant: the features watched (default all)
     severity: str = "error"
     top_k: int | None = None
-    max_share: float = 0.0
+    max_share: float | None = None
     max_weight_share: float | None = None
-    min_share: float = 0.5
+    min_share: float | None = None
+    max_first_share: float | None = None
 
 
 @dataclass
@@ -113,6 +128,8 @@ class RuleResult:
     passed: bool
     message: str
     offenders: list[Offender] = field(default_factory=list)
+    #: settings of the rule under which the verdict would change (key -> value), when it failed
+    would_pass_with: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -256,7 +273,7 @@ def _explain_value_problem(key: str, v: object) -> str | None:
 
 #: The keys of a [[rule]].
 RULE_KEYS = tuple(Rule.__dataclass_fields__)
-_SHARES = ("max_share", "min_share", "max_weight_share")
+_SHARES = ("max_share", "min_share", "max_weight_share", "max_first_share")
 
 
 def parse_rule(raw: dict, where: str, number: int | None = None) -> Rule:
@@ -273,24 +290,28 @@ def parse_rule(raw: dict, where: str, number: int | None = None) -> Rule:
     for key in raw:
         if key not in RULE_KEYS:
             raise DataError(f"{at}: unknown key {key}{_did_you_mean(key, RULE_KEYS)}")
-    for key, wanted in (("kind", "forbid or require"), ("features", "a list of column names")):
-        if key not in raw:
-            raise DataError(f"{at}: {key} is missing ({wanted})")
-    kind, severity, features = raw["kind"], raw.get("severity", "error"), raw["features"]
+    if "kind" not in raw:
+        raise DataError(f"{at}: kind is missing (forbid, require or dominant)")
+    kind = raw["kind"]
     if not isinstance(kind, str) or kind not in KINDS:
-        raise DataError(f'{at}: kind must be "forbid" or "require", not {_show(kind)}')
+        raise DataError(f'{at}: kind must be "forbid", "require" or "dominant", not {_show(kind)}')
+    if "features" not in raw and kind != "dominant":
+        raise DataError(f"{at}: features is missing (a list of column names)")
+    severity = raw.get("severity", "error")
     if not isinstance(severity, str) or severity not in SEVERITIES:
         raise DataError(f'{at}: severity must be "error" or "warning", not {_show(severity)}')
-    if isinstance(features, str):
-        raise DataError(
-            f"{at}: features must be a list of column names, not {_show(features)} "
-            f"(write features = [{_show(features)}])"
-        )
-    if not isinstance(features, list) or not features:
-        raise DataError(f"{at}: features must be a non-empty list of column names, not {_show(features)}")
-    for f in features:
-        if not isinstance(f, str):
-            raise DataError(f"{at}: features must be column names (strings), not {_show(f)}")
+    if "features" in raw:
+        features = raw["features"]
+        if isinstance(features, str):
+            raise DataError(
+                f"{at}: features must be a list of column names, not {_show(features)} "
+                f"(write features = [{_show(features)}])"
+            )
+        if not isinstance(features, list) or not features:
+            raise DataError(f"{at}: features must be a non-empty list of column names, not {_show(features)}")
+        for f in features:
+            if not isinstance(f, str):
+                raise DataError(f"{at}: features must be column names (strings), not {_show(f)}")
     for key in _SHARES:
         v = raw.get(key)
         if v is not None and (not _is_number(v) or not 0 <= v <= 1):
@@ -298,13 +319,23 @@ def parse_rule(raw: dict, where: str, number: int | None = None) -> Rule:
     top_k = raw.get("top_k")
     if top_k is not None and (not _is_int(top_k) or top_k < 1):
         raise DataError(f"{at}: top_k must be an integer >= 1, not {_show(top_k)}")
+    wrong = {"forbid": ("min_share", "max_first_share"), "require": ("max_share", "max_weight_share",
+             "max_first_share"), "dominant": ("max_share", "min_share", "top_k")}[kind]  # fmt: skip
+    for key in wrong:
+        if raw.get(key) is not None:
+            raise DataError(f"{at}: {key} does not apply to a {kind} rule")
     return Rule(**raw)
 
 
 def policy_from_flags(
-    forbid: list[str], require: list[str], max_share: float, min_share: float, top_k: int | None
+    forbid: list[str],
+    require: list[str],
+    max_share: float | None = None,
+    min_share: float | None = None,
+    top_k: int | None = None,
+    dominant: bool = False,
 ) -> list[Rule]:
-    """Rules given on the command line: one forbid and one require rule (errors)."""
+    """Rules given on the command line (``--forbid``, ``--require``, ``--dominant``): errors."""
     rules = []
     if forbid:
         rules.append(
@@ -314,8 +345,10 @@ def policy_from_flags(
         rules.append(
             Rule(id="require", kind="require", features=list(require), top_k=top_k, min_share=min_share)
         )
+    if dominant:
+        rules.append(Rule(id="dominant", kind="dominant"))
     for r in rules:
-        parse_rule(asdict(r), "command line")
+        parse_rule({k: v for k, v in asdict(r).items() if v is not None and v != []}, "command line")
     return rules
 
 
@@ -373,8 +406,16 @@ def evaluate(
     return Report(results, rows, inconclusive_rows, max_inconclusive)
 
 
+def needs_explanations(rules: list[Rule], feature_names: list[str]) -> bool:
+    """Whether any rule needs the rows explained: a rule whose columns the model does not take
+    is decided without (forbid passes, require fails); a dominant rule always needs them."""
+    return any(r.kind == "dominant" or any(f in feature_names for f in r.features) for r in rules)
+
+
 def _evaluate_rule(rule: Rule, exps: list[Explanation], num_features: int, feature_names) -> RuleResult:
-    k = rule.top_k or num_features
+    if rule.kind == "dominant":
+        return _evaluate_dominant(rule, exps, feature_names)
+    k = rule.top_k or min(DEFAULT_TOP_K, num_features)
     present = [f for f in rule.features if f in feature_names]
     if not present:  # the model cannot rely on a column it does not take, nor use one it must
         return RuleResult(
@@ -387,39 +428,106 @@ def _evaluate_rule(rule: Rule, exps: list[Explanation], num_features: int, featu
         )
     targets = set(present)
     hits: list[Offender] = []
-    rows_hit = set()
+    best_rank: dict[tuple, int] = {}  # (row, label) -> the best rank of a target feature
     target_weight = total_weight = 0.0
     for e in exps:
         total_weight += sum(abs(f.weight) for f in e.features)
         for rank, f in enumerate(e.features, start=1):
             if f.feature in targets:
                 target_weight += abs(f.weight)
+                key = (e.row, e.label)
+                best_rank[key] = min(best_rank.get(key, rank), rank)
                 if rank <= k:
                     hits.append(Offender(e.row, e.label, f.feature, rank, f.weight))
-                    rows_hit.add((e.row, e.label))
     n = len(exps)
-    share = len(rows_hit) / n if n else 0.0
+
+    def share_at(j: int) -> float:
+        return sum(r <= j for r in best_rank.values()) / n if n else 0.0
+
+    share = share_at(k)
+    rows_hit = round(share * n)
     weight_share = target_weight / total_weight if total_weight > 0 else 0.0
     names = ", ".join(rule.features)
+    would: dict = {}
     if rule.kind == "forbid":
-        too_many = share > rule.max_share
+        limit = DEFAULT_FORBID_MAX_SHARE if rule.max_share is None else rule.max_share
+        too_many = share > limit
         too_heavy = rule.max_weight_share is not None and weight_share > rule.max_weight_share
         passed = not (too_many or too_heavy)
         message = (
-            f"{names} in the top {k} of {len(rows_hit)} of {n} rows ({share:.1%}, allowed "
-            f"{rule.max_share:.1%}); {weight_share:.1%} of all |weight|"
+            f"{names} in the top {k} of {rows_hit} of {n} rows ({share:.1%}, allowed "
+            f"{limit:.1%}); {weight_share:.1%} of all |weight|"
             + (f" (allowed {rule.max_weight_share:.1%})" if rule.max_weight_share is not None else "")
         )
         offenders = sorted(hits, key=lambda o: -abs(o.weight))
+        if too_many:
+            would["max_share"] = math.ceil(share * 100) / 100
+            smaller = [j for j in range(k - 1, 0, -1) if share_at(j) <= limit]
+            if smaller:
+                would["top_k"] = smaller[0]
+        if too_heavy:
+            would["max_weight_share"] = math.ceil(weight_share * 100) / 100
     else:
-        passed = n > 0 and share >= rule.min_share
-        message = (
-            f"{names} in the top {k} of {len(rows_hit)} of {n} rows ({share:.1%}, required "
-            f"{rule.min_share:.1%})"
-        )
+        limit = DEFAULT_REQUIRE_MIN_SHARE if rule.min_share is None else rule.min_share
+        passed = n > 0 and share >= limit
+        message = f"{names} in the top {k} of {rows_hit} of {n} rows ({share:.1%}, required {limit:.1%})"
         hit_rows = {(o.row, o.label) for o in hits}
         offenders = [Offender(e.row, e.label, "", 0, 0.0) for e in exps if (e.row, e.label) not in hit_rows]
-    return RuleResult(rule.id, rule.kind, rule.severity, list(rule.features), passed, message, offenders)
+        if not passed and n:
+            if share > 0:
+                would["min_share"] = math.floor(share * 100) / 100
+            larger = [j for j in range(k + 1, num_features + 1) if share_at(j) >= limit]
+            if larger:
+                would["top_k"] = larger[0]
+    return RuleResult(
+        rule.id, rule.kind, rule.severity, list(rule.features), passed, message, offenders, would
+    )
+
+
+def _evaluate_dominant(rule: Rule, exps: list[Explanation], feature_names) -> RuleResult:
+    """One feature takes more than ``max_weight_share`` of all |weight|, or leads more than
+    ``max_first_share`` of the rows: a leak, most often (the label under another name)."""
+    watched = set(rule.features) if rule.features else set(feature_names)
+    max_weight = DEFAULT_DOMINANT_WEIGHT_SHARE if rule.max_weight_share is None else rule.max_weight_share
+    max_first = DEFAULT_DOMINANT_FIRST_SHARE if rule.max_first_share is None else rule.max_first_share
+    weight: dict[str, float] = {}
+    first: dict[str, int] = {}
+    total = 0.0
+    for e in exps:
+        total += sum(abs(f.weight) for f in e.features)
+        for f in e.features:
+            if f.feature in watched:
+                weight[f.feature] = weight.get(f.feature, 0.0) + abs(f.weight)
+        if e.features and e.features[0].feature in watched:
+            first[e.features[0].feature] = first.get(e.features[0].feature, 0) + 1
+    n = len(exps)
+    shares = {f: w / total for f, w in weight.items()} if total > 0 else {}
+    leads = {f: c / n for f, c in first.items()} if n else {}
+    top = max(shares, key=lambda f: (shares[f], f), default=None)
+    if top is None:
+        return RuleResult(rule.id, rule.kind, rule.severity, list(rule.features), True, "no feature listed")
+    leader = max(leads, key=lambda f: (leads[f], f), default=top)
+    heavy, leading = shares[top] > max_weight, leads.get(leader, 0.0) > max_first
+    culprit = top if heavy or not leading else leader
+    message = (
+        f"{culprit} takes {shares.get(culprit, 0.0):.1%} of all |weight| (allowed {max_weight:.0%}) and "
+        f"leads {leads.get(culprit, 0.0):.1%} of {n} rows (allowed {max_first:.0%})"
+    )
+    would: dict = {}
+    if heavy:
+        would["max_weight_share"] = math.ceil(shares[top] * 100) / 100
+    if leading:
+        would["max_first_share"] = math.ceil(leads[leader] * 100) / 100
+    offenders = [
+        Offender(e.row, e.label, e.features[0].feature, 1, e.features[0].weight)
+        for e in exps
+        if e.features and e.features[0].feature == culprit
+    ]
+    offenders.sort(key=lambda o: -abs(o.weight))
+    passed = not (heavy or leading)
+    return RuleResult(
+        rule.id, rule.kind, rule.severity, list(rule.features), passed, message, offenders, would
+    )
 
 
 # -- reports ----------------------------------------------------------------------------------

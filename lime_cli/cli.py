@@ -32,6 +32,18 @@ EXIT_INTERNAL = 1
 EXIT_USAGE = 2
 EXIT_STORAGE = StorageError.exit_code  # 4: the OS refused a read or a write
 
+# Two fixes to typer's help: it shows `<bool>` beside a flag, as if the flag took a value (a flag
+# shows no type here), and writes a required argument `{EXPLANATIONS}` in the usage line (here
+# `EXPLANATIONS`, as click and man pages do)
+_display_type = typer.core.TyperOption.display_type_rich
+typer.core.TyperOption.display_type_rich = lambda self, ctx: (
+    None if self.is_flag else _display_type(self, ctx)
+)
+_usage_name = typer.core.TyperArgument._usage_display_name
+typer.core.TyperArgument._usage_display_name = lambda self: (
+    self.display_name_raw.upper() if self.required and self.nargs == 1 else _usage_name(self)
+)
+
 # typer vendors click from 0.2x on; find its exception classes either way
 _CLICK_EXCEPTION = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
 
@@ -185,7 +197,7 @@ DataOption = Annotated[
         "-d",
         metavar="TRAIN",
         help="Training table (.csv, .jsonl, .ndjson, each maybe .gz/.bz2/.xz/.zst; .parquet).",
-        show_default="none (give it or --explainer)",
+        show_default="none; give it or --explainer",
     ),
 ]
 ExplainerOption = Annotated[
@@ -194,7 +206,7 @@ ExplainerOption = Annotated[
         "--explainer",
         metavar="FILE",
         help="Statistics saved by `lime fit`, in place of --data.",
-        show_default="none (give it or --data)",
+        show_default="none; give it or --data",
     ),
 ]
 TargetOption = Annotated[
@@ -236,7 +248,7 @@ ModeOption = Annotated[
     typer.Option(
         "--mode",
         metavar="MODE",
-        help="classification or regression (default: from the model).",
+        help="classification or regression.",
         show_default="from the model",
     ),
 ]
@@ -553,26 +565,61 @@ def check(
     mode: ModeOption = None,
     categorical: CategoricalOption = None,
     discretizer: DiscretizerOption = "quartile",
-    policy: Annotated[Path | None, typer.Option("--policy", metavar="TOML", help="Policy file.")] = None,
+    policy: Annotated[
+        Path | None,
+        typer.Option(
+            "--policy",
+            metavar="TOML",
+            help="Policy file (TOML): [explain] settings and [[rule]]s.",
+            show_default="none",
+        ),
+    ] = None,
     forbid: Annotated[
-        list[str] | None, typer.Option("--forbid", metavar="COL", help="Forbidden feature (repeatable).")
+        list[str] | None,
+        typer.Option("--forbid", metavar="COL", help="Forbidden feature (repeatable).", show_default="none"),
     ] = None,
     require: Annotated[
         list[str] | None,
-        typer.Option("--require", metavar="COL", help="Feature that must matter (repeatable)."),
+        typer.Option(
+            "--require", metavar="COL", help="Feature that must matter (repeatable).", show_default="none"
+        ),
     ] = None,
     max_share: Annotated[
-        float, typer.Option("--max-share", metavar="F", help="Share of rows a forbidden feature may lead.")
-    ] = 0.0,
+        float | None,
+        typer.Option(
+            "--max-share",
+            metavar="F",
+            help="Share of rows a forbidden feature may lead (be in the top K of).",
+            show_default="0.1",
+        ),
+    ] = None,
     min_share: Annotated[
-        float, typer.Option("--min-share", metavar="F", help="Share of rows a required feature must lead.")
-    ] = 0.5,
+        float | None,
+        typer.Option(
+            "--min-share",
+            metavar="F",
+            help="Share of rows a required feature must lead (be in the top K of).",
+            show_default="0.5",
+        ),
+    ] = None,
     top_k: Annotated[
         int | None,
-        typer.Option("--top-k", metavar="K", help="'Leads' = in the top K.", show_default="--num-features"),
+        typer.Option(
+            "--top-k", metavar="K", help="'Leads' = is among the first K features.", show_default="3"
+        ),
     ] = None,
+    dominant: Annotated[
+        bool,
+        typer.Option(
+            "--dominant",
+            help="Fail when one feature takes over half of all |weight| or leads 90% of the rows (a leak).",
+        ),
+    ] = False,
     report: Annotated[
-        str | None, typer.Option("--report", metavar="FILE", help="Write a .xml (JUnit) or .json report.")
+        str | None,
+        typer.Option(
+            "--report", metavar="FILE", help="Write a .xml (JUnit) or .json report.", show_default="none"
+        ),
     ] = None,
     max_inconclusive: Annotated[
         float | None,
@@ -620,9 +667,12 @@ def check(
         pol = checks.load_policy(policy)
         rules, settings = pol.rules, dict(pol.explain)
     policy_rules = list(rules)
-    rules += checks.policy_from_flags(forbid or [], require or [], max_share, min_share, top_k)
+    flag_rules = checks.policy_from_flags(forbid or [], require or [], max_share, min_share, top_k, dominant)
+    rules += flag_rules
     if not rules:
-        raise ParameterError("no rule to check: give --policy FILE, --forbid COL or --require COL")
+        raise ParameterError(
+            "no rule to check: give --policy FILE, --forbid COL, --require COL or --dominant"
+        )
     limit = float(max_inconclusive if max_inconclusive is not None else settings.pop("max_inconclusive", 0.2))
     settings.pop("max_inconclusive", None)
     if not 0 <= limit <= 1:
@@ -641,9 +691,16 @@ def check(
             if strict:
                 raise DataError(message)
             warnings.warn(message, UserWarning, stacklevel=1)
-        with _naming(source):
-            chunks = explainer.iter_explain(table.iloc[positions], positions=positions, n_jobs=jobs)
-        explanations = [e for chunk in chunks for e in chunk]
+        explanations = []
+        if checks.needs_explanations(rules, explainer.feature_names):
+            with _naming(source):
+                chunks = explainer.iter_explain(table.iloc[positions], positions=positions, n_jobs=jobs)
+            explanations = [e for chunk in chunks for e in chunk]
+        else:  # every rule names columns the model does not take: decided without explaining
+            typer.echo(
+                "no rule needs an explanation (the model takes none of their columns): no row explained",
+                err=True,
+            )
     result = checks.evaluate(
         rules,
         explanations,
@@ -658,17 +715,32 @@ def check(
             typer.echo(line)
     from .render import check_summary, make_console
 
-    check_summary(result, make_console(stderr=True))
+    check_summary(result, make_console(stderr=True), frozenset(r.id for r in flag_rules))
     raise typer.Exit(result.exit_code)
 
 
 @app.command()
 def fit(
-    data: Annotated[Path, DataOption.__metadata__[0]],
+    data: Annotated[
+        Path,
+        typer.Option(
+            "--data",
+            "-d",
+            metavar="TRAIN",
+            help="Training table, in any format explain reads.",
+            show_default=False,
+        ),
+    ],
     out: Annotated[Path, typer.Option("--out", "-o", metavar="FILE", help="Explainer file (.json).")],
     model: Annotated[
         Path | None,
-        typer.Option("--model", "-m", metavar="MODEL", help="Fitted model: its features, mode and classes."),
+        typer.Option(
+            "--model",
+            "-m",
+            metavar="MODEL",
+            help="Fitted model: its features, mode and classes.",
+            show_default="none; every column but --target",
+        ),
     ] = None,
     target: TargetOption = None,
     mode: ModeOption = None,
@@ -728,14 +800,22 @@ class _Modes:
 @app.command()
 def summary(
     explanations: Annotated[
-        str, typer.Argument(metavar="EXPLANATIONS", help="JSON or JSON lines from lime explain ('-': stdin).")
+        str,
+        typer.Argument(
+            metavar="EXPLANATIONS",
+            help="JSON or JSON lines from lime explain ('-': stdin).",
+            show_default=False,
+        ),
     ],
     top_k: Annotated[
         int | None,
         typer.Option("--top-k", metavar="K", help="top_share counts the top K only.", show_default="all"),
     ] = None,
     pick: Annotated[
-        int | None, typer.Option("--pick", metavar="B", help="SP-LIME: the B rows that together cover most.")
+        int | None,
+        typer.Option(
+            "--pick", metavar="B", help="SP-LIME: the B rows that together cover most.", show_default="none"
+        ),
     ] = None,
     fmt: Annotated[
         str, typer.Option("--format", "-f", metavar="FORMAT", help="table, json or csv.")

@@ -135,8 +135,24 @@ def print_warning(message: str) -> None:
     make_console(stderr=True).print(Text(f"Warning: {message}"), soft_wrap=True)
 
 
-def check_summary(report, console: Console) -> None:
-    """The `lime check` summary: each rule, pass or fail, and the worst rows."""
+#: rule settings the command line can set, and their flags
+_RULE_FLAGS = {"max_share": "--max-share", "min_share": "--min-share", "top_k": "--top-k"}
+
+
+def _would_pass(r, from_flags: bool) -> str:
+    """``passes with --max-share 0.96 or --top-k 1`` (flags), or ``max_share = 0.96`` (a policy rule)."""
+    parts = []
+    for key, value in r.would_pass_with.items():
+        if from_flags and key in _RULE_FLAGS:
+            parts.append(f"{_RULE_FLAGS[key]} {value:g}")
+        else:
+            parts.append(f"{key} = {value:g}")
+    return ("\npasses with " + " or ".join(parts)) if parts else ""
+
+
+def check_summary(report, console: Console, flag_rules: frozenset[str] = frozenset()) -> None:
+    """The `lime check` summary: each rule, pass or fail, the worst rows, and what would change
+    the verdict (``flag_rules``: the ids of the rules given by flags, whose settings are flags)."""
     table = Table(title="lime check", box=box.SIMPLE_HEAD, title_justify="left")
     table.add_column("rule")
     table.add_column("kind")
@@ -150,9 +166,11 @@ def check_summary(report, console: Console) -> None:
         else:
             result = Text("warn", style="yellow")
         detail = r.message
-        if not r.passed and r.kind == "forbid":
+        if not r.passed and r.kind in ("forbid", "dominant"):
             worst = "; ".join(f"row {o.row}: {o.feature} #{o.rank} {o.weight:+.3f}" for o in r.offenders[:5])
             detail += f"\nworst: {worst}"
+        if not r.passed:
+            detail += _would_pass(r, r.id in flag_rules)
         table.add_row(r.id, r.kind, result, detail)
     console.print(table)
     n_inc = len(report.inconclusive_rows)

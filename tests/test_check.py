@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import xml.etree.ElementTree as ET
 
 import joblib
@@ -115,7 +116,7 @@ def test_require_rule_fails_when_the_feature_does_not_matter(leak_files):
 
 
 def test_inconclusive_when_fidelity_is_low(leak_files):
-    out = invoke(base(leak_files, "clean.joblib") + ["--forbid", "leak", "--min-fidelity", 0.999])
+    out = invoke(base(leak_files, "clean.joblib") + ["--dominant", "--min-fidelity", 0.999])
     assert out.exit_code == 3, out.stderr
     assert "verdict: inconclusive" in out.stderr
 
@@ -235,9 +236,9 @@ def assert_policy_error(out, *expected: str) -> None:
         # rule values: the rule and the key
         (rule_with("id = 3"), "[[rule]] number 1: id must be a non-empty string, not 3"),
         ('[[rule]]\nkind = "forbid"\nfeatures = ["leak"]\n', "[[rule]] number 1 has no id"),
-        (without("kind"), "rule 'r1': kind is missing (forbid or require)"),
+        (without("kind"), "rule 'r1': kind is missing (forbid, require or dominant)"),
         (without("features"), "rule 'r1': features is missing (a list of column names)"),
-        (rule_with('kind = "ban"'), 'rule \'r1\': kind must be "forbid" or "require", not "ban"'),
+        (rule_with('kind = "ban"'), 'rule \'r1\': kind must be "forbid", "require" or "dominant", not "ban"'),
         (rule_with('features = "sex"'), "rule 'r1': features must be a list of column names, not \"sex\""),
         (rule_with("features = []"), "rule 'r1': features must be a non-empty list of column names"),
         (rule_with("features = [1]"), "rule 'r1': features must be column names (strings), not 1"),
@@ -501,3 +502,83 @@ def test_unknown_columns_by_hand():
         ("a", "zip", None),
         ("b", "Income", "income"),
     ]
+
+
+# -- a gate people can adopt on day one --------------------------------------------------------
+
+
+def test_dominant_rule_catches_a_leak_it_was_not_told_about(leak_files, tmp_path):
+    out = invoke(base(leak_files) + ["--dominant", "--report", tmp_path / "r.json"])
+    assert out.exit_code == 1, out.stderr
+    (rule,) = json.loads((tmp_path / "r.json").read_text())["rules"]
+    assert rule["kind"] == "dominant" and not rule["passed"]
+    assert rule["message"].startswith("leak takes") and rule["offenders"][0]["feature"] == "leak"
+    assert set(rule["would_pass_with"]) <= {"max_weight_share", "max_first_share"} and rule["would_pass_with"]
+    assert "passes with max_" in out.stderr.replace("\n", " ")
+    clean = invoke(base(leak_files, "clean.joblib") + ["--dominant"])
+    assert clean.exit_code == 0, clean.stderr
+
+
+def test_a_dominant_policy_rule(leak_files, tmp_path):
+    policy = tmp_path / "p.toml"
+    policy.write_text(
+        '[[rule]]\nid = "no-leak"\nkind = "dominant"\nmax_weight_share = 0.95\nmax_first_share = 1.0\n'
+    )
+    assert invoke(base(leak_files) + ["--policy", policy]).exit_code == 0  # loose enough to let it pass
+    policy.write_text('[[rule]]\nid = "x"\nkind = "dominant"\nmin_share = 0.5\n')
+    out = invoke(base(leak_files) + ["--policy", policy])
+    assert out.exit_code == 2 and "min_share does not apply to a dominant rule" in out.stderr
+
+
+def test_rules_on_columns_the_model_does_not_take_explain_nothing(leak_files, tmp_path):
+    out = invoke(base(leak_files, "clean.joblib") + ["--forbid", "leak", "--report", tmp_path / "r.json"])
+    assert out.exit_code == 0, out.stderr
+    assert out.stderr.startswith("no rule needs an explanation")
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["rows"] == 0 and report["rules"][0]["message"] == "leak: not among the model's features"
+
+
+@pytest.fixture(scope="module")
+def adult_like_models(tmp_path_factory):
+    """bench/gate.py's Adult-like table: a model that merely uses `sex`, and one that relies on it."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+    import gate
+
+    d = tmp_path_factory.mktemp("adult")
+    for name, effect in (("ordinary", 0.15), ("relies", 2.5)):
+        train = gate.adult_like(3000, effect, seed=1)
+        joblib.dump(gate.pipeline(train), d / f"{name}.joblib")
+        train.to_csv(d / f"{name}-train.csv", index=False)
+        gate.adult_like(60, effect, seed=2).drop(columns="income").to_csv(d / f"{name}-rows.csv", index=False)
+    return d
+
+
+@pytest.mark.parametrize("name, code", [("ordinary", 0), ("relies", 1)])
+def test_default_forbid_rule_separates_relying_from_using(adult_like_models, name, code):
+    d = adult_like_models
+    args = ["check", "-m", d / f"{name}.joblib", "-d", d / f"{name}-train.csv", "-t", "income"]
+    out = invoke(args + ["--rows", d / f"{name}-rows.csv", "-n", 1000, "--forbid", "sex"])
+    assert out.exit_code == code, out.stderr
+    if code:  # the failure says which flags would let it pass
+        assert re.search(r"passes with --max-share 0\.\d\d", out.stderr.replace("\n", " ")), out.stderr
+
+
+def test_an_unknown_label_names_the_option_not_the_rows_file(leak_files):
+    d = leak_files
+    args = [
+        "explain",
+        "-m",
+        d / "leaky.joblib",
+        "-d",
+        d / "train.csv",
+        "-t",
+        "target",
+        "--rows",
+        d / "test.csv",
+    ]
+    out = invoke(args + ["--label", "7", *FAST])
+    assert out.exit_code == 2
+    assert out.stderr.startswith("Error: --label '7' is not a class of the model (classes: 0, 1)"), out.stderr

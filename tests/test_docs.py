@@ -32,7 +32,7 @@ def readme_table(heading: str) -> dict[tuple[str, ...], str]:
     for line in text[start:].splitlines()[1:]:
         if rows and not line.startswith("|"):
             break
-        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        cells = [c.strip() for c in re.split(r"(?<!\\)\|", line.strip().strip("|"))]
         if len(cells) != 3 or cells[0] in ("option", "---"):
             continue
         names = tuple(sorted(re.findall(r"`(-[^`]+)`", cells[0])))
@@ -40,7 +40,7 @@ def readme_table(heading: str) -> dict[tuple[str, ...], str]:
     return rows
 
 
-@pytest.mark.parametrize("command", ["explain"])
+@pytest.mark.parametrize("command", ["explain", "check", "fit", "summary"])
 def test_readme_options_table_matches_help(command):
     cmd = typer.main.get_command(app).commands[command]
     cli = {

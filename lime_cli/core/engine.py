@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from scipy.special import ndtri
 
-from ..errors import DataError, ModelError, ParameterError
+from ..errors import ModelError, ParameterError
 from ..schema import Explanation, FeatureStability, FeatureWeight, Stability
 from ..settings import AUTO_CAP, Settings
 from . import memory, streams, surrogate
@@ -157,7 +157,7 @@ def label_indices(info: ModelInfo, labels: Sequence[str] | None, top_labels: int
     for lab in dict.fromkeys(labels):  # each class once, in the order given
         if str(lab) not in info.classes:
             shown = ", ".join(info.classes[:10])
-            raise DataError(f"{{labels}} {lab!r} is not a class of the model (classes: {shown})")
+            raise ParameterError(f"{{labels}} {lab!r} is not a class of the model (classes: {shown})")
         idx.append(info.classes.index(str(lab)))
     return tuple(idx)
 
