@@ -415,6 +415,7 @@ FLAGS = {
     "output": "--output",
     "top_k": "--top-k",
     "budget": "--pick",
+    "by": "--by",
 }
 
 
@@ -820,6 +821,14 @@ def summary(
     fmt: Annotated[
         str, typer.Option("--format", "-f", metavar="FORMAT", help="table, json or csv.")
     ] = "table",
+    by: Annotated[
+        str,
+        typer.Option(
+            "--by",
+            metavar="LEVEL",
+            help="Aggregate by column, by condition (column and bin or category), or both.",
+        ),
+    ] = "both",
     output: Annotated[
         str | None,
         typer.Option(
@@ -833,32 +842,42 @@ def summary(
 ) -> None:
     """Global view of many explanations: per feature weight, share and sign consistency; SP-LIME."""
     from .schema import SCHEMA_VERSION, explanation_json, read_explanations
-    from .summary import submodular_pick, summarize
+    from .summary import LEVELS, submodular_pick, summarize
+
+    if by not in ("both", *LEVELS):
+        raise ParameterError(f"--by must be both, column or condition, not {by!r}")
 
     if fmt not in ("table", "json", "csv"):
         raise ParameterError(f"--format must be table, json or csv, not {fmt!r}")
     if output is not None:
         check_output(output, "json", inputs={"EXPLANATIONS": explanations})
     exps = read_explanations(explanations)
-    frame = summarize(exps, top_k=top_k)
+    frame = summarize(exps, top_k=top_k, by=LEVELS if by == "both" else by)
     picked = [] if pick is None else [exps[i] for i in submodular_pick(exps, pick)]
     if fmt == "table":
-        from .render import explanation_table, make_console, summary_table
+        from .render import explanation_table, make_console, summary_tables
 
         with open_output(output) as handle:
             console = make_console(file=None if handle is sys.stdout else handle, width=_width(handle))
-            console.print(summary_table(frame))
+            for table in summary_tables(frame):
+                console.print(table)
             for e in picked:
                 console.print(explanation_table(e))
         return
     if fmt == "csv":
         text = frame.to_csv(index=False, lineterminator="\n")
     else:
-        doc = {
-            "schema_version": SCHEMA_VERSION,
-            "features": json.loads(frame.to_json(orient="records")),
-            "picked": [explanation_json(e) for e in picked],
-        }
+
+        def records(level):
+            part = frame[frame["level"] == level].drop(columns="level")
+            return json.loads(
+                (part if level == "condition" else part.drop(columns="condition")).to_json(orient="records")
+            )
+
+        doc = {"schema_version": SCHEMA_VERSION}
+        doc |= {key: records(level) for key, level in (("features", "column"), ("conditions", "condition"))
+                if by in ("both", level)}  # fmt: skip
+        doc["picked"] = [explanation_json(e) for e in picked]
         text = json.dumps(doc, indent=1) + "\n"
     with open_output(output) as handle:
         handle.write(text)

@@ -24,7 +24,7 @@ PARAMETERS = frozenset(
         "num_features", "num_samples", "seed", "kernel_width", "feature_selection", "batch_size",
         "preset", "locality", "confidence", "min_fidelity", "sampling", "mode", "target",
         "categorical", "discretizer", "labels", "top_labels", "stability", "n_jobs", "data", "stats",
-        "positions", "trust", "import_paths", "stdin_format", "fmt", "output", "top_k", "budget",
+        "positions", "trust", "import_paths", "stdin_format", "fmt", "output", "top_k", "budget", "by",
     }
 )  # fmt: skip
 

@@ -186,23 +186,28 @@ def check_summary(report, console: Console, flag_rules: frozenset[str] = frozens
     console.print(Text(f"verdict: {report.verdict}", style=style))
 
 
-def summary_table(frame) -> Table:
-    """`lime summary`: one line per (label, feature)."""
-    table = Table(title="global summary", box=box.SIMPLE_HEAD, title_justify="left")
-    table.add_column("label")
-    longest = max((len(str(f)) for f in frame["feature"]), default=7)
-    table.add_column("feature", min_width=min(longest, 22), overflow="fold")
-    for col in ("mean |weight|", "mean weight", "top share", "same sign", "count"):
-        table.add_column(col, justify="right")
-    for r in frame.itertuples(index=False):
-        label = "" if r.label is None or r.label != r.label else str(r.label)
-        table.add_row(
-            label,
-            str(r.feature),
-            f"{r.mean_abs_weight:.4f}",
-            f"{r.mean_weight:+.4f}",
-            f"{r.top_share:.0%}",
-            f"{r.sign_consistency:.2f}",
-            str(r.count),
-        )
-    return table
+def summary_tables(frame) -> list[Table]:
+    """`lime summary`: one table per level, by column and by condition (column and bin or category)."""
+    tables = []
+    for level, rows in frame.groupby("level", sort=False):
+        by_condition = level == "condition"
+        table = Table(title=f"global summary, by {level}", box=box.SIMPLE_HEAD, title_justify="left")
+        table.add_column("label")
+        name = "condition" if by_condition else "feature"
+        longest = max((len(str(f)) for f in rows[name]), default=7)
+        table.add_column(name, min_width=min(longest, 30 if by_condition else 22), overflow="fold")
+        for col in ("mean |weight|", "mean weight", "top share", "same sign", "count"):
+            table.add_column(col, justify="right")
+        for r in rows.itertuples(index=False):
+            label = "" if r.label is None or r.label != r.label else str(r.label)
+            table.add_row(
+                label,
+                str(r.condition if by_condition else r.feature),
+                f"{r.mean_abs_weight:.4f}",
+                f"{r.mean_weight:+.4f}",
+                f"{r.top_share:.0%}",
+                f"{r.sign_consistency:.2f}",
+                str(r.count),
+            )
+        tables.append(table)
+    return tables

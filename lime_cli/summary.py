@@ -39,8 +39,10 @@ from .schema import Explanation
 
 #: Columns of :func:`summarize`'s frame, in order.
 SUMMARY_COLUMNS = [
+    "level",
     "label",
     "feature",
+    "condition",
     "mean_abs_weight",
     "top_share",
     "sign_consistency",
@@ -49,8 +51,10 @@ SUMMARY_COLUMNS = [
 ]
 
 _SUMMARY_TYPES = {
+    "level": "string",
     "label": "string",
     "feature": "string",
+    "condition": "string",
     "mean_abs_weight": "float64",
     "top_share": "float64",
     "sign_consistency": "float64",
@@ -59,52 +63,71 @@ _SUMMARY_TYPES = {
 }
 
 
-def summarize(explanations: Iterable[Explanation], top_k: int | None = None) -> pd.DataFrame:
-    """One line per (label, feature) listed at least once; columns :data:`SUMMARY_COLUMNS`.
+LEVELS = ("column", "condition")
 
-    Lines are sorted by label (a missing label, i.e. regression, last), then by
-    decreasing ``mean_abs_weight``, then by feature name.  No explanation gives
-    an empty frame with those columns.
+
+def summarize(
+    explanations: Iterable[Explanation], top_k: int | None = None, by: str | Sequence[str] = "column"
+) -> pd.DataFrame:
+    """One line per (label, feature) listed at least once, and per (label, feature, condition);
+    columns :data:`SUMMARY_COLUMNS`.
+
+    ``level`` says which: ``column`` lines aggregate a feature whatever its condition;
+    ``condition`` lines one condition of it (``marital_status = Married``, ``age <= 28.00``), so a
+    column whose categories push opposite ways shows a consistent sign on each category, where
+    the column as a whole reads as inconsistent (``condition`` is empty on ``column`` lines).
+    ``by`` chooses the levels.  Lines are sorted by level, label (a missing label, i.e.
+    regression, last), decreasing ``mean_abs_weight``, then feature and condition.  No
+    explanation gives an empty frame with those columns.
     """
     if top_k is not None:
         _check_count("top_k", top_k)
+    levels = [by] if isinstance(by, str) else list(by)
+    for level in levels:
+        if level not in LEVELS:
+            raise ParameterError(f"{{by}} must be one of {', '.join(LEVELS)}, not {level!r}")
     groups: dict[str | None, list[Explanation]] = {}
     for e in explanations:
         groups.setdefault(e.label, []).append(e)
 
     parts = []
-    for label, exps in groups.items():
-        names, weights, present, rank = _matrix(exps)
-        if not names:
-            continue
-        n = len(exps)
-        listed = present.sum(axis=0)
-        top = present if top_k is None else present & (rank < top_k)
-        pos = (present & (weights > 0)).sum(axis=0)
-        neg = (present & (weights < 0)).sum(axis=0)
-        parts.append(
-            pd.DataFrame(
-                {
-                    "label": [label] * len(names),
-                    "feature": names,
-                    "mean_abs_weight": np.abs(weights).sum(axis=0) / n,
-                    "top_share": top.sum(axis=0) / n,
-                    "sign_consistency": np.abs(pos - neg) / listed,
-                    "mean_weight": weights.sum(axis=0) / n,
-                    "count": listed,
-                }
+    for level in levels:
+        key = (lambda f: f.feature) if level == "column" else (lambda f: (f.feature, f.condition))
+        for label, exps in groups.items():
+            names, weights, present, rank = _matrix(exps, key)
+            if not names:
+                continue
+            n = len(exps)
+            listed = present.sum(axis=0)
+            top = present if top_k is None else present & (rank < top_k)
+            pos = (present & (weights > 0)).sum(axis=0)
+            neg = (present & (weights < 0)).sum(axis=0)
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "level": level,
+                        "label": [label] * len(names),
+                        "feature": names if level == "column" else [k[0] for k in names],
+                        "condition": None if level == "column" else [k[1] for k in names],
+                        "mean_abs_weight": np.abs(weights).sum(axis=0) / n,
+                        "top_share": top.sum(axis=0) / n,
+                        "sign_consistency": np.abs(pos - neg) / listed,
+                        "mean_weight": weights.sum(axis=0) / n,
+                        "count": listed,
+                    }
+                )
             )
-        )
     if not parts:
         return pd.DataFrame({c: pd.Series(dtype=t) for c, t in _SUMMARY_TYPES.items()})
     frame = pd.concat(parts, ignore_index=True).astype(_SUMMARY_TYPES)
+    frame["_level"] = frame["level"].map({level: i for i, level in enumerate(LEVELS)})
     frame = frame.sort_values(
-        ["label", "mean_abs_weight", "feature"],
-        ascending=[True, False, True],
+        ["_level", "label", "mean_abs_weight", "feature", "condition"],
+        ascending=[True, True, False, True, True],
         na_position="last",
         kind="stable",
     )
-    return frame.reset_index(drop=True)
+    return frame.drop(columns="_level").reset_index(drop=True)
 
 
 def submodular_pick(explanations: Sequence[Explanation], budget: int) -> list[int]:
@@ -139,22 +162,26 @@ def submodular_pick(explanations: Sequence[Explanation], budget: int) -> list[in
     return picked
 
 
-def _matrix(exps: Sequence[Explanation]) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
-    """Feature names (in order of first appearance) and three explanations x features arrays.
+def _matrix(
+    exps: Sequence[Explanation], key=lambda f: f.feature
+) -> tuple[list, np.ndarray, np.ndarray, np.ndarray]:
+    """The features' keys (``key(f)``, in order of first appearance) and three explanations x features
+    arrays.
 
     ``weights``: the signed weight, 0 where the feature is not listed; ``present``:
     whether it is listed; ``rank``: its 0-based position in the list (-1 if absent).
     A feature listed twice in one explanation counts once, at its first position.
     """
-    column: dict[str, int] = {}
+    column: dict = {}
     cells: list[tuple[int, int, int, float]] = []
     for i, e in enumerate(exps):
-        seen: set[str] = set()
+        seen: set = set()
         for r, f in enumerate(e.features):
-            if f.feature in seen:
+            k = key(f)
+            if k in seen:
                 continue
-            seen.add(f.feature)
-            j = column.setdefault(f.feature, len(column))
+            seen.add(k)
+            j = column.setdefault(k, len(column))
             cells.append((i, j, r, float(f.weight)))
     shape = (len(exps), len(column))
     weights = np.zeros(shape)

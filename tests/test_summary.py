@@ -269,3 +269,44 @@ def test_pick_on_real_explanations(cancer_explanations):
     ]
     assert greedy >= bound * max(random_cov)
     assert greedy > np.mean(random_cov)
+
+
+def _married(row: int, married: bool) -> Explanation:
+    condition = "marital = Married" if married else "marital = Never-married"
+    w = 0.2 if married else -0.18
+    return Explanation(row, "1", 0.5, 0.5, 0.1, 0.5, [FeatureWeight("marital", condition, "x", w)])
+
+
+def test_categories_that_push_opposite_ways_read_consistent_by_condition():
+    exps = [_married(i, i % 2 == 0) for i in range(10)]
+    both = summarize(exps, by=("column", "condition"))
+    column = both[both["level"] == "column"].iloc[0]
+    assert column["sign_consistency"] == pytest.approx(0.0) and abs(column["mean_weight"]) < 0.02
+    by_condition = both[both["level"] == "condition"].set_index("condition")
+    assert list(by_condition.index) == ["marital = Married", "marital = Never-married"]
+    assert (by_condition["sign_consistency"] == 1.0).all()
+    assert by_condition.loc["marital = Married", "mean_weight"] == pytest.approx(0.1)  # 0.2 in half the rows
+    assert (by_condition["feature"] == "marital").all() and both.loc[
+        both["level"] == "column", "condition"
+    ].isna().all()
+
+
+def test_summary_command_reports_both_levels(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from lime_cli.cli import app
+    from lime_cli.schema import explanation_json
+
+    path = tmp_path / "e.jsonl"
+    path.write_text("".join(json.dumps(explanation_json(_married(i, i < 6))) + "\n" for i in range(10)))
+    res = CliRunner().invoke(app, ["summary", str(path), "-f", "json"])
+    assert res.exit_code == 0, res.stderr
+    doc = json.loads(res.stdout)
+    assert [f["feature"] for f in doc["features"]] == ["marital"] and "condition" not in doc["features"][0]
+    assert {c["condition"] for c in doc["conditions"]} == {"marital = Married", "marital = Never-married"}
+    res = CliRunner().invoke(app, ["summary", str(path), "--by", "column"])
+    assert res.exit_code == 0 and "by column" in res.stdout and "by condition" not in res.stdout
+    res = CliRunner().invoke(app, ["summary", str(path), "--by", "bin"])
+    assert res.exit_code == 2 and res.stderr.startswith("Error: --by must be both, column or condition")
