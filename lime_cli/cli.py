@@ -517,13 +517,14 @@ def explain(
                     backend="dask" if dask else None,
                     stability=stability,
                 )
-            if not quiet and len(positions) > 1 and sys.stderr.isatty():
-                from .render import track
-
-                chunks = track(chunks, total=len(positions))
+            progress = not quiet and len(positions) > 1 and sys.stderr.isatty()
             if fmt == "table":
-                _render_tables(chunks, output)
+                _render_tables(chunks, output, len(positions) if progress else 0, stability > 0)
             else:
+                if progress:
+                    from .render import track
+
+                    chunks = track(chunks, total=len(positions))
                 write_explanations(chunks, fmt, explainer.mode, output)
 
 
@@ -855,14 +856,15 @@ def summary(
     frame = summarize(exps, top_k=top_k, by=LEVELS if by == "both" else by)
     picked = [] if pick is None else [exps[i] for i in submodular_pick(exps, pick)]
     if fmt == "table":
-        from .render import explanation_table, make_console, summary_tables
+        from .render import TableLayout, emit, explanation_table, make_console, summary_tables
 
         with open_output(output) as handle:
             console = make_console(file=None if handle is sys.stdout else handle, width=_width(handle))
+            layout = TableLayout.fit(console.width, any(e.stability for e in picked))
             for table in summary_tables(frame):
-                console.print(table)
+                emit(console, table)
             for e in picked:
-                console.print(explanation_table(e))
+                emit(console, explanation_table(e, layout))
         return
     if fmt == "csv":
         text = frame.to_csv(index=False, lineterminator="\n")
@@ -973,11 +975,16 @@ def _width(handle) -> int | None:
     return None if handle is sys.stdout else 100
 
 
-def _render_tables(chunks, output: str | None) -> None:
-    from .render import TableSink, make_console
+def _render_tables(chunks, output: str | None, progress: int = 0, stability: bool = False) -> None:
+    """Tables of every chunk; ``progress`` rows counted by a bar on stderr, or, when the tables go
+    to the same terminal, on their console (the tables scroll above the bar)."""
+    from .render import TableSink, make_console, track
 
     with open_output(output) as handle:
-        sink = TableSink(make_console(file=None if handle is sys.stdout else handle, width=_width(handle)))
+        console = make_console(file=None if handle is sys.stdout else handle, width=_width(handle))
+        if progress:
+            chunks = track(chunks, total=progress, console=console if console.is_terminal else None)
+        sink = TableSink(console, stability)
         for chunk in chunks:
             sink.write(chunk)
 

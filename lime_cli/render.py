@@ -2,34 +2,81 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import IO
 
 from rich import box
-from rich.console import Console
+from rich.console import Console, Group
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 from rich.text import Text
 
 from .schema import Explanation
 
-BAR_WIDTH = 12
+BAR_WIDTH = 12  # half of a weight bar, at most: negative weights grow left, positive right
 
 
 def make_console(file: IO | None = None, stderr: bool = False, width: int | None = None) -> Console:
     return Console(file=file, stderr=stderr, width=width, highlight=False, soft_wrap=False)
 
 
-def _bar(weight: float, scale: float) -> Text:
+def emit(console: Console, renderable) -> None:
+    """Print ``renderable``: as it is in a terminal; elsewhere (a pipe, a file) without colour and
+    without the padding that fills each line to the table's width."""
+    if console.is_terminal:
+        console.print(renderable)
+        return
+    with console.capture() as captured:
+        console.print(renderable)
+    console.file.write("".join(line.rstrip() + "\n" for line in captured.get().splitlines()))
+
+
+# -- explanations ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TableLayout:
+    """The columns of every explanation table of a run: one width, one layout.
+
+    At ``width`` columns the condition gets what the fixed columns leave; the bar shrinks
+    (down to 4 cells a side) before the condition goes under 24 cells, and is dropped last.
+    """
+
+    width: int
+    stability: bool
+    bar: int  # cells of each half of the bar; 0: no bar
+
+    RANK, VALUE, WEIGHT, KEPT, MIN_CONDITION = 3, 10, 9, 5, 24
+
+    @classmethod
+    def fit(cls, width: int, stability: bool) -> TableLayout:
+        for bar in (BAR_WIDTH, 10, 8, 6, 4, 0):
+            layout = cls(width, stability, bar)
+            if layout.condition >= cls.MIN_CONDITION or bar == 0:
+                return layout
+        raise AssertionError  # pragma: no cover
+
+    @property
+    def condition(self) -> int:
+        fixed = [self.RANK, self.VALUE, self.WEIGHT] + ([self.KEPT] if self.stability else [])
+        if self.bar:
+            fixed.append(2 * self.bar + 1)
+        gaps = 2 * len(fixed)  # between two columns: the cell's right padding and the box's divider
+        return max(8, self.width - sum(fixed) - gaps)
+
+
+def _bar(weight: float, scale: float, half: int) -> Text:
     """A bar centred on zero: negative weights grow left (red), positive right (green)."""
-    n = 0 if scale <= 0 else round(abs(weight) / scale * BAR_WIDTH)
-    left = " " * BAR_WIDTH
-    right = " " * BAR_WIDTH
+    n = 0 if scale <= 0 else round(abs(weight) / scale * half)
+    left = " " * half
+    right = " " * half
     if weight < 0:
-        left = " " * (BAR_WIDTH - n) + "█" * n
+        left = " " * (half - n) + "█" * n
     elif weight > 0:
-        right = "█" * n + " " * (BAR_WIDTH - n)
+        right = "█" * n + " " * (half - n)
     text = Text()
     text.append(left, style="red")
     text.append("│", style="dim")
@@ -41,63 +88,125 @@ def _fmt(x: float | None) -> str:
     return "nan" if x is None or x != x else f"{x:.4g}"
 
 
-def explanation_table(e: Explanation) -> Table:
+def _decimals(scale: float, digits: int = 4) -> int:
+    """Decimals that show ``digits`` significant digits of numbers of size ``scale`` (0 to 6)."""
+    if not scale or scale != scale or math.isinf(scale):
+        return digits
+    return min(6, max(0, digits - 1 - math.floor(math.log10(abs(scale)))))
+
+
+def _prediction(x: float | None, e: Explanation, scale: float) -> str:
+    """A prediction: a probability with 3 decimals; a regression target to its magnitude."""
+    if x is None or x != x:
+        return "nan"
+    if e.label is not None:  # classification: a probability
+        return f"{x:.3f}"
+    return f"{x:.{_decimals(scale)}f}"
+
+
+def fidelity_line(e: Explanation) -> str:
+    """``model 0.980 · local 0.959 · gap 0.021 · R² 0.76 · intercept 0.242``."""
+    scale = max(abs(e.model_prediction or 0.0), abs(e.local_prediction or 0.0))
+    p = lambda x: _prediction(x, e, scale)  # noqa: E731
+    return (
+        f"model {p(e.model_prediction)} · local {p(e.local_prediction)} · gap {p(e.fidelity_gap)} · "
+        f"R² {_fmt2(e.score)} · intercept {p(e.intercept)}"
+    )
+
+
+def _fmt2(x: float | None) -> str:
+    return "nan" if x is None or x != x else f"{x:.2f}"
+
+
+def _value(v: object) -> str:
+    if v is None:
+        return "missing"
+    return f"{v:.4g}" if isinstance(v, float) else str(v)
+
+
+class _Fitted:
+    """An explanation laid out for the width it is printed at."""
+
+    def __init__(self, e: Explanation) -> None:
+        self.e = e
+
+    def __rich_console__(self, console, options):
+        yield explanation_table(self.e, TableLayout.fit(options.max_width, self.e.stability is not None))
+
+
+def explanation_table(e: Explanation, layout: TableLayout | None = None):
+    """One explanation: its features as a table (or two lines when it lists none), in ``layout``
+    (by default, laid out for the width of the console it is printed on)."""
+    if layout is None:
+        return _Fitted(e)
     label = "" if e.label is None else f" · label {e.label}"
     title = f"row {e.row}{label}"
-    lines = [
-        f"model {_fmt(e.model_prediction)} · local {_fmt(e.local_prediction)} · "
-        f"intercept {_fmt(e.intercept)} · score (R²) {_fmt(e.score)}"
-    ]
+    if not e.features:
+        why = (
+            f"{e.insignificant} selected ones indistinguishable from 0"
+            if e.insignificant
+            else "the model does not vary around the row"
+        )
+        low = " (low fidelity)" if e.low_fidelity else ""
+        return Group(
+            Text(f"{title}: no feature stood out ({why})", style="bold"),
+            Text(fidelity_line(e) + low, style="red" if e.low_fidelity else ""),
+        )
+    lines = [fidelity_line(e)]
     if e.low_fidelity:
         lines.append("LOW FIDELITY: the surrogate explains the model poorly here")
     if e.insignificant:
         lines.append(f"{e.insignificant} more selected feature(s) indistinguishable from 0: left out")
     if e.stability:
-        lines.append(f"stability {_fmt(e.stability.score)} over {e.stability.replicates} other seeds")
-    caption = "\n".join(lines)
+        lines.append(f"stability {_fmt2(e.stability.score)} over {e.stability.replicates} other seeds")
     table = Table(
         title=title,
-        caption=caption,
+        caption="\n".join(lines),
         box=box.SIMPLE_HEAD,
         title_justify="left",
         caption_justify="left",
         caption_style="bold red" if e.low_fidelity else None,
+        pad_edge=False,
+        show_edge=False,
+        padding=(0, 1, 0, 0),
     )
-    table.add_column("#", justify="right", style="dim")
-    longest = max((len(f.condition) for f in e.features), default=9)
-    table.add_column("condition", overflow="fold", min_width=min(longest, 40))
-    table.add_column("value", overflow="fold")
-    table.add_column("weight", justify="right")
+    table.add_column("#", justify="right", style="dim", width=layout.RANK, no_wrap=True)
+    table.add_column("condition", overflow="fold", width=layout.condition)
+    table.add_column("value", overflow="ellipsis", width=layout.VALUE, no_wrap=True)
+    table.add_column("weight", justify="right", width=layout.WEIGHT, no_wrap=True)
     freq = {}
-    if e.stability:
-        freq = {f.feature: f for f in e.stability.features}
-        table.add_column("kept", justify="right")
-    table.add_column("", no_wrap=True)
-    scale = max((abs(f.weight) for f in e.features), default=0.0)
+    if layout.stability:
+        freq = {f.feature: f for f in e.stability.features} if e.stability else {}
+        table.add_column("kept", justify="right", width=layout.KEPT, no_wrap=True)
+    if layout.bar:
+        table.add_column("", no_wrap=True, width=2 * layout.bar + 1)
+    scale = max(abs(f.weight) for f in e.features)
+    decimals = _decimals(scale)
     for rank, f in enumerate(e.features, start=1):
-        value = (
-            "missing"
-            if f.value is None
-            else (f"{f.value:.4g}" if isinstance(f.value, float) else str(f.value))
-        )
         style = "green" if f.weight > 0 else "red" if f.weight < 0 else ""
-        cells = [str(rank), f.condition, value, Text(f"{f.weight:+.4f}", style=style)]
-        if e.stability:
-            cells.append(f"{freq[f.feature].frequency:.0%}")
-        table.add_row(*cells, _bar(f.weight, scale))
+        cells = [str(rank), f.condition, _value(f.value), Text(f"{f.weight:+.{decimals}f}", style=style)]
+        if layout.stability:
+            kept = freq.get(f.feature)
+            cells.append("" if kept is None else f"{kept.frequency:.0%}")
+        if layout.bar:
+            cells.append(_bar(f.weight, scale, layout.bar))
+        table.add_row(*cells)
     return table
 
 
 class TableSink:
-    """Prints each explanation as a Rich table as chunks arrive."""
+    """Prints each explanation as it arrives, every table of the run in one layout."""
 
-    def __init__(self, console: Console) -> None:
+    def __init__(self, console: Console, stability: bool = False) -> None:
         self.console = console
+        self.layout = TableLayout.fit(console.width, stability)
         self.count = 0
 
     def write(self, chunk: Sequence[Explanation]) -> None:
         for e in chunk:
-            self.console.print(explanation_table(e))
+            if self.count:
+                self.console.print()  # a blank line between two explanations
+            emit(self.console, explanation_table(e, self.layout))
             self.count += 1
         self.console.file.flush()
 
@@ -105,8 +214,11 @@ class TableSink:
         self.console.file.flush()
 
 
-def track(chunks: Iterable[Sequence[Explanation]], total: int) -> Iterator[Sequence[Explanation]]:
-    """Pass chunks through while a progress bar on stderr counts their rows."""
+def track(
+    chunks: Iterable[Sequence[Explanation]], total: int, console: Console | None = None
+) -> Iterator[Sequence[Explanation]]:
+    """Pass chunks through while a progress bar counts their rows: on stderr, or on ``console``
+    when the tables go to the same terminal (the tables then scroll above the bar)."""
     columns = (
         TextColumn("explaining"),
         BarColumn(),
@@ -116,7 +228,7 @@ def track(chunks: Iterable[Sequence[Explanation]], total: int) -> Iterator[Seque
         TimeRemainingColumn(),
     )
     start = time.perf_counter()
-    with Progress(*columns, console=make_console(stderr=True), transient=True) as progress:
+    with Progress(*columns, console=console or make_console(stderr=True), transient=True) as progress:
         task = progress.add_task("explain", total=total, rate="")
         done = 0
         for chunk in chunks:
@@ -172,18 +284,19 @@ def check_summary(report, console: Console, flag_rules: frozenset[str] = frozens
         if not r.passed:
             detail += _would_pass(r, r.id in flag_rules)
         table.add_row(r.id, r.kind, result, detail)
-    console.print(table)
+    emit(console, table)
     n_inc = len(report.inconclusive_rows)
     if n_inc:
-        console.print(
+        emit(
+            console,
             Text(
                 f"{n_inc} of {report.rows} rows inconclusive (low fidelity); "
                 f"tolerated share {report.max_inconclusive:.0%}",
                 style="yellow",
-            )
+            ),
         )
     style = {"passed": "bold green", "failed": "bold red", "inconclusive": "bold yellow"}[report.verdict]
-    console.print(Text(f"verdict: {report.verdict}", style=style))
+    emit(console, Text(f"verdict: {report.verdict}", style=style))
 
 
 def summary_tables(frame) -> list[Table]:

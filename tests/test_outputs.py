@@ -240,7 +240,7 @@ def conditions_of(cancer_args, rows):
 
 
 def test_table_on_stdout(cancer_args):
-    out = invoke([*cancer_args, "--row", 0, "--row", 2]).stdout
+    out = invoke([*cancer_args, "--row", 0, "--row", 2], env={"COLUMNS": "160"}).stdout  # no wrapping
     assert "row 0" in out and "row 2" in out
     assert out.index("row 0") < out.index("row 2")
     for condition in conditions_of(cancer_args, [0, 2]):

@@ -13,6 +13,7 @@ last code reserved for "missing", whose training frequency may be zero.
 
 from __future__ import annotations
 
+import math
 import shlex
 import warnings
 from collections.abc import Mapping, Sequence
@@ -106,12 +107,12 @@ class ColumnStats:
             return f"{self.name} is missing"
         if self.kind == "categorical":
             return f"{self.name} = {_format_value(value)}"
-        e = self.edges
+        e = [_edge(x) for x in self.edges]
         if code == 0:
-            return f"{self.name} <= {e[0]:.2f}"
+            return f"{self.name} <= {e[0]}"
         if code == len(e):
-            return f"{self.name} > {e[-1]:.2f}"
-        return f"{e[code - 1]:.2f} < {self.name} <= {e[code]:.2f}"
+            return f"{self.name} > {e[-1]}"
+        return f"{e[code - 1]} < {self.name} <= {e[code]}"
 
 
 @dataclass
@@ -272,6 +273,12 @@ def _is_missing(v: object) -> bool:
 def _category_key(v: object) -> object:
     # numpy scalars and Python scalars of equal value must find the same category
     return v.item() if isinstance(v, np.generic) else v
+
+
+def _edge(x: float) -> str:
+    """A bin edge in a condition: two decimals (as lime writes them), or three significant
+    digits below 1, where two decimals would say ``-0.00 < s5 <= 0.03``."""
+    return f"{x:.2f}" if abs(x) >= 1 or x == 0 or not math.isfinite(x) else f"{x:.3g}"
 
 
 def _format_value(v: object) -> str:
