@@ -96,6 +96,14 @@ def measure(model, train: pd.DataFrame, rows: pd.DataFrame, column: str) -> dict
     total = sum(abs(f.weight) for e in exps for f in e.features)
     mine = sum(abs(f.weight) for e in exps for f in e.features if f.feature == column)
     out["weight_share"] = mine / total if total else 0.0
+    # the feature with the largest share of all |weight|: its share, and the share of rows it leads
+    shares: dict[str, float] = {}
+    for e in exps:
+        for f in e.features:
+            shares[f.feature] = shares.get(f.feature, 0.0) + abs(f.weight)
+    top = max(shares, key=shares.get)
+    leads = np.mean([bool(e.features) and e.features[0].feature == top for e in exps])
+    out["strongest"] = (top, shares[top] / total if total else 0.0, leads)
     return out
 
 
@@ -122,15 +130,17 @@ def main() -> None:
         "explanation settings (10 features), the column `sex`.",
         "",
         "| model | in top 1 | top 2 | top 3 | top 5 | top 10 | share of all \\|weight\\| | "
-        f"forbid sex (top {k}, max share {share:.0%}) | dominant rule |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        f"forbid sex (top {k}, max share {share:.0%}) | dominant rule | strongest feature: share, rows led |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for name, r in results.items():
         verdict = "fails" if r[f"top{k}"] > share else "passes"
         cells = " | ".join(f"{r[f'top{j}']:.0%}" for j in (1, 2, 3, 5, 10))
         dom = r["dominant"]
         dominant = "passes" if dom.passed else "fails: " + dom.message.replace("|", "\\|")
-        lines.append(f"| {name} | {cells} | {r['weight_share']:.1%} | {verdict} | {dominant} |")
+        top, top_share, leads = r["strongest"]
+        strongest = f"`{top}`: {top_share:.1%}, {leads:.0%}"
+        lines.append(f"| {name} | {cells} | {r['weight_share']:.1%} | {verdict} | {dominant} | {strongest} |")
     args.out.write_text("\n".join(lines) + "\n")
     print(f"wrote {args.out}")
 

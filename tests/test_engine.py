@@ -419,3 +419,57 @@ def test_shifted_sobol_uniforms(cancer, monkeypatch):
     assert sobol != random
     monkeypatch.setattr(_sampling, "SOBOL_MAX_DIM", 3)  # 4 columns: wider than Sobol' goes
     assert Explainer(model, X, num_samples=300, sampling="sobol").explain(X.iloc[:3]) == random
+
+
+def zero_inflated_table(n: int = 4000, seed: int = 0) -> pd.DataFrame:
+    """`gain` is 0 in 90% of the rows (its quartiles are all 0), `flag` a float 0/1 column."""
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
+        {
+            "gain": np.where(rng.random(n) < 0.9, 0.0, rng.lognormal(8, 1, n)),
+            "flag": rng.integers(0, 2, n).astype(float),
+            "x": rng.standard_normal(n),
+        }
+    )
+
+
+def test_a_column_that_is_mostly_zero_gets_a_zero_bin_and_one_warning():
+    from lime_cli import fit_training_stats
+
+    X = zero_inflated_table()
+    with pytest.warns(UserWarning) as caught:
+        stats = fit_training_stats(X)
+    said = [str(w.message) for w in caught]
+    assert said == [
+        f"column 'gain': {(X['gain'] == 0).mean():.0%} of its training values are 0, which collapses "
+        "its quartiles; it is binned as 'gain = 0' and the quartiles of the others"
+    ]
+    gain = stats.columns[0]
+    positive = X["gain"][X["gain"] > 0]
+    # a bin holding only 0, then the quartiles of the values above it
+    np.testing.assert_allclose(gain.edges, [0.0, *np.percentile(positive, [25, 50, 75])])
+    assert gain.condition(0, 0.0) == "gain = 0"
+    assert gain.freqs[0] == pytest.approx((X["gain"] == 0).mean())
+    big = float(positive.max())
+    assert gain.condition(int(gain.encode_numeric(np.array([big]))[0]), big) == (
+        f"gain > {np.percentile(positive, 75):.2f}"
+    )
+    # a 0/1 column has distinct quartiles or none to fix: no warning, and its bins keep their values
+    assert stats.columns[1].condition(0, 0.0) == "flag = 0"
+
+
+def test_samples_of_a_single_value_bin_are_that_value():
+    X = zero_inflated_table()
+    y = (X["gain"] > 0).astype(int) ^ (X["x"] > 1).astype(int)
+    model = LogisticRegression().fit(X, y)
+    with pytest.warns(UserWarning, match="gain"):
+        ex = Explainer(model, X, preset="lime")
+    pert, _, _ = draw_samples(ex, X, np.arange(4), 1, 4000, 0.0, 2, "random")
+    for j, i in enumerate(ex.frontend.layout.discrete):
+        c = ex.stats.columns[i]
+        if c.name in ("gain", "flag"):
+            v = pert.values[j, :, 1:].ravel()
+            if c.name == "flag":
+                assert set(np.unique(v)) == {0.0, 1.0}  # not uniform draws between 0 and 1
+            else:
+                assert (v >= 0).all() and np.mean(v == 0) == pytest.approx(0.9, abs=0.02)

@@ -160,9 +160,10 @@ def _truncnorm_quantile(p: np.ndarray, q: np.ndarray) -> np.ndarray:
     pb = ndtr((hi - mean) / safe_std)
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         x = mean + safe_std * ndtri(pa + q * (pb - pa))
-    # degenerate bins (a single value, no spread, or far in a tail): uniform in the bin
-    flat = ~(pb - pa > 1e-12) | (std <= 0) | ~np.isfinite(x)
-    x = np.where(flat, lo + q * (hi - lo), x)
+    # degenerate bins: a single training value gives that value; no mass left in the bin
+    # (far in a tail) gives uniform draws in it
+    flat = ~(pb - pa > 1e-12) | ~np.isfinite(x)
+    x = np.where(std <= 0, mean, np.where(flat, lo + q * (hi - lo), x))
     return np.clip(x, lo, hi)  # NaN (the missing code) stays NaN
 
 
@@ -495,6 +496,9 @@ def _restore(values: np.ndarray, c) -> pd.api.extensions.ExtensionArray | np.nda
     """Values cast back to the column's training dtype."""
     numpy_dtype = isinstance(c.dtype, np.dtype)
     try:
+        if isinstance(c.dtype, pd.CategoricalDtype):  # by code: a value it lacks is missing
+            codes = c.dtype.categories.get_indexer(pd.Index(values, dtype=object))
+            return pd.Categorical.from_codes(codes, dtype=c.dtype)
         if c.kind == "categorical":
             return pd.array(values, dtype=c.dtype)
         if not numpy_dtype:

@@ -107,6 +107,8 @@ class ColumnStats:
             return f"{self.name} is missing"
         if self.kind == "categorical":
             return f"{self.name} = {_format_value(value)}"
+        if self.bin_std[code] == 0 and self.freqs[code] > 0:  # one training value: say which
+            return f"{self.name} = {self.bin_mean[code]:g}"
         e = [_edge(x) for x in self.edges]
         if code == 0:
             return f"{self.name} <= {e[0]}"
@@ -352,9 +354,29 @@ def _continuous_stats(name: str, series: pd.Series) -> ColumnStats:
     )
 
 
-def _bin_edges(x: np.ndarray, discretizer: str, labels, regression: bool, seed: int) -> np.ndarray:
+#: A value holding at least this share of a column makes a bin of its own when it collapses the
+#: column's quantiles (a capital gain that is 0 in 90% of the rows).
+MASS_SHARE = 0.25
+
+
+def _bin_edges(x: np.ndarray, discretizer: str, labels, regression: bool, seed: int):
+    """(edges, mass): the inner bin edges, and (value, share) when a value holding a large share
+    of the column made a bin of its own (None otherwise)."""
     if discretizer in _PERCENTILES:
-        return np.unique(np.percentile(x, _PERCENTILES[discretizer]))
+        percentiles = _PERCENTILES[discretizer]
+        edges = np.unique(np.percentile(x, percentiles))
+        if len(edges) == len(percentiles):
+            return edges, None
+        values, counts = np.unique(x, return_counts=True)
+        top = int(np.argmax(counts))
+        v, share = float(values[top]), counts[top] / len(x)
+        if share < MASS_SHARE or len(values) < 3:
+            return edges, None  # few distinct values, or no large mass: the quantiles as they are
+        # the value alone in its bin, the quantiles of the values on either side of it around it
+        below, above = x[x < v], x[x > v]
+        parts = [np.percentile(below, percentiles), [below.max()]] if below.size else []
+        parts += [[v]] + ([np.percentile(above, percentiles)] if above.size else [])
+        return np.unique(np.concatenate(parts)), (v, share)
     # entropy: the split points of a depth-3 tree fitted on the labels (as lime does)
     from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
@@ -372,7 +394,7 @@ def _bin_edges(x: np.ndarray, discretizer: str, labels, regression: bool, seed: 
     edges = tree.tree_.threshold[tree.tree_.children_left > -1]
     if edges.size == 0:
         edges = np.array([np.median(x)])
-    return np.unique(edges)
+    return np.unique(edges), None
 
 
 def _binned_stats(name, series, discretizer, labels, regression, seed) -> ColumnStats:
@@ -384,7 +406,15 @@ def _binned_stats(name, series, discretizer, labels, regression, seed) -> Column
         edges = np.array([0.0])
     else:
         lab = None if labels is None else np.asarray(labels)[~missing]
-        edges = _bin_edges(x, discretizer, lab, regression, seed)
+        edges, mass = _bin_edges(x, discretizer, lab, regression, seed)
+        if mass is not None:
+            v, share = mass
+            warnings.warn(
+                f"column {name!r}: {share:.0%} of its training values are {v:g}, which collapses its "
+                f"{discretizer}s; it is binned as '{name} = {v:g}' and the {discretizer}s of the others",
+                UserWarning,
+                stacklevel=4,
+            )
     n_bins = len(edges) + 1
     codes = np.searchsorted(edges, x, side="left")
     counts = np.bincount(codes, minlength=n_bins).astype(np.float64)
