@@ -756,6 +756,7 @@ def fit(
     from .core.model import inspect_model
     from .tabular import feature_columns, fit_training_stats
     from .tabular.explainer_file import write_explainer_file
+    from .tabular.native import model_categories, with_model_categories
 
     check_output(str(out), "json", option="--out", inputs={"--data": data, "--model": model})
     folders = _import_folders(import_path)
@@ -771,17 +772,21 @@ def fit(
     elif mode is not None:
         inspect_model(_Modes(), mode)  # checks the name
     with _naming(f"data file {data}"):
+        wanted = {}
         if model is not None:
             features = feature_columns(fitted, train, target)
+            wanted = model_categories(fitted, features)  # native categoricals
+        categorical = list(categorical or ())
         stats = fit_training_stats(
             train,
             features=features,
             target=target,
-            categorical=categorical or (),
+            categorical=[*categorical, *(c for c in wanted if c not in categorical)],
             discretizer=discretizer,
             regression=(info.mode if info else mode) == "regression",
             seed=seed or 0,
         )
+        stats = with_model_categories(stats, wanted)
     write_explainer_file(
         out,
         stats,

@@ -18,6 +18,7 @@ import pandas as pd
 from ..core import streams
 from ..core.frontend import FrontEnd, Samples
 from ..errors import DataError
+from .native import model_categories, with_model_categories
 from .sampling import Layout, model_input, perturb, release_workspace
 from .stats import TrainingStats, _category_key, check_single_values, fit_training_stats, not_numbers
 
@@ -72,20 +73,24 @@ class TabularFrontEnd(FrontEnd):
             names = getattr(model, "feature_names_in_", None)
             if names is not None and [str(n) for n in names] != stats.feature_names:
                 raise DataError("the explainer file's columns are not the model's features")
+            wanted = model_categories(model, stats.feature_names)
         elif data is None:
             raise DataError("give the training data ({data}) or saved training statistics ({stats})")
         else:
             if target is not None and target not in data.columns:
                 raise DataError(f"{{target}} column {target!r} is not a column of the data")
+            features = feature_columns(model, data, target)
+            wanted = model_categories(model, features)  # native categoricals: categories, always
             stats = fit_training_stats(
                 data,
-                features=feature_columns(model, data, target),
+                features=features,
                 target=target,
-                categorical=categorical,
+                categorical=[*categorical, *(c for c in wanted if c not in categorical)],
                 discretizer=discretizer,
                 regression=regression,
                 seed=seed,
             )
+        stats = with_model_categories(stats, wanted)
         as_array = hasattr(model, "n_features_in_") and not hasattr(model, "feature_names_in_")
         return cls(stats, as_array=as_array)
 
