@@ -45,3 +45,16 @@ def test_readme_example_runs(command, workdir):
         assert written.stat().st_size > 0
     else:
         assert proc.stdout.strip()
+
+
+def test_readme_shows_the_first_table_as_it_looks_at_80_columns():
+    block = re.search(r"<!-- table-at-80-columns -->\n```text\n(.*?)\n```", README, flags=re.DOTALL)
+    assert block, "the README's table at 80 columns is missing"
+    env = dict(os.environ, COLUMNS="80")
+    proc = subprocess.run(
+        [sys.executable, "-m", "lime_cli", *EXAMPLES[0].split()[1:]],
+        cwd=ROOT, env=env, capture_output=True, text=True,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.rstrip("\n") == block.group(1)
+    assert max(len(line) for line in proc.stdout.splitlines()) == 80
