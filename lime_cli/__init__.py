@@ -22,6 +22,7 @@ __version__ = "0.1.0"
 
 _LAZY = {
     "Explainer": ".explainer",
+    "TextExplainer": ".explainer",
     "Settings": ".settings",
     "TIDY_COLUMNS": ".schema",
     "Explanation": ".schema",
@@ -51,6 +52,7 @@ __all__ = [
     "Stability",
     "StorageError",
     "TabularFrontEnd",
+    "TextExplainer",
     "TrainingStats",
     "__version__",
     "explanations_to_frame",

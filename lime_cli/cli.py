@@ -24,7 +24,7 @@ from typer.core import TyperGroup
 from . import __version__
 from .core.parallel import dask_client
 from .errors import DataError, LimeCliError, ModelError, ParameterError, StorageError
-from .explainer import Explainer
+from .explainer import Explainer, TextExplainer
 from .io import ROWS_FORMATS, check_output, load_model, load_table, open_output, write_explanations
 
 EXIT_OK = 0
@@ -234,6 +234,41 @@ RowsOption = Annotated[
         show_default="--data",
     ),
 ]
+TextOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--text",
+        metavar="COLUMN",
+        help="Explain the words of this text column of --rows (a model that takes documents).",
+        show_default="none: a table",
+    ),
+]
+TokenPatternOption = Annotated[
+    str | None,
+    typer.Option(
+        "--token-pattern",
+        metavar="REGEX",
+        help="How documents split into words.",
+        show_default="the model's vectorizer's, else \\w+ runs",
+    ),
+]
+BowOption = Annotated[
+    bool,
+    typer.Option(
+        "--bow/--no-bow",
+        help="A feature is a distinct word (deleted everywhere), or each occurrence.",
+        show_default="--bow",
+    ),
+]
+MaskStringOption = Annotated[
+    str | None,
+    typer.Option(
+        "--mask-string",
+        metavar="S",
+        help="Replace deleted words by S instead of deleting them.",
+        show_default="delete",
+    ),
+]
 RowsFormatOption = Annotated[
     str | None,
     typer.Option(
@@ -416,6 +451,9 @@ FLAGS = {
     "top_k": "--top-k",
     "budget": "--pick",
     "by": "--by",
+    "token_pattern": "--token-pattern",
+    "mask_string": "--mask-string",
+    "text": "--text",
 }
 
 
@@ -492,20 +530,41 @@ def explain(
     stability: Annotated[
         int, typer.Option("--stability", metavar="R", help="Re-explain each row under R other seeds.")
     ] = 0,
+    text: TextOption = None,
+    token_pattern: TokenPatternOption = None,
+    bow: BowOption = True,
+    mask_string: MaskStringOption = None,
     *,
     method: dict,
 ) -> None:
-    """Explain rows of a table with LIME: ranked feature weights per row."""
+    """Explain rows of a table, or documents, with LIME: ranked feature weights per row."""
     check_output(
         output,
         fmt,
         inputs={"--model": model, "--data": data, "--rows": rows, "--explainer": explainer_file},
     )
-    fitted, train, stats, table, positions, source = _inputs(
-        model, data, explainer_file, rows, row, import_path, trust, rows_format
-    )
+    documents = None
+    if text:
+        fitted, table, positions, source = _text_inputs(
+            model, data, explainer_file, rows, row, import_path, trust, rows_format, text
+        )
+        with _naming_model(model):
+            explainer = TextExplainer(
+                fitted, column=text[0], token_pattern=token_pattern, bow=bow, mask_string=mask_string,
+                mode=mode, **method,
+            )  # fmt: skip
+        if fmt == "table" and text[0] in table.columns:
+            texts = table[text[0]].iloc[positions]
+            documents = {p: v for p, v in zip(positions, texts, strict=True) if isinstance(v, str)}
+    else:
+        if token_pattern is not None or mask_string is not None or not bow:
+            raise ParameterError("--token-pattern, --mask-string and --no-bow apply to --text")
+        fitted, train, stats, table, positions, source = _inputs(
+            model, data, explainer_file, rows, row, import_path, trust, rows_format
+        )
     with _naming_model(model):  # what the model does wrong names its file
-        explainer = _explainer(fitted, train, stats, data, mode, target, categorical, discretizer, method)
+        if not text:
+            explainer = _explainer(fitted, train, stats, data, mode, target, categorical, discretizer, method)
         with dask_client(dask) if dask else nullcontext():
             with _naming(source):
                 chunks = explainer.iter_explain(
@@ -519,7 +578,8 @@ def explain(
                 )
             progress = not quiet and len(positions) > 1 and sys.stderr.isatty()
             if fmt == "table":
-                _render_tables(chunks, output, len(positions) if progress else 0, stability > 0)
+                count = len(positions) if progress else 0
+                _render_tables(chunks, output, count, stability > 0, documents)
             else:
                 if progress:
                     from .render import track
@@ -933,6 +993,42 @@ def _inputs(model, data, explainer_file, rows, row, import_path, trust=None, row
     return fitted, train, stats, table, positions, source
 
 
+def _text_inputs(model, data, explainer_file, rows, row, import_path, trust, rows_format, text):
+    """The model and the documents of ``--text``: no training table is needed."""
+    if data is not None or explainer_file is not None:
+        raise ParameterError(
+            "--text explains a model that takes documents, from --rows alone; a table with a text "
+            "column among others (--data with --text) is not supported yet"
+        )
+    if len(text) > 1:
+        raise ParameterError("--text names one column of documents (several need --data: not supported yet)")
+    if rows is None:
+        raise ParameterError("--text needs the documents: --rows FILE (CSV, JSON lines, Parquet, or -)")
+    if rows_format is not None:
+        if rows_format not in ROWS_FORMATS:
+            raise ParameterError(
+                f"--rows-format must be one of {', '.join(ROWS_FORMATS)}, not {rows_format!r}"
+            )
+        if rows != "-":
+            raise ParameterError(
+                f"--rows-format is the format of --rows - (standard input); rows file {rows} is read by "
+                "its extension"
+            )
+    fitted = load_model(model, _import_folders(import_path), trust or ())
+    table = load_table(rows, "rows", rows_format or "csv")
+    source = "standard input" if rows == "-" else f"rows file {rows}"
+    if text[0] not in table.columns:
+        shown = ", ".join(repr(str(c)) for c in list(table.columns)[:8])
+        raise DataError(f"{source}: --text column {text[0]!r} is not one of its columns ({shown})")
+    positions = list(row) if row else list(range(len(table)))
+    for r in positions:
+        if not 0 <= r < len(table):
+            raise DataError(
+                f"--row {r} is out of range: {source} has {len(table)} rows (0 to {len(table) - 1})"
+            )
+    return fitted, table, positions, source
+
+
 def _import_folders(paths) -> list[Path]:
     """The --import-path folders, each of which must exist."""
     for p in paths or ():
@@ -980,7 +1076,7 @@ def _width(handle) -> int | None:
     return None if handle is sys.stdout else 100
 
 
-def _render_tables(chunks, output: str | None, progress: int = 0, stability: bool = False) -> None:
+def _render_tables(chunks, output: str | None, progress: int = 0, stability: bool = False, documents=None):
     """Tables of every chunk; ``progress`` rows counted by a bar on stderr, or, when the tables go
     to the same terminal, on their console (the tables scroll above the bar)."""
     from .render import TableSink, make_console, track
@@ -989,7 +1085,7 @@ def _render_tables(chunks, output: str | None, progress: int = 0, stability: boo
         console = make_console(file=None if handle is sys.stdout else handle, width=_width(handle))
         if progress:
             chunks = track(chunks, total=progress, console=console if console.is_terminal else None)
-        sink = TableSink(console, stability)
+        sink = TableSink(console, stability, documents)
         for chunk in chunks:
             sink.write(chunk)
 

@@ -25,6 +25,7 @@ PARAMETERS = frozenset(
         "preset", "locality", "confidence", "min_fidelity", "sampling", "mode", "target",
         "categorical", "discretizer", "labels", "top_labels", "stability", "n_jobs", "data", "stats",
         "positions", "trust", "import_paths", "stdin_format", "fmt", "output", "top_k", "budget", "by",
+        "token_pattern", "mask_string", "text",
     }
 )  # fmt: skip
 

@@ -20,19 +20,113 @@ position nor the chunk it falls in.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 
 from .core import engine
-from .core.model import inspect_model
+from .core.frontend import FrontEnd
+from .core.model import ModelInfo, inspect_model
 from .errors import ParameterError
 from .schema import Explanation
 from .settings import Settings
 from .tabular import TabularFrontEnd, TrainingStats
 
 
-class Explainer:
+class _Explaining:
+    """What every explainer does with its front-end, model and settings: explain instances."""
+
+    frontend: FrontEnd
+    model_info: ModelInfo
+    settings: Settings
+    kernel_width: float
+
+    @property
+    def model(self):
+        return self.model_info.model
+
+    @property
+    def mode(self) -> str:
+        return self.model_info.mode
+
+    @property
+    def classes(self) -> list[str] | None:
+        classes = self.model_info.classes
+        return None if classes is None else list(classes)
+
+    @property
+    def num_features(self) -> int:
+        return self.settings.num_features
+
+    # -- explaining ---------------------------------------------------------------------
+
+    def explain(
+        self,
+        rows,
+        *,
+        positions: Sequence[int] | None = None,
+        labels: Sequence[str] | None = None,
+        top_labels: int | None = None,
+        stability: int = 0,
+    ) -> list[Explanation]:
+        """Explain every row of ``rows``; see :meth:`iter_explain`."""
+        chunks = self.iter_explain(
+            rows, positions=positions, labels=labels, top_labels=top_labels, stability=stability
+        )
+        return [e for chunk in chunks for e in chunk]
+
+    def iter_explain(
+        self,
+        rows,
+        *,
+        positions: Sequence[int] | None = None,
+        labels: Sequence[str] | None = None,
+        top_labels: int | None = None,
+        n_jobs: int = 1,
+        backend: str | None = None,
+        stability: int = 0,
+    ) -> Iterator[list[Explanation]]:
+        """Yield the explanations of ``rows`` chunk by chunk, in row order.
+
+        ``positions`` are the rows' 0-based positions in the explained table
+        (default ``0..len(rows)-1``), reported as ``row``; a row's random stream
+        comes from the seed and its values, not its position.  ``labels`` (class
+        names, as strings) or ``top_labels`` choose the explained classes; by
+        default the class the model predicts for the row.  ``stability`` R
+        re-explains each row under R other streams and reports how they agree.
+
+        Everything is validated, and the model asked once about two samples of
+        the first row, before the first chunk is computed: an error is raised
+        here, not halfway through.  ``n_jobs`` > 1 explains chunks in parallel
+        with joblib (``backend`` names a joblib backend, e.g. ``"dask"`` with a
+        running ``distributed.Client``); the output is identical to a serial run
+        and always in row order.
+        """
+        positions = np.arange(len(rows)) if positions is None else np.asarray(positions, dtype=np.int64)
+        if len(positions) != len(rows):
+            raise ParameterError("{positions} must have one entry per row")
+        prepared = self.frontend.prepare(rows, positions)
+        engine.check_run(stability, n_jobs, self.settings)
+        info = self.model_info
+        known = info.classes is not None or info.mode == "regression"
+        label_idx = engine.label_indices(info, labels, top_labels) if known else None
+        if len(positions):
+            info = engine.probe(self.frontend, info, prepared, self.settings)
+        if not known:  # the probe gave the classes
+            label_idx = engine.label_indices(info, labels, top_labels)
+        job = self.job(info, label_idx, top_labels, stability)
+        return engine.run(job, prepared, positions, n_jobs=n_jobs, backend=backend)
+
+    def job(self, model_info=None, labels=None, top_labels=None, stability: int = 0) -> engine.Job:
+        """What the core runs a chunk with (:class:`lime_cli.core.engine.Job`)."""
+        info = self.model_info if model_info is None else model_info
+        return engine.Job(
+            self.frontend, info, self.settings, self.kernel_width, labels, top_labels, stability
+        )
+
+
+class Explainer(_Explaining):
     """Explains predictions of ``model`` with LIME, using ``data`` for its statistics.
 
     Parameters
@@ -95,19 +189,6 @@ class Explainer:
     # -- what it explains with ----------------------------------------------------------
 
     @property
-    def model(self):
-        return self.model_info.model
-
-    @property
-    def mode(self) -> str:
-        return self.model_info.mode
-
-    @property
-    def classes(self) -> list[str] | None:
-        classes = self.model_info.classes
-        return None if classes is None else list(classes)
-
-    @property
     def feature_names(self) -> list[str]:
         return self.frontend.feature_names
 
@@ -115,76 +196,85 @@ class Explainer:
     def stats(self) -> TrainingStats:
         return self.frontend.stats
 
-    @property
-    def num_features(self) -> int:
-        return self.settings.num_features
-
-    # -- explaining ---------------------------------------------------------------------
-
-    def explain(
-        self,
-        rows: pd.DataFrame,
-        *,
-        positions: Sequence[int] | None = None,
-        labels: Sequence[str] | None = None,
-        top_labels: int | None = None,
-        stability: int = 0,
-    ) -> list[Explanation]:
-        """Explain every row of ``rows``; see :meth:`iter_explain`."""
-        chunks = self.iter_explain(
-            rows, positions=positions, labels=labels, top_labels=top_labels, stability=stability
-        )
-        return [e for chunk in chunks for e in chunk]
-
-    def iter_explain(
-        self,
-        rows: pd.DataFrame,
-        *,
-        positions: Sequence[int] | None = None,
-        labels: Sequence[str] | None = None,
-        top_labels: int | None = None,
-        n_jobs: int = 1,
-        backend: str | None = None,
-        stability: int = 0,
-    ) -> Iterator[list[Explanation]]:
-        """Yield the explanations of ``rows`` chunk by chunk, in row order.
-
-        ``positions`` are the rows' 0-based positions in the explained table
-        (default ``0..len(rows)-1``), reported as ``row``; a row's random stream
-        comes from the seed and its values, not its position.  ``labels`` (class
-        names, as strings) or ``top_labels`` choose the explained classes; by
-        default the class the model predicts for the row.  ``stability`` R
-        re-explains each row under R other streams and reports how they agree.
-
-        Everything is validated, and the model asked once about two samples of
-        the first row, before the first chunk is computed: an error is raised
-        here, not halfway through.  ``n_jobs`` > 1 explains chunks in parallel
-        with joblib (``backend`` names a joblib backend, e.g. ``"dask"`` with a
-        running ``distributed.Client``); the output is identical to a serial run
-        and always in row order.
-        """
-        positions = np.arange(len(rows)) if positions is None else np.asarray(positions, dtype=np.int64)
-        if len(positions) != len(rows):
-            raise ParameterError("{positions} must have one entry per row")
-        prepared = self.frontend.prepare(rows, positions)
-        engine.check_run(stability, n_jobs, self.settings)
-        info = self.model_info
-        known = info.classes is not None or info.mode == "regression"
-        label_idx = engine.label_indices(info, labels, top_labels) if known else None
-        if len(positions):
-            info = engine.probe(self.frontend, info, prepared, self.settings)
-        if not known:  # the probe gave the classes
-            label_idx = engine.label_indices(info, labels, top_labels)
-        job = self.job(info, label_idx, top_labels, stability)
-        return engine.run(job, prepared, positions, n_jobs=n_jobs, backend=backend)
-
-    def job(self, model_info=None, labels=None, top_labels=None, stability: int = 0) -> engine.Job:
-        """What the core runs a chunk with (:class:`lime_cli.core.engine.Job`)."""
-        info = self.model_info if model_info is None else model_info
-        return engine.Job(
-            self.frontend, info, self.settings, self.kernel_width, labels, top_labels, stability
-        )
-
     def check_rows(self, rows: pd.DataFrame) -> pd.DataFrame:
         """The feature columns of ``rows``, checked (a DataError names what is wrong)."""
         return self.frontend.prepare(rows, np.arange(len(rows)))
+
+
+class TextExplainer(_Explaining):
+    """Explains predictions of a text ``model`` on documents, through the words they contain.
+
+    >>> explainer = TextExplainer(make_pipeline(TfidfVectorizer(), LogisticRegression()).fit(docs, y))
+    >>> explainer.explain(["a wonderful, moving film", "dull"])
+
+    Parameters
+    ----------
+    model:
+        Anything whose ``predict_proba`` (or ``predict``) takes a list of strings.
+        A scikit-learn Pipeline starting with a ``CountVectorizer`` or
+        ``TfidfVectorizer`` on unigrams gets the samples' document-term matrix
+        directly (:mod:`lime_cli.text.fast`: exact, and much cheaper); see
+        :attr:`path` and :attr:`path_reason`.
+    column:
+        The column of a DataFrame of documents that holds the text, and the
+        name word features are given (``review contains "excellent"``).
+    token_pattern, lowercase:
+        How documents are split into words; default: the model's vectorizer's, when it has one,
+        else runs of word characters, case kept.
+    bow:
+        A feature is a distinct word, deleted everywhere at once (True, as lime), or
+        each occurrence apart (False).
+    mask_string:
+        Replace deleted words by this string instead of deleting them.
+    mode:
+        ``"classification"`` or ``"regression"``; inferred from the model if None.
+    **settings:
+        The method's :class:`~lime_cli.settings.Settings`; ``kernel_width`` defaults to 25
+        (cosine distances x 100, as lime).
+    """
+
+    def __init__(
+        self,
+        model,
+        *,
+        column: str = "text",
+        token_pattern: str | None = None,
+        lowercase: bool | None = None,
+        bow: bool = True,
+        mask_string: str | None = None,
+        mode: str | None = None,
+        **settings,
+    ) -> None:
+        import re
+
+        from .text.fast import CountsPath, TextModel
+        from .text.frontend import TextFrontEnd
+        from .text.tokens import tokenizer_for, vectorizer_of
+
+        self.settings = Settings.create(**settings)
+        if token_pattern is not None:
+            try:
+                re.compile(token_pattern)
+            except re.error as exc:
+                raise ParameterError(f"{{token_pattern}} is not a regular expression: {exc}") from None
+        if mask_string is not None and not isinstance(mask_string, str):
+            raise ParameterError(f"{{mask_string}} must be a string, not {mask_string!r}")
+        info = inspect_model(model, mode)
+        tokenizer = tokenizer_for(model, token_pattern, lowercase)
+        self.path_reason = CountsPath.why_not(model, tokenizer, mask_string)
+        counts = None
+        if self.path_reason is None:
+            counts = CountsPath(vectorizer_of(model))
+            info = replace(info, model=TextModel(model, model[1:]))
+        self.path = "counts" if counts is not None else "strings"
+        self._user_model = model
+        self.model_info = info
+        self.frontend = TextFrontEnd(
+            tokenizer, column=column, bow=bow, mask_string=mask_string, counts=counts
+        )
+        width = self.settings.kernel_width
+        self.kernel_width = width if width is not None else self.frontend.default_kernel_width()
+
+    @property
+    def model(self):
+        return self._user_model

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import IO
 
@@ -194,18 +194,42 @@ def explanation_table(e: Explanation, layout: TableLayout | None = None):
     return table
 
 
-class TableSink:
-    """Prints each explanation as it arrives, every table of the run in one layout."""
+#: Characters of a document shown above its explanation; the rest is summarized.
+DOCUMENT_CHARS = 600
 
-    def __init__(self, console: Console, stability: bool = False) -> None:
+
+def document_text(e: Explanation, text: str, limit: int = DOCUMENT_CHARS) -> Text:
+    """The explained document, its listed words in bold, green or red by the sign of their weight
+    (in a terminal), cut after ``limit`` characters."""
+    shown = Text(text[:limit])
+    for f in e.features:
+        style = "bold green" if f.weight > 0 else "bold red" if f.weight < 0 else "bold"
+        for a, b in f.spans or ():
+            if a < limit:
+                shown.stylize(style, a, min(b, limit))
+    if len(text) > limit:
+        shown.append(f" … ({len(text) - limit:,} more characters)", style="dim")
+    return shown
+
+
+class TableSink:
+    """Prints each explanation as it arrives, every table of the run in one layout; for text,
+    each document above its table (``documents``: the text of each explained row)."""
+
+    def __init__(
+        self, console: Console, stability: bool = False, documents: Mapping[int, str] | None = None
+    ) -> None:
         self.console = console
         self.layout = TableLayout.fit(console.width, stability)
+        self.documents = documents
         self.count = 0
 
     def write(self, chunk: Sequence[Explanation]) -> None:
         for e in chunk:
             if self.count:
                 self.console.print()  # a blank line between two explanations
+            if self.documents is not None and e.row in self.documents:
+                emit(self.console, document_text(e, self.documents[e.row]))
             emit(self.console, explanation_table(e, self.layout))
             self.count += 1
         self.console.file.flush()

@@ -26,6 +26,8 @@ class FeatureWeight:
     condition: str
     value: object
     weight: float
+    column: str | None = None  # TEMPORARY until schema v2 lands
+    spans: list | None = None
 
 
 @dataclass

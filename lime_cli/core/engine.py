@@ -254,28 +254,55 @@ def _finish(job: Job, instances, positions, samples, preds) -> list[Explanation]
     L = lab.shape[1]
     Y = np.take_along_axis(preds, lab[:, None, :], axis=2)
 
-    # the instances' surrogates are independent: solve them in a few parts, on threads
-    bounds = np.linspace(0, B, min(B, inner_threads()) + 1).astype(int)
-    parts = [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    model_pred = Y[:, 0, :].reshape(B * L)
+    if samples.widths is None:  # every instance has all of Z's features
+        # the instances' surrogates are independent: solve them in a few parts, on threads
+        bounds = np.linspace(0, B, min(B, inner_threads()) + 1).astype(int)
+        groups = [(slice(a, b), Z.shape[1]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    else:  # instances of each width together, on their own features: as if each were alone
+        widths = np.asarray(samples.widths)
+        groups = [(np.flatnonzero(widths == w), int(w)) for w in np.unique(widths)]
 
-    def solve(part):
-        z = Z[part]
-        w = exponential_kernel(job.frontend.distances(z, samples.binary), job.kernel_width)
-        return _surrogates(job.settings, z, w, Y[part], samples.binary)
+    def solve(group):
+        idx, width = group
+        z = Z[idx, : max(width, 1), :]  # an instance with no feature: one constant column of zeros
+        w = exponential_kernel(job.frontend.distances(z, min(samples.binary, z.shape[1])), job.kernel_width)
+        return _surrogates(job.settings, z, w, Y[idx], min(samples.binary, z.shape[1]))
 
     # single-threaded BLAS: the sums are then done in the same order on any machine,
     # worker or cluster, so the output is identical to the last bit
     with surrogate.single_thread_blas():
-        solved = run_threads(solve, parts, len(parts))
-    fit = surrogate.Fit.concatenate([f for f, _ in solved])
-    dropped = np.concatenate([d for _, d in solved])
-    model_pred = Y[:, 0, :].reshape(B * L)
-    return _package(job, instances, positions, lab, fit, model_pred, dropped, Z.shape[2])
+        solved = run_threads(solve, groups, min(len(groups), inner_threads()))
+    if samples.widths is None:
+        fit = surrogate.Fit.concatenate([f for f, _, _ in solved])
+        dropped = np.concatenate([d for _, d, _ in solved])
+        constant = np.concatenate([c for _, _, c in solved])
+    else:
+        fit, dropped, constant = _scatter(groups, solved, B * L, L)
+    return _package(job, instances, positions, lab, fit, model_pred, dropped & ~constant, dropped, Z.shape[2])
 
 
-def _surrogates(settings: Settings, Z, w, Y, binary: int) -> tuple[surrogate.Fit, np.ndarray]:
-    """The surrogates of some instances (Z, w, Y as in ``surrogate.moments``), and the
-    selected features each leaves out (constant, or not significant)."""
+def _scatter(groups, solved, P: int, L: int):
+    """One Fit (and dropped, constant) for P = B·L problems from the fits of groups of instances,
+    each of its own width: a group with fewer selected features is padded with constant ones."""
+    k = max(f.features.shape[1] for f, _, _ in solved)
+    features = np.zeros((P, k), dtype=np.intp)
+    coef = np.zeros((P, k))
+    dropped = np.ones((P, k), dtype=bool)
+    constant = np.ones((P, k), dtype=bool)
+    intercept, local, score = np.zeros(P), np.zeros(P), np.zeros(P)
+    for (idx, _), (f, d, c) in zip(groups, solved, strict=True):
+        rows = (idx[:, None] * L + np.arange(L)).ravel()  # the group's problems, instance-major
+        kk = f.features.shape[1]
+        features[rows, :kk], coef[rows, :kk] = f.features, f.coef
+        dropped[rows, :kk], constant[rows, :kk] = d, c
+        intercept[rows], local[rows], score[rows] = f.intercept, f.local_prediction, f.score
+    return surrogate.Fit(features, coef, intercept, local, score, alpha=solved[0][0].alpha), dropped, constant
+
+
+def _surrogates(settings: Settings, Z, w, Y, binary: int):
+    """The surrogates of some instances (Z, w, Y as in ``surrogate.moments``), the selected
+    features each leaves out (constant, or not significant), and which of them are constant."""
     z0 = np.repeat(Z[:, :, 0], Y.shape[2], axis=0)
     m = surrogate.moments(Z, w, Y, binary=binary)
     chosen = surrogate.select(m, settings.num_features, settings.feature_selection, z0)
@@ -283,27 +310,31 @@ def _surrogates(settings: Settings, Z, w, Y, binary: int) -> tuple[surrogate.Fit
     # weight to report: it is left out rather than listed with rounding noise
     rows = np.arange(len(chosen))[:, None]
     dropped = m.diag[rows, chosen] <= 1e-12 * np.maximum(m.diag.max(axis=1, keepdims=True), 1e-300)
+    constant = dropped
     fit = surrogate.fit(m, chosen, z0, dropped=dropped if dropped.any() else None)
     if settings.confidence > 0:
         # leave out what cannot be told apart from zero, and refit on the rest
         # family-wise over the k selected features (Bonferroni)
         z = float(ndtri(1 - (1 - settings.confidence) / (2 * chosen.shape[1])))
-        dropped |= surrogate.t_statistics(m, fit) < z
+        dropped = dropped | (surrogate.t_statistics(m, fit) < z)
         fit = surrogate.fit(m, chosen, z0, dropped=dropped)
-    return fit, dropped
+    return fit, dropped, constant
 
 
-def _package(job, instances, positions, lab, fit, model_pred, dropped, n_samples) -> list[Explanation]:
+def _package(job, instances, positions, lab, fit, model_pred, insignificant, dropped, n_samples):
+    """The explanations: ``dropped`` (P, k) marks the selected features left out, ``insignificant``
+    those of them whose weight could not be told from zero (the others are constant)."""
     L, out = lab.shape[1], []
     for p in range(len(fit.features)):
         b, li = divmod(p, L)
         order = np.argsort(-np.abs(fit.coef[p]), kind="stable")
         feats = []
         for o in order:
-            if dropped is not None and dropped[p, o]:
+            if dropped[p, o]:
                 continue
-            name, condition, value = job.frontend.describe(instances, b, int(fit.features[p, o]))
-            feats.append(FeatureWeight(name, condition, value, float(fit.coef[p, o])))
+            # (feature, condition, value), and (column, spans) from front-ends that have them
+            name, condition, value, *more = job.frontend.describe(instances, b, int(fit.features[p, o]))
+            feats.append(FeatureWeight(name, condition, value, float(fit.coef[p, o]), *more))
         label = None if job.model.mode == "regression" else job.model.classes[int(lab[b, li])]
         out.append(
             Explanation(
@@ -317,7 +348,7 @@ def _package(job, instances, positions, lab, fit, model_pred, dropped, n_samples
                 fidelity_gap=abs(float(fit.local_prediction[p]) - float(model_pred[p])),
                 low_fidelity=bool(fit.score[p] < job.settings.min_fidelity),
                 num_samples=int(n_samples),
-                insignificant=0 if dropped is None else int(dropped[p].sum()),
+                insignificant=int(insignificant[p].sum()),
             )
         )
     return out

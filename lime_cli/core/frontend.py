@@ -18,7 +18,8 @@ what an instance and a feature are:
   the samples (by default the euclidean distance to the instance in ``Z`` and
   lime's width, 0.75·√features);
 - :meth:`FrontEnd.describe` says what a feature of an instance is (its name,
-  condition and value), for the explanation.
+  condition and value; for a word, also its column and where it occurs), for
+  the explanation.
 
 A front-end must be picklable: it travels to the workers with each chunk.
 """
@@ -53,6 +54,9 @@ class Samples:
     Z: np.ndarray  # (B, d, S) float64: the interpretable representation
     binary: int  # Z's first `binary` features are 0/1 and 1 at the instance (sample 0)
     data: Any = None  # the front-end's own, for model_input
+    #: (B,) features of each instance, the first ones of Z (documents have different numbers of
+    #: words); None: every instance has all of Z's
+    widths: Any = None
 
 
 class FrontEnd(ABC):
@@ -87,8 +91,10 @@ class FrontEnd(ABC):
         """What the model is called with for every sample of the chunk (B·S of them, instance-major)."""
 
     @abstractmethod
-    def describe(self, instances: Instances, b: int, j: int) -> tuple[str, str, object]:
-        """(feature, condition, value) of feature ``j`` (a column of Z) for instance ``b``."""
+    def describe(self, instances: Instances, b: int, j: int) -> tuple:
+        """(feature, condition, value) of feature ``j`` (a column of Z) for instance ``b``, and
+        optionally (column, spans): the input column it belongs to, the character offsets of a
+        word's occurrences."""
 
     def distances(self, Z: np.ndarray, binary: int) -> np.ndarray:
         """(B, S) distances of the samples to their instance: euclidean in Z, by default."""

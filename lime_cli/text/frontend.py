@@ -1,0 +1,238 @@
+"""The text front-end: documents, explained through the words they contain.
+
+An instance is a document; its interpretable features are its words (see
+:mod:`.tokens`), each 1 where a sample keeps it.  A sample deletes words (or
+replaces them by a mask string); the samples reach the model as the rebuilt
+strings, built for a whole document at once from its characters and the
+masks, or, for a Pipeline starting with a word vectorizer, as the document-term
+matrix they would give (:mod:`.fast`, exact).  Samples are weighted by the
+cosine distance ×100 of their masks to the document's, with lime's kernel
+width 25.
+
+Sampling: with ``locality`` 0 (``preset="lime"``), lime's scheme: a sample
+deletes a number of words drawn uniformly from 1..d, chosen at random; with a
+positive ``locality`` (the default method) each word is kept with that
+probability, from shifted Sobol' points or independent draws (``sampling``).
+
+Documents of a chunk have different numbers of words: Z holds as many rows as
+the longest, and a shorter document's extra rows are 0 in every sample
+(constant, so never in an explanation, and no part of the distance).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..core import streams
+from ..core.frontend import FrontEnd, Samples
+from ..errors import DataError
+from .fast import CountsPath, FastInput
+from .tokens import Document, Tokenizer, document
+
+#: lime's text kernel width, for cosine distances x 100
+TEXT_KERNEL_WIDTH = 25.0
+
+
+@dataclass
+class TextInstances:
+    """A chunk of documents, split into words."""
+
+    docs: list[Document]
+    cols: list[np.ndarray | None]  # per document: vocabulary columns for the fast path (None: strings)
+    keys: np.ndarray  # (B, KEY_WORDS) uint32
+
+    def __len__(self) -> int:
+        return len(self.docs)
+
+    def take(self, index: np.ndarray) -> TextInstances:
+        index = [int(i) for i in index]
+        return TextInstances([self.docs[i] for i in index], [self.cols[i] for i in index], self.keys[index])
+
+
+def text_keys(texts: Sequence[str]) -> np.ndarray:
+    """(B, KEY_WORDS) uint32 content keys: a 128-bit BLAKE2b hash of each document's text."""
+    keys = np.empty((len(texts), streams.KEY_WORDS), dtype=np.uint32)
+    for b, t in enumerate(texts):
+        h = hashlib.blake2b(t.encode("utf-8", "surrogatepass"), digest_size=16, person=b"lime-cli text")
+        keys[b] = np.frombuffer(h.digest(), dtype="<u4")
+    return keys
+
+
+class TextFrontEnd(FrontEnd):
+    """Documents of one text column, explained by their words."""
+
+    def __init__(
+        self,
+        tokenizer: Tokenizer,
+        *,
+        column: str = "text",
+        bow: bool = True,
+        mask_string: str | None = None,
+        counts: CountsPath | None = None,
+    ) -> None:
+        self.tokenizer, self.column, self.bow = tokenizer, column, bow
+        self.mask_string = mask_string
+        self.counts = counts  # the fast path, when it is exact for the model
+        self.feature_names = []  # words differ from document to document
+        self.n_features = 64  # sizes chunks before the documents are seen; set by prepare
+
+    # -- the seam --------------------------------------------------------------------------
+
+    def prepare(self, rows, positions: np.ndarray) -> list[str]:
+        """The documents: a sequence of strings, or the text column of a DataFrame."""
+        values = _column_values(rows, self.column)
+        for k, v in enumerate(values):
+            if not isinstance(v, str):
+                what = "missing" if _is_missing(v) else f"a {type(v).__name__}, not text ({v!r})"
+                raise DataError(f"text column {self.column!r} is {what} in row {int(positions[k])}")
+        docs = list(values)
+        if docs:  # chunks are sized by the longest document (its words)
+            longest = max(docs, key=len)
+            self.n_features = max(1, len(document(longest, self.tokenizer, self.bow).words))
+        return docs
+
+    def rows(self, prepared: list[str], start: int, stop: int) -> list[str]:
+        return prepared[start:stop]
+
+    def encode(self, rows: list[str]) -> TextInstances:
+        docs = [document(t, self.tokenizer, self.bow) for t in rows]
+        cols = [self.counts.columns(d) if self.counts is not None else None for d in docs]
+        return TextInstances(docs, cols, text_keys(rows))
+
+    def sample(self, instances: TextInstances, rngs, num_samples, settings, threads) -> Samples:
+        docs, S = instances.docs, num_samples
+        D = max([1, *(d.d for d in docs)])
+        Z = np.zeros((len(docs), D, S))
+        for b, (doc, rng) in enumerate(zip(docs, rngs, strict=True)):
+            Z[b, : doc.d, :] = _masks(doc.d, S, rng, settings).T
+        return Samples(Z=Z, binary=D, widths=np.array([d.d for d in docs], dtype=np.intp))
+
+    def model_input(self, instances: TextInstances, samples: Samples):
+        Z = samples.Z
+        if self.counts is None:
+            return [s for b, doc in enumerate(instances.docs) for s in self.strings(doc, Z[b, : doc.d])]
+        parts: list[tuple[str, object]] = []
+        run: list[int] = []  # consecutive documents of the fast path, built together
+
+        def flush():
+            if run:
+                cols = [instances.cols[b] for b in run]
+                counts = [instances.docs[b].counts for b in run]
+                parts.append(("counts", self.counts.matrix(cols, counts, Z[run])))
+                run.clear()
+
+        for b, doc in enumerate(instances.docs):
+            if instances.cols[b] is not None:
+                run.append(b)
+                continue
+            flush()
+            parts.append(("strings", self.strings(doc, Z[b, : doc.d])))
+        flush()
+        return FastInput(parts)
+
+    def strings(self, doc: Document, keep: np.ndarray) -> list[str]:
+        """The S strings of a document's samples, ``keep`` (d, S) their masks: built for all the
+        samples at once from the document's characters."""
+        S = keep.shape[1]
+        text = doc.text
+        if doc.d == 0:
+            return [text] * S
+        chars = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype="<u4")
+        owner = doc.owners()
+        if self.mask_string is not None:  # each occurrence is followed by the mask, shown when deleted
+            chars, owner = _with_masks(doc, chars, owner, self.mask_string)
+        kept = keep.T > 0.5  # (S, d)
+        d = doc.d
+        word, masked = np.clip(owner, 0, d - 1), np.clip(owner - d, 0, d - 1)
+        show = np.where(owner < 0, True, np.where(owner < d, kept[:, word], ~kept[:, masked]))
+        L = len(chars)
+        out = np.zeros((S, L), dtype="<u4")
+        pos = np.cumsum(show, axis=1) - 1
+        r, c = np.nonzero(show)
+        out[r, pos[r, c]] = chars[c]
+        if (chars == 0).any():  # NUL characters: numpy's strings would drop trailing ones
+            return ["".join(map(chr, out[s, : int(show[s].sum())])) for s in range(S)]
+        return out.view(f"<U{L}").ravel().tolist()
+
+    def describe(self, instances: TextInstances, b: int, j: int):
+        doc = instances.docs[b]
+        word = doc.words[j]
+        spans = [list(s) for s in doc.spans[j]]
+        where = "" if self.bow else f" at {spans[0][0]}"
+        condition = f'{self.column} contains "{word}"{where}'
+        return word, condition, int(doc.counts[j]), self.column, spans
+
+    def distances(self, Z: np.ndarray, binary: int) -> np.ndarray:
+        """Cosine distance x 100 between each sample's mask and the document's (all ones), as lime."""
+        d = Z[:, :, 0].sum(axis=1, keepdims=True)  # the document's words
+        k = Z.sum(axis=1)  # the sample's kept words
+        with np.errstate(invalid="ignore", divide="ignore"):
+            similarity = np.where(d > 0, np.sqrt(k / np.maximum(d, 1)), 1.0)
+        return (1.0 - similarity) * 100.0
+
+    def default_kernel_width(self) -> float:
+        return TEXT_KERNEL_WIDTH
+
+
+def _masks(d: int, S: int, rng: np.random.Generator, settings) -> np.ndarray:
+    """(S, d) 0/1 masks of a document of d words: sample 0 keeps every word."""
+    out = np.ones((S, d))
+    if d == 0 or S < 2:
+        return out
+    if settings.locality == 0:  # lime: delete a uniform number of words in 1..d, chosen at random
+        n_delete = rng.integers(1, d + 1, S - 1)
+        rank = np.argsort(np.argsort(rng.random((S - 1, d)), axis=1), axis=1)
+        out[1:] = rank >= n_delete[:, None]
+        return out
+    if settings.sampling == "sobol":
+        from ..tabular.sampling import sobol_points
+
+        shift = rng.integers(0, 1 << 32, size=d, dtype=np.uint32)
+        u = (sobol_points(d, S - 1) ^ shift[:, None]).T / 2.0**32
+    else:
+        u = rng.random((S - 1, d))
+    out[1:] = u < settings.locality
+    return out
+
+
+def _with_masks(doc: Document, chars: np.ndarray, owner: np.ndarray, mask: str):
+    """Characters with the mask string after each word occurrence (owner d + j: shown when
+    feature j is deleted)."""
+    m = np.frombuffer(mask.encode("utf-32-le", "surrogatepass"), dtype="<u4")
+    ends = sorted((b, j) for j, spans in enumerate(doc.spans) for _, b in spans)
+    pieces_c, pieces_o, last = [], [], 0
+    for end, j in ends:
+        pieces_c += [chars[last:end], m]
+        pieces_o += [owner[last:end], np.full(len(m), doc.d + j, dtype=np.int64)]
+        last = end
+    pieces_c.append(chars[last:])
+    pieces_o.append(owner[last:])
+    return np.concatenate(pieces_c), np.concatenate(pieces_o)
+
+
+def _column_values(rows, column: str) -> list:
+    import pandas as pd
+
+    if isinstance(rows, pd.DataFrame):
+        if column not in rows.columns:
+            shown = ", ".join(repr(str(c)) for c in list(rows.columns)[:8])
+            raise DataError(f"text column {column!r} is not a column of the rows (columns: {shown})")
+        return rows[column].tolist()
+    if isinstance(rows, pd.Series):
+        return rows.tolist()
+    if isinstance(rows, str):
+        raise DataError("give a sequence of documents, not one string")
+    return list(rows)
+
+
+def _is_missing(v) -> bool:
+    try:
+        import pandas as pd
+
+        return v is None or bool(pd.isna(v))
+    except (TypeError, ValueError):
+        return False

@@ -1,0 +1,111 @@
+"""Words of a document: the interpretable features of a text.
+
+A document is split into tokens by a regular expression: the model's own
+vectorizer's ``token_pattern`` and ``lowercase`` when the model is a
+scikit-learn Pipeline starting with one (so that the features are the model's
+words), else any run of word characters, as lime splits.  With ``bow`` (as
+lime), a feature is a distinct word and removing it removes every occurrence;
+without, each occurrence is a feature of its own.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+#: Tokens of a model without a vectorizer of its own: runs of word characters (lime splits on \W+).
+WORD_RUNS = r"(?u)\b\w+\b"
+
+
+@dataclass(frozen=True)
+class Tokenizer:
+    """How documents are split into words."""
+
+    pattern: str = WORD_RUNS
+    lowercase: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_regex", re.compile(self.pattern))
+
+    def __getstate__(self):
+        return {"pattern": self.pattern, "lowercase": self.lowercase}
+
+    def __setstate__(self, state) -> None:
+        object.__setattr__(self, "pattern", state["pattern"])
+        object.__setattr__(self, "lowercase", state["lowercase"])
+        self.__post_init__()
+
+    def tokens(self, text: str) -> list[tuple[int, int, str]]:
+        """(start, end, word) of every token of ``text``, in order (the word lowercased if so set)."""
+        out = []
+        for m in self._regex.finditer(text):
+            if m.end() > m.start():
+                word = m.group(0)
+                out.append((m.start(), m.end(), word.lower() if self.lowercase else word))
+        return out
+
+
+@dataclass
+class Document:
+    """A document's interpretable features: its words (distinct with bow, else occurrences)."""
+
+    text: str
+    words: list[str]  # feature j's word
+    spans: list[list[tuple[int, int]]]  # feature j's occurrences, as character offsets [start, end)
+    counts: np.ndarray  # (d,) int64: occurrences of feature j (1 each without bow)
+
+    @property
+    def d(self) -> int:
+        return len(self.words)
+
+    def owners(self) -> np.ndarray:
+        """(len(text),) int64: the feature each character belongs to, -1 outside every word."""
+        owner = np.full(len(self.text), -1, dtype=np.int64)
+        for j, spans in enumerate(self.spans):
+            for a, b in spans:
+                owner[a:b] = j
+        return owner
+
+
+def document(text: str, tokenizer: Tokenizer, bow: bool) -> Document:
+    tokens = tokenizer.tokens(text)
+    if not bow:
+        spans = [[(a, b)] for a, b, _ in tokens]
+        return Document(text, [w for _, _, w in tokens], spans, np.ones(len(tokens), dtype=np.int64))
+    index: dict[str, int] = {}
+    words: list[str] = []
+    spans_of: list[list[tuple[int, int]]] = []
+    for a, b, w in tokens:
+        j = index.setdefault(w, len(words))
+        if j == len(words):
+            words.append(w)
+            spans_of.append([])
+        spans_of[j].append((a, b))
+    return Document(text, words, spans_of, np.array([len(s) for s in spans_of], dtype=np.int64))
+
+
+def vectorizer_of(model):
+    """The scikit-learn text vectorizer that starts ``model`` (a Pipeline), or None."""
+    from sklearn.feature_extraction.text import CountVectorizer, HashingVectorizer
+
+    steps = getattr(model, "steps", None)
+    if not isinstance(steps, list) or not steps:
+        return None
+    first = steps[0][1]
+    return first if isinstance(first, (CountVectorizer, HashingVectorizer)) else None
+
+
+def tokenizer_for(model, token_pattern: str | None = None, lowercase: bool | None = None) -> Tokenizer:
+    """The model's own tokenization when it starts with a word vectorizer, else runs of word
+    characters; ``token_pattern`` and ``lowercase`` override either."""
+    vec = vectorizer_of(model)
+    pattern, lower = WORD_RUNS, False
+    if vec is not None and vec.analyzer == "word" and vec.tokenizer is None:
+        pattern, lower = vec.token_pattern or WORD_RUNS, bool(vec.lowercase)
+    if token_pattern is not None:
+        pattern = token_pattern
+    if lowercase is not None:
+        lower = lowercase
+    return Tokenizer(pattern, lower)

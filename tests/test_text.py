@@ -1,0 +1,214 @@
+"""Text explanations: planted words found, the fast path equal to the strings, determinism, errors.
+
+The corpus is generated (a vocabulary of made-up words plus English words, punctuation, case,
+stop words, single letters, digits and accents), so nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.feature_extraction.text import CountVectorizer, HashingVectorizer, TfidfVectorizer
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.pipeline import make_pipeline
+from sklearn.tree import DecisionTreeClassifier
+
+from lime_cli import DataError, ParameterError, TextExplainer
+from lime_cli.core import streams
+from lime_cli.text.fast import FastInput
+
+EXTRA = ["The", "and", "a", "I", "don't", "café", "x2", "9", "well-made", "THE", "Excellent"]
+
+
+def corpus(n: int = 600, seed: int = 0) -> tuple[list[str], np.ndarray]:
+    """Documents whose label is 1 when they contain "excellent" and 0 when they contain "awful"
+    (80% of them contain one); the rest of each document is noise."""
+    rng = np.random.default_rng(seed)
+    vocab = [f"w{i}" for i in range(200)] + EXTRA
+    docs, y = [], []
+    for _ in range(n):
+        words = list(rng.choice(vocab, rng.integers(5, 30)))
+        label = int(rng.integers(0, 2))
+        if rng.random() < 0.8:
+            words.insert(int(rng.integers(0, len(words))), "excellent" if label else "awful")
+        seps = rng.choice([" ", " ", " ", ", ", ". ", "! ", " - "], len(words))
+        docs.append("".join(w + s for w, s in zip(words, seps, strict=True)).strip())
+        y.append(label)
+    return docs, np.array(y)
+
+
+@pytest.fixture(scope="module")
+def data():
+    return corpus()
+
+
+def fitted(vectorizer, data, model=None):
+    docs, y = data
+    return make_pipeline(vectorizer, model or LogisticRegression(C=10, max_iter=500)).fit(docs, y)
+
+
+def fast_and_strings(explainer, docs, num_samples=300):
+    """The fast path's model input for ``docs`` and the vectorizer's matrix of the rebuilt strings."""
+    fe = explainer.frontend
+    inst = fe.encode(docs)
+    rngs = streams.generators(0, inst.keys, [(streams.MAIN, 0)] * len(docs))
+    samples = fe.sample(inst, rngs, num_samples, explainer.settings, 1)
+    fast = fe.model_input(inst, samples)
+    strings = [s for b, d in enumerate(inst.docs) for s in fe.strings(d, samples.Z[b, : d.d])]
+    return fast, strings
+
+
+VARIANTS = {
+    "count": CountVectorizer(),
+    "count-binary": CountVectorizer(binary=True),
+    "tfidf": TfidfVectorizer(),
+    "tfidf-sublinear": TfidfVectorizer(sublinear_tf=True),
+    "tfidf-no-idf": TfidfVectorizer(use_idf=False),
+    "tfidf-no-norm": TfidfVectorizer(norm=None, smooth_idf=False),
+    "max-features": TfidfVectorizer(max_features=40),
+    "stop-words": TfidfVectorizer(stop_words="english"),
+    "case-kept": CountVectorizer(lowercase=False),
+    "min-df": TfidfVectorizer(min_df=3, dtype=np.float32),
+}
+
+
+@pytest.mark.parametrize("name", list(VARIANTS))
+def test_the_fast_path_gives_the_matrix_of_every_rebuilt_string(data, name):
+    """For every sample, the document-term matrix built from the masks equals the vectorizer's
+    transform of the rebuilt string, bit for bit."""
+    pipe = fitted(VARIANTS[name], data)
+    ex = TextExplainer(pipe)
+    assert ex.path == "counts", ex.path_reason
+    docs = data[0][:25] + ["", "a I 9", "Excellent excellent EXCELLENT café, café!"]
+    fast, strings = fast_and_strings(ex, docs)
+    assert isinstance(fast, FastInput) and [k for k, _ in fast.parts] == ["counts"]
+    mine = sp.csr_matrix(fast.parts[0][1])
+    theirs = sp.csr_matrix(pipe[0].transform(strings))
+    assert mine.shape == theirs.shape and mine.dtype == theirs.dtype
+    assert (mine != theirs).nnz == 0
+    # and so the model's probabilities are the same
+    np.testing.assert_array_equal(pipe[1:].predict_proba(mine), pipe.predict_proba(strings))
+
+
+@pytest.mark.parametrize(
+    "vectorizer,mask,reason",
+    [
+        (TfidfVectorizer(ngram_range=(1, 2)), None, "n-grams"),
+        (TfidfVectorizer(token_pattern=r"(?u)\b\w+\b"), None, "custom token pattern"),
+        (HashingVectorizer(), None, "HashingVectorizer"),
+        (TfidfVectorizer(strip_accents="unicode"), None, "strips accents"),
+        (TfidfVectorizer(), "UNKWORDZ", "mask string"),
+    ],
+)
+def test_where_the_fast_path_cannot_be_exact_the_strings_are_used(data, vectorizer, mask, reason):
+    pipe = fitted(vectorizer, data)
+    ex = TextExplainer(pipe, mask_string=mask, num_samples=400)
+    assert ex.path == "strings" and reason in ex.path_reason
+    e = ex.explain(data[0][:3])
+    assert len(e) == 3
+
+
+def test_rebuilt_strings_delete_or_mask_every_occurrence():
+    pipe = fitted(CountVectorizer(), corpus(100))
+    ex = TextExplainer(pipe, token_pattern=r"\w+")
+    doc = ex.frontend.encode(["Good, good film"]).docs[0]
+    assert doc.words == ["good", "film"] and doc.spans == [[(0, 4), (6, 10)], [(11, 15)]]
+    keep = np.array([[1, 0, 1, 0], [1, 1, 0, 0]])
+    assert ex.frontend.strings(doc, keep) == ["Good, good film", ",  film", "Good, good ", ",  "]
+    masked = TextExplainer(pipe, token_pattern=r"\w+", mask_string="_", bow=False)
+    doc = masked.frontend.encode(["Good, good film"]).docs[0]
+    keep = np.array([[1, 0], [1, 1], [0, 0]])
+    assert masked.frontend.strings(doc, keep) == ["Good, good _", "_, good _"]
+
+
+@pytest.mark.parametrize("path", ["counts", "strings"])
+def test_planted_words_lead_their_explanations(data, path):
+    docs, y = data
+    pattern = None if path == "counts" else r"(?u)\b\w+\b"
+    ex = TextExplainer(fitted(TfidfVectorizer(), data), token_pattern=pattern, num_samples=2000)
+    assert ex.path == path
+    chosen = [d for d in docs[:60] if "excellent" in d.split() or "awful" in d.split()][:30]
+    exps = ex.explain(chosen)
+    for d, e in zip(chosen, exps, strict=True):
+        first = e.features[0]
+        assert first.feature in ("excellent", "awful"), (d, e.features[:3])
+        assert (first.weight > 0) == (e.label == ("1" if first.feature == "excellent" else "0"))
+        assert first.column == "text" and first.condition == f'text contains "{first.feature}"'
+        assert [d[a:b].lower() for a, b in first.spans] == [first.feature] * first.value
+        assert e.fidelity_gap < 0.1
+
+
+def test_a_tree_on_words_and_a_model_that_is_not_a_pipeline(data):
+    """A decision tree using few words; and a plain function-like model on strings."""
+    docs, y = data
+    tree = fitted(CountVectorizer(binary=True), data, DecisionTreeClassifier(max_depth=3, random_state=0))
+    e = TextExplainer(tree, num_samples=1000).explain([docs[0]])[0]
+    used = {tree[0].get_feature_names_out()[i] for i in tree[1].tree_.feature if i >= 0}
+    assert {f.feature for f in e.features} <= used | {"excellent", "awful"}
+
+    class Keyword:
+        classes_ = np.array(["other", "praise"])
+
+        def predict_proba(self, texts):
+            p = np.array([0.9 if "excellent" in t else 0.2 for t in texts])
+            return np.column_stack([1 - p, p])
+
+    ex = TextExplainer(Keyword(), num_samples=500)
+    assert ex.path == "strings"
+    e = ex.explain(["an excellent and moving film"])[0]
+    assert e.label == "praise" and [f.feature for f in e.features] == ["excellent"]
+
+
+def test_a_document_is_explained_the_same_alone_and_in_a_batch(data):
+    docs = data[0][:12]
+    ex = TextExplainer(fitted(TfidfVectorizer(), data), num_samples=500, batch_size=5)
+    together = ex.explain(docs)
+    alone = [ex.explain([d], positions=[i])[0] for i, d in enumerate(docs)]
+    assert together == alone
+    again = TextExplainer(fitted(TfidfVectorizer(), data), num_samples=500).explain(docs)
+    assert again == together  # the same seed, the same explanations
+
+
+def test_stability_auto_samples_lime_preset_and_regression(data):
+    docs, y = data
+    pipe = fitted(TfidfVectorizer(), data)
+    e = TextExplainer(pipe, num_samples=400).explain(docs[:2], stability=3)[0]
+    assert e.stability.replicates == 3 and 0 <= e.stability.score <= 1
+    auto = TextExplainer(pipe, num_samples="auto").explain(docs[:2])
+    assert all(x.num_samples >= 1000 for x in auto)
+    lime_like = TextExplainer(pipe, preset="lime", num_samples=500).explain(docs[:2])
+    assert all(len(x.features) == min(10, len(set(docs[i].lower().split()))) or x.features
+               for i, x in enumerate(lime_like))  # fmt: skip
+    reg = make_pipeline(TfidfVectorizer(), Ridge()).fit(docs, y.astype(float))
+    r = TextExplainer(reg, num_samples=500).explain(docs[:1])[0]
+    assert r.label is None and r.features
+
+
+def test_an_empty_document_or_one_without_words_has_no_features(data):
+    ex = TextExplainer(fitted(TfidfVectorizer(), data), num_samples=300)
+    for e in ex.explain(["", "!!! ... ?"]):
+        assert e.features == [] and e.insignificant == 0
+
+
+@pytest.mark.parametrize(
+    "docs,message",
+    [
+        (["fine", None], "text column 'text' is missing in row 1"),
+        (["fine", 3.5], "text column 'text' is a float, not text (3.5) in row 1"),
+    ],
+)
+def test_documents_that_are_not_text(data, docs, message):
+    ex = TextExplainer(fitted(TfidfVectorizer(), data))
+    with pytest.raises(DataError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        ex.explain(docs)
+
+
+def test_bad_text_settings(data):
+    pipe = fitted(TfidfVectorizer(), data)
+    with pytest.raises(ParameterError, match="token_pattern"):
+        TextExplainer(pipe, token_pattern="(")
+    with pytest.raises(DataError, match="text column 'review' is not a column"):
+        import pandas as pd
+
+        TextExplainer(pipe, column="review").explain(pd.DataFrame({"body": ["x"]}))
