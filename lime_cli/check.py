@@ -26,6 +26,11 @@ Policy file (TOML)::
     severity = "error"        # "error" fails the check (exit 1); "warning" is reported only
 
     [[rule]]
+    id = "no-identity-terms"  # a text model (lime check --text COLUMN)
+    kind = "forbid"
+    words = ["muslim", "gay", "black"]  # words of a text column, as the model tokenizes them
+
+    [[rule]]
     id = "uses-income"
     kind = "require"          # the features must matter
     features = ["income"]
@@ -88,6 +93,7 @@ class Rule:
     id: str
     kind: str
     features: list[str] = field(default_factory=list)  # dominant: the features watched (default all)
+    words: list[str] = field(default_factory=list)  # words of text columns, as tokenized
     severity: str = "error"
     top_k: int | None = None
     max_share: float | None = None
@@ -295,8 +301,14 @@ def parse_rule(raw: dict, where: str, number: int | None = None) -> Rule:
     kind = raw["kind"]
     if not isinstance(kind, str) or kind not in KINDS:
         raise DataError(f'{at}: kind must be "forbid", "require" or "dominant", not {_show(kind)}')
-    if "features" not in raw and kind != "dominant":
-        raise DataError(f"{at}: features is missing (a list of column names)")
+    if "features" not in raw and "words" not in raw and kind != "dominant":
+        raise DataError(f"{at}: features is missing (a list of column names; or words, for text)")
+    if "words" in raw:
+        words = raw["words"]
+        if kind == "dominant":
+            raise DataError(f"{at}: words does not apply to a dominant rule (it watches every feature)")
+        if not isinstance(words, list) or not words or not all(isinstance(w, str) and w for w in words):
+            raise DataError(f"{at}: words must be a non-empty list of words (strings), not {_show(words)}")
     severity = raw.get("severity", "error")
     if not isinstance(severity, str) or severity not in SEVERITIES:
         raise DataError(f'{at}: severity must be "error" or "warning", not {_show(severity)}')
@@ -334,9 +346,15 @@ def policy_from_flags(
     min_share: float | None = None,
     top_k: int | None = None,
     dominant: bool = False,
+    forbid_words: list[str] = (),
 ) -> list[Rule]:
-    """Rules given on the command line (``--forbid``, ``--require``, ``--dominant``): errors."""
+    """Rules given on the command line (``--forbid``, ``--require``, ``--dominant``,
+    ``--forbid-word``): errors."""
     rules = []
+    if forbid_words:
+        rules.append(
+            Rule(id="forbid-word", kind="forbid", words=list(forbid_words), top_k=top_k, max_share=max_share)
+        )
     if forbid:
         rules.append(
             Rule(id="forbid", kind="forbid", features=list(forbid), top_k=top_k, max_share=max_share)
@@ -409,7 +427,9 @@ def evaluate(
 def needs_explanations(rules: list[Rule], feature_names: list[str]) -> bool:
     """Whether any rule needs the rows explained: a rule whose columns the model does not take
     is decided without (forbid passes, require fails); a dominant rule always needs them."""
-    return any(r.kind == "dominant" or any(f in feature_names for f in r.features) for r in rules)
+    return any(
+        r.kind == "dominant" or r.words or any(f in feature_names for f in r.features) for r in rules
+    )
 
 
 def _evaluate_rule(rule: Rule, exps: list[Explanation], num_features: int, feature_names) -> RuleResult:
@@ -417,7 +437,8 @@ def _evaluate_rule(rule: Rule, exps: list[Explanation], num_features: int, featu
         return _evaluate_dominant(rule, exps, feature_names)
     k = rule.top_k or min(DEFAULT_TOP_K, num_features)
     present = [f for f in rule.features if f in feature_names]
-    if not present:  # the model cannot rely on a column it does not take, nor use one it must
+    words = set(rule.words)
+    if not present and not words:  # the model cannot rely on a column it does not take, nor use one it must
         return RuleResult(
             rule.id,
             rule.kind,
@@ -433,7 +454,8 @@ def _evaluate_rule(rule: Rule, exps: list[Explanation], num_features: int, featu
     for e in exps:
         total_weight += sum(abs(f.weight) for f in e.features)
         for rank, f in enumerate(e.features, start=1):
-            if f.feature in targets:
+            # a word: named by the rule, or of a column it names; else a column
+            if (f.feature in words or f.column in targets) if f.spans is not None else f.feature in targets:
                 target_weight += abs(f.weight)
                 key = (e.row, e.label)
                 best_rank[key] = min(best_rank.get(key, rank), rank)
@@ -447,7 +469,7 @@ def _evaluate_rule(rule: Rule, exps: list[Explanation], num_features: int, featu
     share = share_at(k)
     rows_hit = round(share * n)
     weight_share = target_weight / total_weight if total_weight > 0 else 0.0
-    names = ", ".join(rule.features)
+    names = ", ".join([*rule.features, *(f'"{w}"' for w in rule.words)])
     would: dict = {}
     if rule.kind == "forbid":
         limit = DEFAULT_FORBID_MAX_SHARE if rule.max_share is None else rule.max_share
@@ -480,14 +502,14 @@ def _evaluate_rule(rule: Rule, exps: list[Explanation], num_features: int, featu
             if larger:
                 would["top_k"] = larger[0]
     return RuleResult(
-        rule.id, rule.kind, rule.severity, list(rule.features), passed, message, offenders, would
+        rule.id, rule.kind, rule.severity, [*rule.features, *rule.words], passed, message, offenders, would
     )
 
 
 def _evaluate_dominant(rule: Rule, exps: list[Explanation], feature_names) -> RuleResult:
     """One feature takes more than ``max_weight_share`` of all |weight|, or leads more than
     ``max_first_share`` of the rows: a leak, most often (the label under another name)."""
-    watched = set(rule.features) if rule.features else set(feature_names)
+    watched = set(rule.features) if rule.features else None  # None: every feature listed
     max_weight = DEFAULT_DOMINANT_WEIGHT_SHARE if rule.max_weight_share is None else rule.max_weight_share
     max_first = DEFAULT_DOMINANT_FIRST_SHARE if rule.max_first_share is None else rule.max_first_share
     weight: dict[str, float] = {}
@@ -496,9 +518,9 @@ def _evaluate_dominant(rule: Rule, exps: list[Explanation], feature_names) -> Ru
     for e in exps:
         total += sum(abs(f.weight) for f in e.features)
         for f in e.features:
-            if f.feature in watched:
+            if watched is None or f.feature in watched:
                 weight[f.feature] = weight.get(f.feature, 0.0) + abs(f.weight)
-        if e.features and e.features[0].feature in watched:
+        if e.features and (watched is None or e.features[0].feature in watched):
             first[e.features[0].feature] = first.get(e.features[0].feature, 0) + 1
     n = len(exps)
     shares = {f: w / total for f, w in weight.items()} if total > 0 else {}

@@ -544,7 +544,9 @@ def explain(
         inputs={"--model": model, "--data": data, "--rows": rows, "--explainer": explainer_file},
     )
     documents = None
-    if text:
+    text_options = dict(text=text or (), token_pattern=token_pattern, bow=bow, mask_string=mask_string)
+    mixed = bool(text) and (data is not None or explainer_file is not None)  # a table with text columns
+    if text and not mixed:
         fitted, table, positions, source = _text_inputs(
             model, data, explainer_file, rows, row, import_path, trust, rows_format, text
         )
@@ -553,18 +555,20 @@ def explain(
                 fitted, column=text[0], token_pattern=token_pattern, bow=bow, mask_string=mask_string,
                 mode=mode, **method,
             )  # fmt: skip
-        if fmt == "table" and text[0] in table.columns:
-            texts = table[text[0]].iloc[positions]
-            documents = {p: v for p, v in zip(positions, texts, strict=True) if isinstance(v, str)}
     else:
-        if token_pattern is not None or mask_string is not None or not bow:
-            raise ParameterError("--token-pattern, --mask-string and --no-bow apply to --text")
+        if not text:
+            _no_text_options(token_pattern, mask_string, bow)
         fitted, train, stats, table, positions, source = _inputs(
             model, data, explainer_file, rows, row, import_path, trust, rows_format
         )
+    if text and fmt == "table" and len(text) == 1 and text[0] in table.columns:
+        texts = table[text[0]].iloc[positions]
+        documents = {p: v for p, v in zip(positions, texts, strict=True) if isinstance(v, str)}
     with _naming_model(model):  # what the model does wrong names its file
-        if not text:
-            explainer = _explainer(fitted, train, stats, data, mode, target, categorical, discretizer, method)
+        if not text or mixed:
+            explainer = _explainer(
+                fitted, train, stats, data, mode, target, categorical, discretizer, {**method, **text_options}
+            )
         with dask_client(dask) if dask else nullcontext():
             with _naming(source):
                 chunks = explainer.iter_explain(
@@ -589,7 +593,8 @@ def explain(
 
 
 def _explainer(fitted, train, stats, data, mode, target, categorical, discretizer, method) -> Explainer:
-    """The Explainer of explain and check; errors about the training data name its file."""
+    """The Explainer of explain and check (``method`` may hold text columns and their options);
+    errors about the training data name its file."""
     with _naming(f"data file {data}") if train is not None else nullcontext():
         return Explainer(
             fitted,
@@ -703,6 +708,19 @@ def check(
         ),
     ] = False,
     trust: TrustOption = None,
+    forbid_word: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--forbid-word",
+            metavar="WORD",
+            help="A word of the --text column the model must not rely on (repeatable).",
+            show_default="none",
+        ),
+    ] = None,
+    text: TextOption = None,
+    token_pattern: TokenPatternOption = None,
+    bow: BowOption = True,
+    mask_string: MaskStringOption = None,
     *,
     method: dict,
 ) -> None:
@@ -729,7 +747,9 @@ def check(
         pol = checks.load_policy(policy)
         rules, settings = pol.rules, dict(pol.explain)
     policy_rules = list(rules)
-    flag_rules = checks.policy_from_flags(forbid or [], require or [], max_share, min_share, top_k, dominant)
+    flag_rules = checks.policy_from_flags(
+        forbid or [], require or [], max_share, min_share, top_k, dominant, forbid_word or []
+    )
     rules += flag_rules
     if not rules:
         raise ParameterError(
@@ -740,13 +760,35 @@ def check(
     if not 0 <= limit <= 1:
         raise ParameterError("--max-inconclusive must be a share between 0 and 1")
     settings.update({k: v for k, v in method.items() if v is not None})  # flags over the policy
-    fitted, train, stats, table, positions, source = _inputs(
-        model, data, explainer_file, rows, row, import_path, trust, rows_format
-    )
+    if any(r.words for r in rules) and not text:
+        raise ParameterError("rules on words (--forbid-word, words = [...]) need the text column: --text")
+    mixed = bool(text) and (data is not None or explainer_file is not None)
+    if text and not mixed:
+        fitted, table, positions, source = _text_inputs(
+            model, data, explainer_file, rows, row, import_path, trust, rows_format, text
+        )
+        train = stats = None
+    else:
+        if not text:
+            _no_text_options(token_pattern, mask_string, bow)
+        else:
+            settings.update(text=text, token_pattern=token_pattern, bow=bow, mask_string=mask_string)
+        fitted, train, stats, table, positions, source = _inputs(
+            model, data, explainer_file, rows, row, import_path, trust, rows_format
+        )
     with _naming_model(model):
-        explainer = _explainer(fitted, train, stats, data, mode, target, categorical, discretizer, settings)
+        if text and not mixed:
+            explainer = TextExplainer(
+                fitted, column=text[0], token_pattern=token_pattern, bow=bow, mask_string=mask_string,
+                mode=mode, **settings,
+            )  # fmt: skip
+        else:
+            explainer = _explainer(
+                fitted, train, stats, data, mode, target, categorical, discretizer, settings
+            )
         # a rule on a column in neither the model nor the data is most likely a typo
-        known = [*(stats.feature_names if train is None else train.columns), *table.columns]
+        data_columns = list(train.columns) if train is not None else stats.feature_names if stats else []
+        known = [*data_columns, *table.columns]
         for rule, column, suggestion in checks.unknown_columns(rules, explainer.feature_names, known):
             from_policy = any(rule is r for r in policy_rules)
             message = checks.unknown_column_message(rule, column, suggestion, policy if from_policy else None)
@@ -993,15 +1035,17 @@ def _inputs(model, data, explainer_file, rows, row, import_path, trust=None, row
     return fitted, train, stats, table, positions, source
 
 
+def _no_text_options(token_pattern, mask_string, bow) -> None:
+    if token_pattern is not None or mask_string is not None or not bow:
+        raise ParameterError("--token-pattern, --mask-string and --no-bow apply to --text")
+
+
 def _text_inputs(model, data, explainer_file, rows, row, import_path, trust, rows_format, text):
     """The model and the documents of ``--text``: no training table is needed."""
-    if data is not None or explainer_file is not None:
-        raise ParameterError(
-            "--text explains a model that takes documents, from --rows alone; a table with a text "
-            "column among others (--data with --text) is not supported yet"
-        )
     if len(text) > 1:
-        raise ParameterError("--text names one column of documents (several need --data: not supported yet)")
+        raise ParameterError(
+            "--text names one column of documents; several text columns are those of a table: give --data"
+        )
     if rows is None:
         raise ParameterError("--text needs the documents: --rows FILE (CSV, JSON lines, Parquet, or -)")
     if rows_format is not None:

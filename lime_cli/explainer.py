@@ -28,7 +28,7 @@ import pandas as pd
 from .core import engine
 from .core.frontend import FrontEnd
 from .core.model import ModelInfo, inspect_model
-from .errors import ParameterError
+from .errors import DataError, ParameterError
 from .schema import Explanation
 from .settings import Settings
 from .tabular import TabularFrontEnd, TrainingStats
@@ -58,6 +58,11 @@ class _Explaining:
     @property
     def num_features(self) -> int:
         return self.settings.num_features
+
+    @property
+    def feature_names(self) -> list[str]:
+        """The columns the features come from: the feature columns of a table, the text columns."""
+        return self.frontend.feature_names
 
     # -- explaining ---------------------------------------------------------------------
 
@@ -169,11 +174,22 @@ class Explainer(_Explaining):
         target: str | None = None,
         categorical: Sequence[str] = (),
         discretizer: str = "quartile",
+        text: Sequence[str] = (),
+        token_pattern: str | None = None,
+        bow: bool = True,
+        mask_string: str | None = None,
         **settings,
     ) -> None:
         self.settings = Settings.create(**settings)
         self.model_info = inspect_model(model, mode)
-        self.frontend = TabularFrontEnd.for_model(
+        text = [text] if isinstance(text, str) else list(text)
+        if text and stats is not None:
+            raise ParameterError("{text} columns need the training table ({data}), not saved statistics")
+        if text and data is not None:
+            missing = [c for c in text if c not in data.columns]
+            if missing:
+                raise DataError(f"{{text}} column {missing[0]!r} is not a column of the data")
+        table = TabularFrontEnd.for_model(
             model,
             data,
             stats=stats,
@@ -182,19 +198,31 @@ class Explainer(_Explaining):
             discretizer=discretizer,
             regression=self.model_info.mode == "regression",
             seed=self.settings.seed,
+            exclude=text,
         )
+        self.frontend = self._table = table
+        if text:
+            from .text.frontend import TextFrontEnd
+            from .text.mixed import MixedFrontEnd
+            from .text.tokens import tokenizer_for
+
+            _check_text_settings(token_pattern, mask_string)
+            order = [str(c) for c in getattr(model, "feature_names_in_", [*table.feature_names, *text])]
+            fronts = [
+                TextFrontEnd(tokenizer_for(model, token_pattern, None, column=c), column=c, bow=bow,
+                             mask_string=mask_string)
+                for c in text
+            ]  # fmt: skip
+            self.frontend = MixedFrontEnd(table, fronts, order)
         width = self.settings.kernel_width
         self.kernel_width = width if width is not None else self.frontend.default_kernel_width()
 
     # -- what it explains with ----------------------------------------------------------
 
     @property
-    def feature_names(self) -> list[str]:
-        return self.frontend.feature_names
-
-    @property
     def stats(self) -> TrainingStats:
-        return self.frontend.stats
+        """The training statistics of the ordinary columns."""
+        return self._table.stats
 
     def check_rows(self, rows: pd.DataFrame) -> pd.DataFrame:
         """The feature columns of ``rows``, checked (a DataError names what is wrong)."""
@@ -245,20 +273,12 @@ class TextExplainer(_Explaining):
         mode: str | None = None,
         **settings,
     ) -> None:
-        import re
-
         from .text.fast import CountsPath, TextModel
         from .text.frontend import TextFrontEnd
         from .text.tokens import tokenizer_for, vectorizer_of
 
         self.settings = Settings.create(**settings)
-        if token_pattern is not None:
-            try:
-                re.compile(token_pattern)
-            except re.error as exc:
-                raise ParameterError(f"{{token_pattern}} is not a regular expression: {exc}") from None
-        if mask_string is not None and not isinstance(mask_string, str):
-            raise ParameterError(f"{{mask_string}} must be a string, not {mask_string!r}")
+        _check_text_settings(token_pattern, mask_string)
         info = inspect_model(model, mode)
         tokenizer = tokenizer_for(model, token_pattern, lowercase)
         self.path_reason = CountsPath.why_not(model, tokenizer, mask_string)
@@ -278,3 +298,15 @@ class TextExplainer(_Explaining):
     @property
     def model(self):
         return self._user_model
+
+
+def _check_text_settings(token_pattern, mask_string) -> None:
+    import re
+
+    if token_pattern is not None:
+        try:
+            re.compile(token_pattern)
+        except (re.error, TypeError) as exc:
+            raise ParameterError(f"{{token_pattern}} is not a regular expression: {exc}") from None
+    if mask_string is not None and not isinstance(mask_string, str):
+        raise ParameterError(f"{{mask_string}} must be a string, not {mask_string!r}")

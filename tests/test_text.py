@@ -212,3 +212,79 @@ def test_bad_text_settings(data):
         import pandas as pd
 
         TextExplainer(pipe, column="review").explain(pd.DataFrame({"body": ["x"]}))
+
+
+# -- tables with a text column ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def mixed_model():
+    """A ColumnTransformer pipeline on a review, a price and a category; the label depends on the
+    review's planted word, the price and category c."""
+    import pandas as pd
+    from sklearn.compose import ColumnTransformer
+    from sklearn.preprocessing import OneHotEncoder
+
+    docs, sentiment = corpus(1500, seed=3)
+    rng = np.random.default_rng(1)
+    n = len(docs)
+    frame = pd.DataFrame(
+        {"review": docs, "price": rng.normal(50, 10, n), "category": rng.choice(["a", "b", "c"], n)}
+    )
+    logit = 3 * (2 * sentiment - 1) + 0.3 * (frame["price"] - 50) + 2 * (frame["category"] == "c")
+    y = (logit + rng.normal(0, 1, n) > 0).astype(int)
+    encode = ColumnTransformer(
+        [("text", TfidfVectorizer(), "review"), ("cat", OneHotEncoder(), ["category"])],
+        remainder="passthrough",
+    )
+    pipe = make_pipeline(encode, LogisticRegression(max_iter=2000)).fit(frame, y)
+    return pipe, frame.assign(y=y)
+
+
+def test_a_table_with_a_text_column_is_explained_by_words_and_conditions(mixed_model):
+    from lime_cli import Explainer
+
+    pipe, train = mixed_model
+    ex = Explainer(pipe, train, target="y", text=["review"], num_samples=2000)
+    rows = train.drop(columns="y").iloc[:20]
+    exps = ex.explain(rows)
+    kinds = {("word" if f.spans is not None else "column") for e in exps for f in e.features}
+    assert kinds == {"word", "column"}
+    for e, (_, row) in zip(exps, rows.iterrows(), strict=True):
+        words = {f.feature: f for f in e.features if f.spans is not None}
+        planted = [w for w in ("excellent", "awful") if w in row["review"].split()]
+        if planted:  # the planted word is listed, with the sign of its effect on the label
+            f = words[planted[0]]
+            assert f.column == "review" and f.condition == f'review contains "{planted[0]}"'
+            assert (f.weight > 0) == ((planted[0] == "excellent") == (e.label == "1"))
+        assert e.model_prediction == pytest.approx(pipe.predict_proba(rows.loc[[_]])[0, int(e.label)])
+    # the same alone as in a batch
+    assert [ex.explain(rows.iloc[[i]], positions=[i])[0] for i in range(4)] == exps[:4]
+
+
+def test_lime_check_forbids_words_and_text_columns(tmp_path, data):
+    import joblib
+    import pandas as pd
+    from typer.testing import CliRunner
+
+    from lime_cli.cli import app
+
+    docs, y = data
+    joblib.dump(fitted(TfidfVectorizer(), data), tmp_path / "m.joblib")
+    pd.DataFrame({"review": docs[:30]}).to_csv(tmp_path / "docs.csv", index=False)
+    base = ["check", "-m", tmp_path / "m.joblib", "--rows", tmp_path / "docs.csv", "--text", "review"]
+    base += ["-n", 800]
+    run = lambda *extra: CliRunner().invoke(app, [str(a) for a in [*base, *extra]])  # noqa: E731
+    leaning = run("--forbid-word", "awful")
+    assert leaning.exit_code == 1, leaning.stderr
+    assert '"awful" in the top 3 of' in leaning.stderr
+    assert run("--forbid-word", "zebra").exit_code == 0  # a word no document has
+    assert run("--forbid", "review").exit_code == 1  # the whole column: any of its words
+    policy = tmp_path / "policy.toml"
+    policy.write_text('[[rule]]\nid = "identity"\nkind = "forbid"\nwords = ["awful", "excellent"]\n')
+    assert run("--policy", policy).exit_code == 1
+    policy.write_text('[[rule]]\nid = "identity"\nkind = "forbid"\nwords = "awful"\n')
+    bad = run("--policy", policy)
+    assert bad.exit_code == 2 and "words must be a non-empty list of words" in bad.stderr
+    no_text = CliRunner().invoke(app, [str(a) for a in [*base[:5], "--forbid-word", "awful"]])  # no --text
+    assert no_text.exit_code == 2 and "need the text column: --text" in no_text.stderr

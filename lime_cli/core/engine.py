@@ -266,8 +266,9 @@ def _finish(job: Job, instances, positions, samples, preds) -> list[Explanation]
     def solve(group):
         idx, width = group
         z = Z[idx, : max(width, 1), :]  # an instance with no feature: one constant column of zeros
-        w = exponential_kernel(job.frontend.distances(z, min(samples.binary, z.shape[1])), job.kernel_width)
-        return _surrogates(job.settings, z, w, Y[idx], min(samples.binary, z.shape[1]))
+        binary = min(samples.binary, z.shape[1])
+        distances = job.frontend.distances(z, binary, samples=samples, index=idx)
+        return _surrogates(job.settings, z, exponential_kernel(distances, job.kernel_width), Y[idx], binary)
 
     # single-threaded BLAS: the sums are then done in the same order on any machine,
     # worker or cluster, so the output is identical to the last bit

@@ -64,7 +64,8 @@ class FrontEnd(ABC):
 
     #: interpretable features per instance (d)
     n_features: int
-    #: how the features are named in explanations (``FeatureWeight.feature``)
+    #: the input's columns the features come from (``FeatureWeight.column``): a table's feature
+    #: columns, a text column (whose words, the features, vary from instance to instance)
     feature_names: list[str]
 
     @abstractmethod
@@ -96,8 +97,11 @@ class FrontEnd(ABC):
         optionally (column, spans): the input column it belongs to, the character offsets of a
         word's occurrences."""
 
-    def distances(self, Z: np.ndarray, binary: int) -> np.ndarray:
-        """(B, S) distances of the samples to their instance: euclidean in Z, by default."""
+    def distances(self, Z: np.ndarray, binary: int, samples: Samples | None = None, index=None) -> np.ndarray:
+        """(B, S) distances of the samples to their instance: euclidean in Z, by default.
+
+        ``Z`` holds instances ``index`` (a slice or indices) of the chunk's ``samples``, for
+        front-ends whose distance needs more than Z."""
         return euclidean_to_instance(Z, binary)
 
     def default_kernel_width(self) -> float:

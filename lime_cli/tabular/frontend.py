@@ -66,9 +66,11 @@ class TabularFrontEnd(FrontEnd):
         discretizer: str = "quartile",
         regression: bool = False,
         seed: int = 0,
+        exclude: Sequence[str] = (),
     ) -> TabularFrontEnd:
         """The front-end for ``model``: statistics fitted on ``data`` (the model's features, see
-        :func:`feature_columns`), or saved ones (``stats``, which must be the model's features)."""
+        :func:`feature_columns`, but ``exclude``: text columns), or saved ones (``stats``, which
+        must be the model's features)."""
         if stats is not None:
             names = getattr(model, "feature_names_in_", None)
             if names is not None and [str(n) for n in names] != stats.feature_names:
@@ -79,7 +81,7 @@ class TabularFrontEnd(FrontEnd):
         else:
             if target is not None and target not in data.columns:
                 raise DataError(f"{{target}} column {target!r} is not a column of the data")
-            features = feature_columns(model, data, target)
+            features = [c for c in feature_columns(model, data, target) if c not in set(exclude)]
             wanted = model_categories(model, features)  # native categoricals: categories, always
             stats = fit_training_stats(
                 data,

@@ -77,7 +77,7 @@ class TextFrontEnd(FrontEnd):
         self.tokenizer, self.column, self.bow = tokenizer, column, bow
         self.mask_string = mask_string
         self.counts = counts  # the fast path, when it is exact for the model
-        self.feature_names = []  # words differ from document to document
+        self.feature_names = [column]  # the column: its words differ from document to document
         self.n_features = 64  # sizes chunks before the documents are seen; set by prepare
 
     # -- the seam --------------------------------------------------------------------------
@@ -166,7 +166,7 @@ class TextFrontEnd(FrontEnd):
         condition = f'{self.column} contains "{word}"{where}'
         return word, condition, int(doc.counts[j]), self.column, spans
 
-    def distances(self, Z: np.ndarray, binary: int) -> np.ndarray:
+    def distances(self, Z: np.ndarray, binary: int, samples=None, index=None) -> np.ndarray:
         """Cosine distance x 100 between each sample's mask and the document's (all ones), as lime."""
         d = Z[:, :, 0].sum(axis=1, keepdims=True)  # the document's words
         k = Z.sum(axis=1)  # the sample's kept words

@@ -97,10 +97,32 @@ def vectorizer_of(model):
     return first if isinstance(first, (CountVectorizer, HashingVectorizer)) else None
 
 
-def tokenizer_for(model, token_pattern: str | None = None, lowercase: bool | None = None) -> Tokenizer:
-    """The model's own tokenization when it starts with a word vectorizer, else runs of word
-    characters; ``token_pattern`` and ``lowercase`` override either."""
-    vec = vectorizer_of(model)
+def vectorizer_for_column(model, column: str):
+    """The scikit-learn text vectorizer a Pipeline's ColumnTransformer applies to ``column``
+    (alone, or first in a Pipeline of its own), or None."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.feature_extraction.text import CountVectorizer, HashingVectorizer
+
+    steps = getattr(model, "steps", None)
+    first = steps[0][1] if isinstance(steps, list) and steps else model
+    if not isinstance(first, ColumnTransformer):
+        return None
+    for _, transformer, columns in getattr(first, "transformers_", first.transformers):
+        if columns == column or (isinstance(columns, (list, tuple)) and list(columns) == [column]):
+            if isinstance(transformer, (CountVectorizer, HashingVectorizer)):
+                return transformer
+            vec = vectorizer_of(transformer)
+            if vec is not None:
+                return vec
+    return None
+
+
+def tokenizer_for(
+    model, token_pattern: str | None = None, lowercase: bool | None = None, column: str | None = None
+) -> Tokenizer:
+    """The model's own tokenization when it starts with a word vectorizer (or applies one to
+    ``column``), else runs of word characters; ``token_pattern`` and ``lowercase`` override."""
+    vec = vectorizer_of(model) if column is None else vectorizer_for_column(model, column)
     pattern, lower = WORD_RUNS, False
     if vec is not None and vec.analyzer == "word" and vec.tokenizer is None:
         pattern, lower = vec.token_pattern or WORD_RUNS, bool(vec.lowercase)
