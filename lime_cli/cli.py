@@ -239,7 +239,7 @@ TextOption = Annotated[
     typer.Option(
         "--text",
         metavar="COLUMN",
-        help="Explain the words of this text column of --rows (a model that takes documents).",
+        help="A text column: its words are features (alone: documents of --rows; with --data, repeatable).",
         show_default="none: a table",
     ),
 ]

@@ -134,13 +134,29 @@ class _Fitted:
         yield explanation_table(self.e, TableLayout.fit(options.max_width, self.e.stability is not None))
 
 
-def explanation_table(e: Explanation, layout: TableLayout | None = None):
+def explanation_title(e: Explanation) -> str:
+    """``row 3 · label 1``, and the text column when every listed feature is one of its words."""
+    label = "" if e.label is None else f" · label {e.label}"
+    words = {f.column for f in e.features if f.spans is not None}
+    if words and all(f.spans is not None for f in e.features) and len(words) == 1:
+        label += f" · words of {next(iter(words))}"
+    return f"row {e.row}{label}"
+
+
+def explanation_table(e: Explanation, layout: TableLayout | None = None, document: str | None = None):
     """One explanation: its features as a table (or two lines when it lists none), in ``layout``
-    (by default, laid out for the width of the console it is printed on)."""
+    (by default, laid out for the width of the console it is printed on); for text, the
+    ``document`` between its title and its table."""
     if layout is None:
         return _Fitted(e)
-    label = "" if e.label is None else f" · label {e.label}"
-    title = f"row {e.row}{label}"
+    title = explanation_title(e)
+    if document is not None:
+        inner = explanation_table(e, layout)
+        if isinstance(inner, Table):  # the title first, then the document, then the table
+            inner.title = None
+            return Group(Text(title, style="bold"), document_text(e, document), inner)
+        first, *rest = inner.renderables
+        return Group(first, document_text(e, document), *rest)
     if not e.features:
         why = (
             f"{e.insignificant} selected ones indistinguishable from 0"
@@ -182,9 +198,14 @@ def explanation_table(e: Explanation, layout: TableLayout | None = None):
         table.add_column("", no_wrap=True, width=2 * layout.bar + 1)
     scale = max(abs(f.weight) for f in e.features)
     decimals = _decimals(scale)
+    columns = {f.column for f in e.features}
+    words_only = all(f.spans is not None for f in e.features) and len(columns) == 1
     for rank, f in enumerate(e.features, start=1):
         style = "green" if f.weight > 0 else "red" if f.weight < 0 else ""
-        cells = [str(rank), f.condition, _value(f.value), Text(f"{f.weight:+.{decimals}f}", style=style)]
+        condition = f.condition
+        if f.spans is not None:  # a word: the document above says where; its column if others are listed
+            condition = f'"{f.feature}"' if words_only else f'{f.column}: "{f.feature}"'
+        cells = [str(rank), condition, _value(f.value), Text(f"{f.weight:+.{decimals}f}", style=style)]
         if layout.stability:
             kept = freq.get(f.feature)
             cells.append("" if kept is None else f"{kept.frequency:.0%}")
@@ -228,9 +249,8 @@ class TableSink:
         for e in chunk:
             if self.count:
                 self.console.print()  # a blank line between two explanations
-            if self.documents is not None and e.row in self.documents:
-                emit(self.console, document_text(e, self.documents[e.row]))
-            emit(self.console, explanation_table(e, self.layout))
+            document = None if self.documents is None else self.documents.get(e.row)
+            emit(self.console, explanation_table(e, self.layout, document))
             self.count += 1
         self.console.file.flush()
 

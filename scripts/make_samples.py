@@ -9,11 +9,20 @@ Run with `make samples`; the outputs are committed so `make demo` needs nothing 
   a gradient-boosted regressor (label column `target`);
 - sample_data/diabetes_mixed.csv + sample_models/diabetes_mixed_pipeline.joblib:
   a Pipeline (imputation, one-hot encoding, logistic regression) on a mixed table
-  with string categoricals and missing values (label column `progression`).
+  with string categoricals and missing values (label column `progression`);
+- sample_data/reviews.jsonl + sample_models/reviews_tfidf_lr.joblib: 400 short product reviews
+  (generated here from word lists written for lime-cli, BSD-3-Clause like the project; columns
+  `id`, `review`, `sentiment`) and a TF-IDF + logistic regression on the review text;
+- sample_data/reviews_mixed.csv + sample_models/reviews_mixed_pipeline.joblib: the same reviews
+  with a `price` and a `category` column, and a ColumnTransformer pipeline (TF-IDF on `review`,
+  one-hot on `category`, the price as it is) predicting `returned`.
+
+`python scripts/make_samples.py text` rebuilds the review samples only.
 """
 
 from __future__ import annotations
 
+import sys
 import zipfile
 from pathlib import Path
 
@@ -77,9 +86,71 @@ def mixed_pipeline(frame: pd.DataFrame):
     return model.fit(frame[numeric + categorical], frame["progression"])
 
 
+PRODUCTS = ["coffee", "tea", "chocolate", "pasta", "sauce", "cookies", "honey", "granola"]
+GOOD = ["delicious", "excellent", "fresh", "perfect", "great", "wonderful", "tasty", "lovely"]
+BAD = ["stale", "awful", "bland", "terrible", "disappointing", "broken", "soggy", "bitter"]
+FILLER = [
+    "arrived in two days", "the package was small", "I ordered it for my family", "the box was plain",
+    "we tried it last week", "the price was fair", "my kids had some", "it came with a coupon",
+    "I bought a second one", "the label is in English and French", "it keeps in the cupboard",
+]
+
+
+def reviews(n: int = 400, seed: int = 0) -> pd.DataFrame:
+    """Short reviews: sentiment words decide the label (with 5% flipped), the rest is filler."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(n):
+        positive = bool(rng.random() < 0.5)
+        product = rng.choice(PRODUCTS)
+        words = rng.choice(GOOD if positive else BAD, int(rng.integers(1, 3)), replace=False)
+        parts = [f"The {product} was {' and '.join(words)}."]
+        for clause in rng.choice(FILLER, int(rng.integers(1, 4)), replace=False):
+            parts.append(f"{clause[0].upper()}{clause[1:]}.")
+        if rng.random() < 0.25:  # a mixed feeling now and then
+            other = rng.choice(BAD if positive else GOOD)
+            parts.append(f"One was a bit {other} though.")
+        label = positive if rng.random() > 0.05 else not positive
+        rows.append({"id": i, "review": " ".join(parts), "sentiment": "positive" if label else "negative"})
+    return pd.DataFrame(rows)
+
+
+def text_samples() -> None:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    frame = reviews()
+    frame.to_json(DATA / "reviews.jsonl", orient="records", lines=True, force_ascii=False)
+    model = make_pipeline(TfidfVectorizer(), LogisticRegression(C=10, max_iter=1000))
+    model.fit(frame["review"], frame["sentiment"])
+    joblib.dump(model, MODELS / "reviews_tfidf_lr.joblib", compress=3)
+
+    rng = np.random.default_rng(1)
+    mixed = frame[["review"]].assign(
+        price=rng.gamma(4, 3, len(frame)).round(2),
+        category=rng.choice(["grocery", "gift", "bulk"], len(frame)),
+    )
+    bad = frame["sentiment"] == "negative"
+    logit = 2.5 * bad + 0.15 * (mixed["price"] - 12) + 1.0 * (mixed["category"] == "gift") - 2
+    mixed["returned"] = np.where(logit + rng.logistic(size=len(frame)) > 0, "yes", "no")
+    mixed.to_csv(DATA / "reviews_mixed.csv", index=False)
+    encode = ColumnTransformer(
+        [
+            ("text", TfidfVectorizer(), "review"),
+            ("category", OneHotEncoder(handle_unknown="ignore"), ["category"]),
+        ],
+        remainder="passthrough",
+    )
+    pipe = make_pipeline(encode, LogisticRegression(C=10, max_iter=2000))
+    pipe.fit(mixed.drop(columns="returned"), mixed["returned"])
+    joblib.dump(pipe, MODELS / "reviews_mixed_pipeline.joblib", compress=3)
+
+
 def main() -> None:
     DATA.mkdir(exist_ok=True)
     MODELS.mkdir(exist_ok=True)
+    if sys.argv[1:] == ["text"]:
+        text_samples()
+        return
 
     bc = load_breast_cancer(as_frame=True)
     X = bc.data
@@ -96,6 +167,8 @@ def main() -> None:
     mixed = mixed_diabetes()
     mixed.to_csv(DATA / "diabetes_mixed.csv", index=False)
     joblib.dump(mixed_pipeline(mixed), MODELS / "diabetes_mixed_pipeline.joblib", compress=3)
+
+    text_samples()
 
     for p in sorted(DATA.iterdir()) + sorted(MODELS.iterdir()):
         print(f"{p.relative_to(ROOT)}: {p.stat().st_size:,} bytes")

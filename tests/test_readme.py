@@ -47,12 +47,19 @@ def test_readme_example_runs(command, workdir):
         assert proc.stdout.strip()
 
 
-def test_readme_shows_the_first_table_as_it_looks_at_80_columns():
-    block = re.search(r"<!-- table-at-80-columns -->\n```text\n(.*?)\n```", README, flags=re.DOTALL)
-    assert block, "the README's table at 80 columns is missing"
+@pytest.mark.parametrize(
+    "marker,command",
+    [
+        ("table-at-80-columns", EXAMPLES[0]),
+        ("text-table-at-80-columns", next(c for c in EXAMPLES if "--text" in c)),
+    ],
+)
+def test_readme_shows_tables_as_they_look_at_80_columns(marker, command):
+    block = re.search(rf"<!-- {marker} -->\n```text\n(.*?)\n```", README, flags=re.DOTALL)
+    assert block, f"the README's {marker} table is missing"
     env = dict(os.environ, COLUMNS="80")
     proc = subprocess.run(
-        [sys.executable, "-m", "lime_cli", *EXAMPLES[0].split()[1:]],
+        [sys.executable, "-m", "lime_cli", *command.split()[1:]],
         cwd=ROOT, env=env, capture_output=True, text=True,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
