@@ -318,6 +318,10 @@ def _surrogates(settings: Settings, Z, w, Y, binary: int):
         # family-wise over the k selected features (Bonferroni)
         z = float(ndtri(1 - (1 - settings.confidence) / (2 * chosen.shape[1])))
         dropped = dropped | (surrogate.t_statistics(m, fit) < z)
+        # a fit without residual (the model is a function of a few features here) makes every
+        # t statistic huge: a weight that is rounding noise next to the largest is not a weight
+        scale = np.abs(fit.coef).max(axis=1, keepdims=True)
+        dropped |= np.abs(fit.coef) <= 1e-9 * scale
         fit = surrogate.fit(m, chosen, z0, dropped=dropped)
     return fit, dropped, constant
 

@@ -101,6 +101,9 @@ class TextFrontEnd(FrontEnd):
     def encode(self, rows: list[str]) -> TextInstances:
         docs = [document(t, self.tokenizer, self.bow) for t in rows]
         cols = [self.counts.columns(d) if self.counts is not None else None for d in docs]
+        for b, c in enumerate(cols):
+            if c is not None and (c < 0).any():  # words the model provably ignores are no features
+                docs[b], cols[b] = docs[b].take(np.flatnonzero(c >= 0)), c[c >= 0]
         return TextInstances(docs, cols, text_keys(rows))
 
     def sample(self, instances: TextInstances, rngs, num_samples, settings, threads) -> Samples:

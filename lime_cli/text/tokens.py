@@ -60,6 +60,13 @@ class Document:
     def d(self) -> int:
         return len(self.words)
 
+    def take(self, index: np.ndarray) -> Document:
+        """The document with features ``index`` only (the others are left as they are)."""
+        index = [int(i) for i in index]
+        return Document(
+            self.text, [self.words[i] for i in index], [self.spans[i] for i in index], self.counts[index]
+        )
+
     def owners(self) -> np.ndarray:
         """(len(text),) int64: the feature each character belongs to, -1 outside every word."""
         owner = np.full(len(self.text), -1, dtype=np.int64)
