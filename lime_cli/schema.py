@@ -1,13 +1,15 @@
 """The explanation schema, in one place: the dataclasses, their JSON form, the tidy
 (long) table with its Parquet types, and reading explanations back.
 
-Schema version 1 (the README's "Output schema" section describes every field).
+Schema version 2 (the README's "Output schema" section describes every field).  Version 2
+added ``column`` and ``spans`` to every feature; files of version 1 (without them) are read too.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import numbers
 import sys
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -15,19 +17,52 @@ from pathlib import Path
 
 from .errors import DataError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+#: schema versions :func:`read_explanations` reads (version 1 has no ``column`` and ``spans``)
+READABLE_VERSIONS = (1, 2)
 
 
 @dataclass
 class FeatureWeight:
-    """One feature of an explanation: the instance's condition and its weight."""
+    """One feature of an explanation: the instance's condition and its weight.
+
+    ``column`` is the input column the feature comes from: a tabular feature's column is
+    itself (the default), a word's is its text column.  ``spans`` are the character offsets
+    ``[start, end)`` of a word's occurrences in its text column (for highlighting); None for
+    tabular features.
+    """
 
     feature: str
     condition: str
     value: object
     weight: float
-    column: str | None = None  # TEMPORARY until schema v2 lands
-    spans: list | None = None
+    column: str | None = None
+    spans: list[list[int]] | None = None
+
+    def __post_init__(self) -> None:
+        if self.column is None:
+            self.column = self.feature
+        elif not isinstance(self.column, str):
+            raise TypeError(f"column of feature {self.feature!r} must be a string, not {self.column!r}")
+        if self.spans is not None:
+            self.spans = _spans(self.feature, self.spans)
+
+
+def _spans(feature: str, spans) -> list[list[int]]:
+    """``spans`` as a list of ``[start, end]`` lists of ints, checked: 0 <= start <= end."""
+    if isinstance(spans, (str, bytes)) or not isinstance(spans, Sequence):
+        raise TypeError(f"spans of feature {feature!r} must be a list of [start, end] pairs, not {spans!r}")
+    out = []
+    for span in spans:
+        ok = isinstance(span, Sequence) and not isinstance(span, (str, bytes)) and len(span) == 2
+        ok = ok and all(isinstance(i, numbers.Integral) and not isinstance(i, bool) for i in span)
+        if not ok or not 0 <= span[0] <= span[1]:
+            raise ValueError(
+                f"spans of feature {feature!r}: {span!r} is not a pair of offsets [start, end], "
+                "0 <= start <= end"
+            )
+        out.append([int(span[0]), int(span[1])])
+    return out
 
 
 @dataclass
@@ -74,11 +109,13 @@ class Explanation:
     stability: Stability | None = None
 
     def to_dict(self) -> dict:
-        """The plain-dict form (schema version 1), as Python values."""
+        """The plain-dict form (schema version 2), as Python values."""
         return asdict(self)
 
     @classmethod
     def from_dict(cls, d: dict) -> Explanation:
+        """From :meth:`to_dict` or the JSON form, of schema version 2 or 1 (features without
+        ``column`` and ``spans``: a feature's column is itself, no spans)."""
         d = dict(d)
         d["features"] = [FeatureWeight(**f) for f in d["features"]]
         for f in d["features"]:
@@ -96,15 +133,26 @@ def clean_number(x: float) -> float | None:
     return x if math.isfinite(x) else None
 
 
+#: the keys of a feature in the JSON form, in order (every key is always written)
+FEATURE_KEYS = ("feature", "column", "condition", "value", "weight", "spans")
+
+
 def explanation_json(e: Explanation) -> dict:
-    """The JSON form of ``e``: :meth:`Explanation.to_dict`, with NaN and infinities as null."""
+    """The JSON form of ``e``: :meth:`Explanation.to_dict`, with NaN and infinities as null.
+
+    A feature's keys are :data:`FEATURE_KEYS`, in that order (``spans`` is null for tabular
+    features).
+    """
     d = e.to_dict()
     for key in ("model_prediction", "local_prediction", "intercept", "score", "fidelity_gap"):
         d[key] = clean_number(d[key])
+    features = []
     for f in d["features"]:
         f["weight"] = clean_number(f["weight"])
         if isinstance(f["value"], float):
             f["value"] = clean_number(f["value"])
+        features.append({key: f[key] for key in FEATURE_KEYS})
+    d["features"] = features
     return d
 
 
@@ -132,7 +180,15 @@ def read_explanations(path: str) -> list[Explanation]:
     try:
         stripped = text.lstrip()
         if stripped.startswith("{") and '"explanations"' in stripped[:200]:
-            records = json.loads(text)["explanations"]
+            doc = json.loads(text)
+            version = doc.get("schema_version", SCHEMA_VERSION)
+            if isinstance(version, bool) or version not in READABLE_VERSIONS:
+                readable = " and ".join(map(str, READABLE_VERSIONS))
+                raise DataError(
+                    f"{where} has schema_version {json.dumps(version)}; "
+                    f"this lime-cli reads versions {readable}"
+                )
+            records = doc["explanations"]
         else:
             records = [json.loads(line) for line in text.splitlines() if line.strip()]
         out = [Explanation.from_dict(r) for r in records]
@@ -151,9 +207,11 @@ TIDY_TYPES = {
     "label": "string",
     "rank": "int64",
     "feature": "string",
+    "column": "string",
     "condition": "string",
     "value": "string",
     "weight": "float64",
+    "spans": "string",  # JSON text, [[start, end], ...]; null for tabular features
     "intercept": "float64",
     "local_prediction": "float64",
     "model_prediction": "float64",
@@ -173,7 +231,8 @@ def explanations_to_frame(explanations: Sequence[Explanation]):
 
     An explanation that lists no feature (no selected weight could be told
     apart from zero) is one line of rank 0 with no feature, so that every
-    explained row is in the table.
+    explained row is in the table.  ``spans`` is JSON text (``[[14, 23], [80, 89]]``),
+    null for tabular features.
     """
     import pandas as pd
 
@@ -191,9 +250,11 @@ def explanations_to_frame(explanations: Sequence[Explanation]):
                     e.label,
                     rank,
                     f.feature,
+                    f.column,
                     f.condition,
                     None if f.value is None else str(f.value),
                     f.weight,
+                    None if f.spans is None else json.dumps(f.spans),
                     e.intercept,
                     e.local_prediction,
                     e.model_prediction,

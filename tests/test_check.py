@@ -237,7 +237,7 @@ def assert_policy_error(out, *expected: str) -> None:
         (rule_with("id = 3"), "[[rule]] number 1: id must be a non-empty string, not 3"),
         ('[[rule]]\nkind = "forbid"\nfeatures = ["leak"]\n', "[[rule]] number 1 has no id"),
         (without("kind"), "rule 'r1': kind is missing (forbid, require or dominant)"),
-        (without("features"), "rule 'r1': features is missing (a list of column names)"),
+        (without("features"), "rule 'r1': features is missing (a list of column names; or words, for text)"),
         (rule_with('kind = "ban"'), 'rule \'r1\': kind must be "forbid", "require" or "dominant", not "ban"'),
         (rule_with('features = "sex"'), "rule 'r1': features must be a list of column names, not \"sex\""),
         (rule_with("features = []"), "rule 'r1': features must be a non-empty list of column names"),

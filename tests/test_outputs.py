@@ -21,8 +21,8 @@ from lime_cli import TIDY_COLUMNS
 from lime_cli.cli import app
 
 HEADER = (
-    "row,label,rank,feature,condition,value,weight,intercept,local_prediction,model_prediction,score,"
-    "fidelity_gap,low_fidelity,num_samples,stability_score,selection_frequency,weight_std"
+    "row,label,rank,feature,column,condition,value,weight,spans,intercept,local_prediction,model_prediction,"
+    "score,fidelity_gap,low_fidelity,num_samples,stability_score,selection_frequency,weight_std"
 )
 TOP_KEYS = {"schema_version", "mode", "explanations"}
 EXPLANATION_KEYS = {
@@ -39,7 +39,7 @@ EXPLANATION_KEYS = {
     "insignificant",
     "stability",
 }
-FEATURE_KEYS = {"feature", "condition", "value", "weight"}
+FEATURE_KEYS = ["feature", "column", "condition", "value", "weight", "spans"]  # in this order
 K = 5
 FAST = ["--num-samples", "300", "--num-features", str(K), "--preset", "lime"]  # lime: always K features
 
@@ -81,9 +81,10 @@ def check_explanation(e: dict, mode: str) -> None:
     assert e["insignificant"] == 0 and e["stability"] is None  # preset lime, no --stability
     assert len(e["features"]) == K
     for f in e["features"]:
-        assert set(f) == FEATURE_KEYS
+        assert list(f) == FEATURE_KEYS
         assert isinstance(f["feature"], str) and isinstance(f["condition"], str)
         assert isinstance(f["weight"], float)
+        assert f["column"] == f["feature"] and f["spans"] is None  # a tabular feature
     magnitudes = [abs(f["weight"]) for f in e["features"]]
     assert magnitudes == sorted(magnitudes, reverse=True)
     assert len({f["feature"] for f in e["features"]}) == K
@@ -96,7 +97,7 @@ def test_json_schema_classification(cancer_args):
     rows = [5, 2, 7]
     doc = json.loads(invoke([*cancer_args, *[a for r in rows for a in ("--row", r)], "-f", "json"]).stdout)
     assert set(doc) == TOP_KEYS
-    assert doc["schema_version"] == 1
+    assert doc["schema_version"] == 2
     assert doc["mode"] == "classification"
     assert [e["row"] for e in doc["explanations"]] == rows
     for e in doc["explanations"]:
@@ -110,7 +111,7 @@ def test_json_schema_regression(diabetes_files, diabetes):
     args = ["explain", "-m", model, "-d", data, "-t", "target", *FAST, "--row", 3, "--row", 0, "-f", "json"]
     doc = json.loads(invoke(args).stdout)
     assert set(doc) == TOP_KEYS
-    assert doc["schema_version"] == 1
+    assert doc["schema_version"] == 2
     assert doc["mode"] == "regression"
     assert [e["row"] for e in doc["explanations"]] == [3, 0]
     X, y = diabetes
@@ -196,6 +197,9 @@ def test_csv_schema(cancer_args):
         assert list(group["weight"].abs()) == sorted(group["weight"].abs(), reverse=True)
         for col in ("intercept", "local_prediction", "model_prediction", "score"):
             assert group[col].nunique() == 1
+    assert list(frame["column"]) == list(frame["feature"])  # a tabular feature's column is itself
+    assert frame["spans"].isna().all()
+    assert all(line.split(",")[8] == "" for line in out.splitlines()[1:])  # no comma in these conditions
 
 
 def test_parquet_schema(cancer_args, tmp_path):
@@ -204,12 +208,16 @@ def test_parquet_schema(cancer_args, tmp_path):
     assert result.stdout == ""
     table = pq.read_table(out)
     assert table.column_names == TIDY_COLUMNS
-    expected = [pa.int64(), pa.string(), pa.int64(), pa.string(), pa.string(), pa.string()]
-    expected += [pa.float64()] * 6 + [pa.bool_(), pa.int64()] + [pa.float64()] * 3
+    types = {"row": pa.int64(), "rank": pa.int64(), "num_samples": pa.int64(), "low_fidelity": pa.bool_()}
+    types |= dict.fromkeys(["label", "feature", "column", "condition", "value", "spans"], pa.string())
+    expected = [types.get(name, pa.float64()) for name in TIDY_COLUMNS]
     assert [field.type for field in table.schema] == expected
+    assert expected.count(pa.float64()) == 9  # weight, intercept, 2 predictions, score, gap, 3 of stability
     assert table.num_rows == 2 * K
     assert table.column("row").to_pylist() == [1] * K + [6] * K
     assert table.column("rank").to_pylist() == list(range(1, K + 1)) * 2
+    assert table.column("column").to_pylist() == table.column("feature").to_pylist()  # tabular features
+    assert table.column("spans").to_pylist() == [None] * (2 * K)
 
 
 def test_csv_json_parquet_carry_the_same_weights(cancer_args, tmp_path):
