@@ -534,6 +534,9 @@ def explain(
     token_pattern: TokenPatternOption = None,
     bow: BowOption = True,
     mask_string: MaskStringOption = None,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Say on stderr how text columns are explained.")
+    ] = False,
     *,
     method: dict,
 ) -> None:
@@ -569,6 +572,8 @@ def explain(
             explainer = _explainer(
                 fitted, train, stats, data, mode, target, categorical, discretizer, {**method, **text_options}
             )
+        if verbose and explainer.text_info:
+            _say_text_info(explainer.text_info)
         with dask_client(dask) if dask else nullcontext():
             with _naming(source):
                 chunks = explainer.iter_explain(
@@ -589,7 +594,7 @@ def explain(
                     from .render import track
 
                     chunks = track(chunks, total=len(positions))
-                write_explanations(chunks, fmt, explainer.mode, output)
+                write_explanations(chunks, fmt, explainer.mode, output, text=explainer.text_info)
 
 
 def _explainer(fitted, train, stats, data, mode, target, categorical, discretizer, method) -> Explainer:
@@ -1033,6 +1038,20 @@ def _inputs(model, data, explainer_file, rows, row, import_path, trust=None, row
                 f"--row {r} is out of range: {source} has {len(table)} rows (0 to {len(table) - 1})"
             )
     return fitted, train, stats, table, positions, source
+
+
+def _say_text_info(info: dict) -> None:
+    for column in info["columns"]:
+        case = "lower-cased" if info["lowercase"][column] else "case kept"
+        unit = "a distinct word" if info["bow"] else "each occurrence"
+        typer.echo(
+            f"text column {column!r}: words by {info['token_pattern'][column]} ({case}), a feature is {unit}",
+            err=True,
+        )
+    if info["path"] == "counts":
+        typer.echo("model input: the samples' document-term matrix (the exact fast path)", err=True)
+    else:
+        typer.echo(f"model input: the rebuilt strings ({info['path_reason']})", err=True)
 
 
 def _no_text_options(token_pattern, mask_string, bow) -> None:

@@ -536,7 +536,8 @@ class _Guarded:
 class Sink:
     """Writes chunks of explanations in one of the data formats to a stream."""
 
-    def __init__(self, stream: IO, fmt: str, mode: str) -> None:
+    def __init__(self, stream: IO, fmt: str, mode: str, text: dict | None = None) -> None:
+        self.text = text
         self.stream = stream
         self.fmt = fmt
         self.mode = mode
@@ -549,7 +550,7 @@ class Sink:
         s = self.stream
         if self.fmt == "json":
             if self.count == 0:
-                s.write(json_head(self.mode))
+                s.write(json_head(self.mode, self.text))
             for e in chunk:
                 s.write(",\n" if self.count else "\n")
                 s.write(json.dumps(explanation_json(e), allow_nan=False))
@@ -597,7 +598,7 @@ class Sink:
     def close(self) -> None:
         if self.fmt == "json":
             if self.count == 0:
-                self.stream.write(json_head(self.mode))
+                self.stream.write(json_head(self.mode, self.text))
             self.stream.write("\n]}\n")
         elif self.fmt == "csv" and self.count == 0:
             self.stream.write(",".join(TIDY_COLUMNS) + "\n")
@@ -613,15 +614,20 @@ class Sink:
 
 
 def write_explanations(
-    chunks: Iterable[Sequence[Explanation]], fmt: str, mode: str, path: str | None = None
+    chunks: Iterable[Sequence[Explanation]],
+    fmt: str,
+    mode: str,
+    path: str | None = None,
+    text: dict | None = None,
 ) -> int:
-    """Write explanation chunks as ``fmt`` to ``path`` (atomically) or stdout.
+    """Write explanation chunks as ``fmt`` to ``path`` (atomically) or stdout; ``text`` (how text
+    columns were explained) goes in the head of a JSON document.
 
     Returns the number of explanations written.
     """
     check_output(path, fmt)
     with open_output(path, binary=fmt == "parquet") as handle:
-        sink = Sink(handle, fmt, mode)
+        sink = Sink(handle, fmt, mode, text)
         try:
             for chunk in chunks:
                 sink.write(chunk)

@@ -352,9 +352,9 @@ def summary_tables(frame) -> list[Table]:
         table.add_column("label")
         name = "condition" if by_condition else "feature"
         longest = max((len(str(f)) for f in rows[name]), default=7)
-        table.add_column(name, min_width=min(longest, 30 if by_condition else 22), overflow="fold")
-        for col in ("mean |weight|", "mean weight", "top share", "same sign", "count"):
-            table.add_column(col, justify="right")
+        table.add_column(name, min_width=min(longest, 16), overflow="fold")
+        for col in ("mean\n|weight|", "mean\nweight", "top\nshare", "same\nsign", "count"):
+            table.add_column(col, justify="right", no_wrap=True)
         for r in rows.itertuples(index=False):
             label = "" if r.label is None or r.label != r.label else str(r.label)
             table.add_row(

@@ -156,9 +156,13 @@ def explanation_json(e: Explanation) -> dict:
     return d
 
 
-def json_head(mode: str) -> str:
-    """The start of a ``--format json`` document, up to its list of explanations."""
-    head = json.dumps({"schema_version": SCHEMA_VERSION, "mode": mode})
+def json_head(mode: str, text: dict | None = None) -> str:
+    """The start of a ``--format json`` document, up to its list of explanations; ``text``: how
+    text columns were explained (their columns, tokenization and the model's input path)."""
+    doc = {"schema_version": SCHEMA_VERSION, "mode": mode}
+    if text is not None:
+        doc["text"] = text
+    head = json.dumps(doc)
     return head[:-1] + ', "explanations": ['
 
 

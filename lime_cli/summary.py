@@ -13,7 +13,8 @@ is the share of the label's explanations that list the feature among their first
 ``top_k=None``, anywhere in the list).  ``sign_consistency`` is
 ``|#positive - #negative| / #present`` over the explanations listing it: 1 when
 its weight always has the same sign, 0 when it is as often positive as negative.
-``count`` is the number of explanations listing it.
+``count`` is the number of explanations listing it.  A word of a text column is
+named with its column (``review: "excellent"``, :func:`feature_key`).
 
 :func:`submodular_pick` is SP-LIME (Ribeiro, Singh and Guestrin, "Why should I
 trust you?", KDD 2016, Algorithm 2): it chooses a few explanations that,
@@ -92,7 +93,7 @@ def summarize(
 
     parts = []
     for level in levels:
-        key = (lambda f: f.feature) if level == "column" else (lambda f: (f.feature, f.condition))
+        key = (lambda f: feature_key(f)) if level == "column" else (lambda f: (feature_key(f), f.condition))
         for label, exps in groups.items():
             names, weights, present, rank = _matrix(exps, key)
             if not names:
@@ -162,8 +163,15 @@ def submodular_pick(explanations: Sequence[Explanation], budget: int) -> list[in
     return picked
 
 
+def feature_key(f) -> str:
+    """How a feature is named in a summary: a column by its name, a word by its column and itself
+    (``review: "excellent"``), so that a word never merges with a column or the same word of
+    another text column."""
+    return f.feature if f.spans is None else f'{f.column}: "{f.feature}"'
+
+
 def _matrix(
-    exps: Sequence[Explanation], key=lambda f: f.feature
+    exps: Sequence[Explanation], key=feature_key
 ) -> tuple[list, np.ndarray, np.ndarray, np.ndarray]:
     """The features' keys (``key(f)``, in order of first appearance) and three explanations x features
     arrays.

@@ -288,3 +288,47 @@ def test_lime_check_forbids_words_and_text_columns(tmp_path, data):
     assert bad.exit_code == 2 and "words must be a non-empty list of words" in bad.stderr
     no_text = CliRunner().invoke(app, [str(a) for a in [*base[:5], "--forbid-word", "awful"]])  # no --text
     assert no_text.exit_code == 2 and "need the text column: --text" in no_text.stderr
+
+
+def test_the_json_head_and_verbose_say_which_path_the_model_takes(tmp_path, data):
+    import json
+
+    import joblib
+    import pandas as pd
+    from typer.testing import CliRunner
+
+    from lime_cli.cli import app
+
+    docs, _ = data
+    pd.DataFrame({"review": docs[:3]}).to_csv(tmp_path / "docs.csv", index=False)
+    cases = [("fast", TfidfVectorizer(), "counts")]
+    cases += [("ngrams", TfidfVectorizer(ngram_range=(1, 2)), "strings")]
+    for name, vec, path in cases:
+        joblib.dump(fitted(vec, data), tmp_path / f"{name}.joblib")
+        args = ["explain", "-m", tmp_path / f"{name}.joblib", "--rows", tmp_path / "docs.csv"]
+        args += ["--text", "review"]
+        res = CliRunner().invoke(app, [str(a) for a in [*args, "-n", 300, "-f", "json", "-v"]])
+        assert res.exit_code == 0, res.stderr
+        head = json.loads(res.stdout)
+        assert head["schema_version"] == 2 and head["text"]["path"] == path
+        assert head["text"]["columns"] == ["review"] and head["text"]["lowercase"] == {"review": True}
+        if path == "counts":
+            assert head["text"]["path_reason"] is None
+            assert "the samples' document-term matrix (the exact fast path)" in res.stderr
+        else:
+            assert "n-grams (1, 2)" in head["text"]["path_reason"]
+            assert "model input: the rebuilt strings (n-grams (1, 2)" in res.stderr
+        features = [f for e in head["explanations"] for f in e["features"]]
+        assert features and all(f["column"] == "review" and f["spans"] for f in features)
+
+
+def test_a_summary_names_words_with_their_column(mixed_model):
+    from lime_cli import Explainer
+    from lime_cli.summary import summarize
+
+    pipe, train = mixed_model
+    exps = Explainer(pipe, train, target="y", text=["review"], num_samples=1000).explain(train.iloc[:30])
+    names = set(summarize(exps)["feature"])
+    assert {"price", "category"} <= names
+    words = {n for n in names if n.startswith('review: "')}
+    assert words and names == {"price", "category"} | words
