@@ -159,7 +159,9 @@ def explanation_table(e: Explanation, layout: TableLayout | None = None, documen
         return Group(first, document_text(e, document), *rest)
     if not e.features:
         why = (
-            f"{e.insignificant} selected ones indistinguishable from 0"
+            e.note
+            if e.note
+            else f"{e.insignificant} selected ones indistinguishable from 0"
             if e.insignificant
             else "the model does not vary around the row"
         )
@@ -222,6 +224,8 @@ DOCUMENT_CHARS = 600
 def document_text(e: Explanation, text: str, limit: int = DOCUMENT_CHARS) -> Text:
     """The explained document, its listed words in bold, green or red by the sign of their weight
     (in a terminal), cut after ``limit`` characters."""
+    if not text.strip():
+        return Text("(an empty document)" if not text else "(a document of blanks)", style="dim")
     shown = Text(text[:limit])
     for f in e.features:
         style = "bold green" if f.weight > 0 else "bold red" if f.weight < 0 else "bold"

@@ -107,6 +107,8 @@ class Explanation:
     num_samples: int = 0
     insignificant: int = 0
     stability: Stability | None = None
+    #: why the explanation lists no feature when the instance has none (an empty document)
+    note: str | None = None
 
     def to_dict(self) -> dict:
         """The plain-dict form (schema version 2), as Python values."""

@@ -38,6 +38,7 @@ EXPLANATION_KEYS = {
     "num_samples",
     "insignificant",
     "stability",
+    "note",
 }
 FEATURE_KEYS = ["feature", "column", "condition", "value", "weight", "spans"]  # in this order
 K = 5

@@ -332,3 +332,10 @@ def test_a_summary_names_words_with_their_column(mixed_model):
     assert {"price", "category"} <= names
     words = {n for n in names if n.startswith('review: "')}
     assert words and names == {"price", "category"} | words
+
+
+def test_an_empty_document_says_why_it_lists_no_feature(data):
+    ex = TextExplainer(fitted(TfidfVectorizer(), data), num_samples=300)
+    empty, blank, words = ex.explain(["", "!!! zebra", data[0][0]])
+    assert empty.note == blank.note == "the document has no word: it is empty, or has none the model knows"
+    assert words.note is None and words.features

@@ -280,7 +280,12 @@ def _finish(job: Job, instances, positions, samples, preds) -> list[Explanation]
         constant = np.concatenate([c for _, _, c in solved])
     else:
         fit, dropped, constant = _scatter(groups, solved, B * L, L)
-    return _package(job, instances, positions, lab, fit, model_pred, dropped & ~constant, dropped, Z.shape[2])
+    out = _package(job, instances, positions, lab, fit, model_pred, dropped & ~constant, dropped, Z.shape[2])
+    if samples.widths is not None:  # an instance without any feature: say why it lists none
+        for p, e in enumerate(out):
+            if samples.widths[p // L] == 0:
+                e.note = job.frontend.no_features_note
+    return out
 
 
 def _scatter(groups, solved, P: int, L: int):

@@ -64,6 +64,8 @@ class FrontEnd(ABC):
 
     #: interpretable features per instance (d)
     n_features: int
+    #: the explanation's ``note`` for an instance with no feature at all
+    no_features_note = "the instance has no interpretable feature"
     #: the input's columns the features come from (``FeatureWeight.column``): a table's feature
     #: columns, a text column (whose words, the features, vary from instance to instance)
     feature_names: list[str]

@@ -65,6 +65,8 @@ def text_keys(texts: Sequence[str]) -> np.ndarray:
 class TextFrontEnd(FrontEnd):
     """Documents of one text column, explained by their words."""
 
+    no_features_note = "the document has no word: it is empty, or has none the model knows"
+
     def __init__(
         self,
         tokenizer: Tokenizer,
