@@ -339,3 +339,11 @@ def test_an_empty_document_says_why_it_lists_no_feature(data):
     empty, blank, words = ex.explain(["", "!!! zebra", data[0][0]])
     assert empty.note == blank.note == "the document has no word: it is empty, or has none the model knows"
     assert words.note is None and words.features
+
+
+def test_workers_give_the_explanations_of_a_serial_run(data):
+    docs = data[0][:16]
+    ex = TextExplainer(fitted(TfidfVectorizer(), data), num_samples=300, batch_size=5)
+    serial = ex.explain(docs)
+    parallel = [e for chunk in ex.iter_explain(docs, n_jobs=2) for e in chunk]
+    assert parallel == serial

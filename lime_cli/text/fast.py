@@ -121,25 +121,45 @@ class CountsPath:
 
     def matrix(self, cols: list[np.ndarray], counts: list[np.ndarray], Z: np.ndarray):
         """The (n·S, vocabulary) matrix of the samples of n documents (their columns, counts
-        and masks Z (n, D, S)), as the vectorizer's transform would give it."""
-        import scipy.sparse as sp
+        and masks Z (n, D, S)), as the vectorizer's transform would give it.
 
+        Built in CSR form directly, its indices sorted as the vectorizer sorts them: for each
+        document, the kept counts of its distinct vocabulary columns, in column order."""
         n, _, S = Z.shape
-        rows, columns, data = [], [], []
+        indices, data, per_row = [], [], []
         for b in range(n):
             known = np.flatnonzero(cols[b] >= 0)
-            j, s = np.nonzero(Z[b, known, :] > 0.5)
-            rows.append(b * S + s)
-            columns.append(cols[b][known][j])
-            data.append(counts[b][known][j])
-        cat = lambda parts, t: np.concatenate(parts).astype(t) if parts else np.zeros(0, t)  # noqa: E731
-        X = sp.csr_matrix(
-            (cat(data, self.vec.dtype), (cat(rows, np.int64), cat(columns, np.int64))),
-            shape=(n * S, len(self.vocabulary)),
-            dtype=self.vec.dtype,
-        )
-        X.sum_duplicates()  # one occurrence per feature without bow: the word's count
-        X.sort_indices()
+            if not len(known):
+                per_row.append(np.zeros(S, dtype=np.int64))
+                continue
+            columns, where = np.unique(cols[b][known], return_inverse=True)  # sorted, distinct
+            if len(columns) == len(known):  # a feature per column (bow): its mask, in column order
+                order = known[np.argsort(cols[b][known], kind="stable")]
+                kept = Z[b, order, :].T > 0.5  # (S, columns)
+                values = np.broadcast_to(counts[b][order], kept.shape)[kept]
+            else:  # several occurrences of a column: their kept count, per sample
+                A = np.zeros((len(known), len(columns)))
+                A[np.arange(len(known)), where] = counts[b][known]
+                C = Z[b, known, :].T @ A  # (S, columns): exact small integers
+                kept = C > 0.5
+                values = C[kept]
+            per_row.append(kept.sum(axis=1))
+            indices.append(np.broadcast_to(columns, kept.shape)[kept])
+            data.append(values)
+        dtype = self.vec.dtype
+        values = np.concatenate(data).astype(dtype) if data else np.zeros(0, dtype)
+        index = np.concatenate(indices).astype(np.int32) if indices else np.zeros(0, np.int32)
+        return self._finish((values, index, np.concatenate(per_row), n * S))
+
+    def _finish(self, parts):
+        import scipy.sparse as sp
+
+        values, index, per_row, rows = parts
+        indptr = np.zeros(rows + 1, dtype=np.int64)
+        np.cumsum(per_row, out=indptr[1:])
+        shape = (rows, len(self.vocabulary))
+        X = sp.csr_matrix((values, index, indptr), shape=shape, dtype=self.vec.dtype)
+        X.has_sorted_indices = True
         if self.vec.binary:
             X.data.fill(1)
         if self.tfidf is not None:

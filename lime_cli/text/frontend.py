@@ -92,9 +92,10 @@ class TextFrontEnd(FrontEnd):
                 what = "missing" if _is_missing(v) else f"a {type(v).__name__}, not text ({v!r})"
                 raise DataError(f"text column {self.column!r} is {what} in row {int(positions[k])}")
         docs = list(values)
-        if docs:  # chunks are sized by the longest document (its words)
-            longest = max(docs, key=len)
-            self.n_features = max(1, len(document(longest, self.tokenizer, self.bow).words))
+        if docs:  # the largest chunks are sized by a typical document's words (memory is measured)
+            sample = docs[:: max(1, len(docs) // 200)]
+            words = [len(document(t, self.tokenizer, self.bow).words) for t in sample]
+            self.n_features = max(1, int(np.ceil(np.mean(words))))
         return docs
 
     def rows(self, prepared: list[str], start: int, stop: int) -> list[str]:
