@@ -208,9 +208,10 @@ class Explainer(_Explaining):
 
             _check_text_settings(token_pattern, mask_string)
             order = [str(c) for c in getattr(model, "feature_names_in_", [*table.feature_names, *text])]
+            words = self.settings.sampling
             fronts = [
                 TextFrontEnd(tokenizer_for(model, token_pattern, None, column=c), column=c, bow=bow,
-                             mask_string=mask_string)
+                             mask_string=mask_string, sampling=words)
                 for c in text
             ]  # fmt: skip
             self.frontend = MixedFrontEnd(table, fronts, order)
@@ -231,6 +232,7 @@ class Explainer(_Explaining):
             "lowercase": {t.column: t.tokenizer.lowercase for t in texts},
             "bow": texts[0].bow,
             "mask_string": texts[0].mask_string,
+            "sampling": texts[0].sampling,
             "path": "strings",
             "path_reason": "a table: the model takes a DataFrame",
         }
@@ -306,8 +308,9 @@ class TextExplainer(_Explaining):
         self._user_model = model
         self.model_info = info
         self.frontend = TextFrontEnd(
-            tokenizer, column=column, bow=bow, mask_string=mask_string, counts=counts
-        )
+            tokenizer, column=column, bow=bow, mask_string=mask_string, counts=counts,
+            sampling=self.settings.sampling,
+        )  # fmt: skip
         width = self.settings.kernel_width
         self.kernel_width = width if width is not None else self.frontend.default_kernel_width()
 
@@ -327,6 +330,7 @@ class TextExplainer(_Explaining):
             "lowercase": {fe.column: fe.tokenizer.lowercase},
             "bow": fe.bow,
             "mask_string": fe.mask_string,
+            "sampling": fe.sampling,
             "path": self.path,
             "path_reason": self.path_reason,
         }

@@ -119,37 +119,39 @@ class CountsPath:
             [-1 if w in self.stop_words else self.vocabulary.get(w, -1) for w in doc.words], dtype=np.int64
         )
 
-    def matrix(self, cols: list[np.ndarray], counts: list[np.ndarray], Z: np.ndarray):
+    def matrix(self, cols: list[np.ndarray], counts: list[np.ndarray], Z: np.ndarray, docs=None):
         """The (n·S, vocabulary) matrix of the samples of n documents (their columns, counts
-        and masks Z (n, D, S)), as the vectorizer's transform would give it.
+        and masks: rows ``docs`` of Z (B, D, S), all of them by default), as the vectorizer's
+        transform would give it.
 
         Built in CSR form directly, its indices sorted as the vectorizer sorts them: for each
         document, the kept counts of its distinct vocabulary columns, in column order."""
-        n, _, S = Z.shape
+        docs = range(len(Z)) if docs is None else docs
+        S, dtype = Z.shape[2], self.vec.dtype
         indices, data, per_row = [], [], []
-        for b in range(n):
+        for b, z in zip(range(len(cols)), docs, strict=True):
             known = np.flatnonzero(cols[b] >= 0)
             if not len(known):
                 per_row.append(np.zeros(S, dtype=np.int64))
                 continue
             columns, where = np.unique(cols[b][known], return_inverse=True)  # sorted, distinct
+            mask = Z[z, : len(cols[b]), :] > 0.5  # (d, S): the document's kept words
             if len(columns) == len(known):  # a feature per column (bow): its mask, in column order
                 order = known[np.argsort(cols[b][known], kind="stable")]
-                kept = Z[b, order, :].T > 0.5  # (S, columns)
-                values = np.broadcast_to(counts[b][order], kept.shape)[kept]
+                kept = mask[order].T  # (S, columns)
+                values = np.broadcast_to(counts[b][order].astype(dtype), kept.shape)[kept]
             else:  # several occurrences of a column: their kept count, per sample
                 A = np.zeros((len(known), len(columns)))
                 A[np.arange(len(known)), where] = counts[b][known]
-                C = Z[b, known, :].T @ A  # (S, columns): exact small integers
+                C = mask[known].T.astype(np.float64) @ A  # (S, columns): exact small integers
                 kept = C > 0.5
-                values = C[kept]
+                values = C[kept].astype(dtype)
             per_row.append(kept.sum(axis=1))
-            indices.append(np.broadcast_to(columns, kept.shape)[kept])
+            indices.append(np.broadcast_to(columns.astype(np.int32), kept.shape)[kept])
             data.append(values)
-        dtype = self.vec.dtype
-        values = np.concatenate(data).astype(dtype) if data else np.zeros(0, dtype)
-        index = np.concatenate(indices).astype(np.int32) if indices else np.zeros(0, np.int32)
-        return self._finish((values, index, np.concatenate(per_row), n * S))
+        values = np.concatenate(data) if data else np.zeros(0, dtype)
+        index = np.concatenate(indices) if indices else np.zeros(0, np.int32)
+        return self._finish((values, index, np.concatenate(per_row), len(cols) * S))
 
     def _finish(self, parts):
         import scipy.sparse as sp

@@ -37,6 +37,7 @@ from .tokens import Document, Tokenizer, document
 TEXT_KERNEL_WIDTH = 25.0
 
 
+
 @dataclass
 class TextInstances:
     """A chunk of documents, split into words."""
@@ -75,8 +76,10 @@ class TextFrontEnd(FrontEnd):
         bow: bool = True,
         mask_string: str | None = None,
         counts: CountsPath | None = None,
+        sampling: str = "sobol",
     ) -> None:
         self.tokenizer, self.column, self.bow = tokenizer, column, bow
+        self.sampling = sampling  # of the word masks: the settings' sampling
         self.mask_string = mask_string
         self.counts = counts  # the fast path, when it is exact for the model
         self.feature_names = [column]  # the column: its words differ from document to document
@@ -114,7 +117,7 @@ class TextFrontEnd(FrontEnd):
         D = max([1, *(d.d for d in docs)])
         Z = np.zeros((len(docs), D, S))
         for b, (doc, rng) in enumerate(zip(docs, rngs, strict=True)):
-            Z[b, : doc.d, :] = _masks(doc.d, S, rng, settings).T
+            Z[b, : doc.d, :] = _masks(doc.d, S, rng, settings, self.sampling).T
         return Samples(Z=Z, binary=D, widths=np.array([d.d for d in docs], dtype=np.intp))
 
     def model_input(self, instances: TextInstances, samples: Samples):
@@ -128,7 +131,7 @@ class TextFrontEnd(FrontEnd):
             if run:
                 cols = [instances.cols[b] for b in run]
                 counts = [instances.docs[b].counts for b in run]
-                parts.append(("counts", self.counts.matrix(cols, counts, Z[run])))
+                parts.append(("counts", self.counts.matrix(cols, counts, Z, list(run))))
                 run.clear()
 
         for b, doc in enumerate(instances.docs):
@@ -154,15 +157,15 @@ class TextFrontEnd(FrontEnd):
         kept = keep.T > 0.5  # (S, d)
         d = doc.d
         word, masked = np.clip(owner, 0, d - 1), np.clip(owner - d, 0, d - 1)
-        show = np.where(owner < 0, True, np.where(owner < d, kept[:, word], ~kept[:, masked]))
-        L = len(chars)
-        out = np.zeros((S, L), dtype="<u4")
-        pos = np.cumsum(show, axis=1) - 1
-        r, c = np.nonzero(show)
-        out[r, pos[r, c]] = chars[c]
-        if (chars == 0).any():  # NUL characters: numpy's strings would drop trailing ones
-            return ["".join(map(chr, out[s, : int(show[s].sum())])) for s in range(S)]
-        return out.view(f"<U{L}").ravel().tolist()
+        if self.mask_string is None:
+            show = kept[:, word] | (owner < 0)
+        else:
+            show = np.where(owner < 0, True, np.where(owner < d, kept[:, word], ~kept[:, masked]))
+        # every sample's kept characters in one array, decoded at once, cut at each sample's length
+        flat = np.broadcast_to(chars, show.shape)[show]
+        big = flat.astype("<u4").tobytes().decode("utf-32-le", "surrogatepass")
+        ends = np.cumsum(show.sum(axis=1)).tolist()
+        return [big[a:b] for a, b in zip([0, *ends[:-1]], ends, strict=True)]
 
     def describe(self, instances: TextInstances, b: int, j: int):
         doc = instances.docs[b]
@@ -184,8 +187,9 @@ class TextFrontEnd(FrontEnd):
         return TEXT_KERNEL_WIDTH
 
 
-def _masks(d: int, S: int, rng: np.random.Generator, settings) -> np.ndarray:
-    """(S, d) 0/1 masks of a document of d words: sample 0 keeps every word."""
+def _masks(d: int, S: int, rng: np.random.Generator, settings, sampling: str) -> np.ndarray:
+    """(S, d) 0/1 masks of a document of d words: sample 0 keeps every word; ``sampling`` is
+    ``random`` (independent draws) or ``sobol``."""
     out = np.ones((S, d))
     if d == 0 or S < 2:
         return out
@@ -194,7 +198,7 @@ def _masks(d: int, S: int, rng: np.random.Generator, settings) -> np.ndarray:
         rank = np.argsort(np.argsort(rng.random((S - 1, d)), axis=1), axis=1)
         out[1:] = rank >= n_delete[:, None]
         return out
-    if settings.sampling == "sobol":
+    if sampling == "sobol":
         from ..tabular.sampling import sobol_points
 
         shift = rng.integers(0, 1 << 32, size=d, dtype=np.uint32)

@@ -97,10 +97,11 @@ class MixedFrontEnd(FrontEnd):
         widths = offsets[:, -1]
         Z = np.zeros((B, int(widths.max()), S))
         Z[:, :nt, :] = tab.Z
+        t_sampling = [fe.sampling for fe in self.texts]
         for b in range(B):
             for c, t in enumerate(instances.texts):
                 d = t.docs[b].d
-                Z[b, offsets[b, c] : offsets[b, c] + d, :] = _masks(d, S, rngs[b], settings).T
+                Z[b, offsets[b, c] : offsets[b, c] + d, :] = _masks(d, S, rngs[b], settings, t_sampling[c]).T
         return Samples(Z=Z, binary=Z.shape[1], data=(tab, offsets), widths=widths)
 
     def model_input(self, instances: MixedInstances, samples: Samples) -> pd.DataFrame:
