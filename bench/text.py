@@ -84,14 +84,17 @@ def tfidf_svd_hgb(docs, y):
 def planted_l1(docs, y, most: int = 10):
     """Binary counts + an L1 logistic regression with the largest C (bisected on log C) that uses
     at most ``most`` words.  (model, the words it uses)."""
+    import sklearn
     from sklearn.feature_extraction.text import CountVectorizer
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
 
+    # scikit-learn 1.8 deprecates penalty="l1" for l1_ratio=1 (which older ones ignore)
+    new = tuple(int(p) for p in sklearn.__version__.split(".")[:2]) >= (1, 8)
+    l1 = {"l1_ratio": 1.0} if new else {"penalty": "l1"}
+
     def fit(c):
-        m = make_pipeline(
-            CountVectorizer(binary=True), LogisticRegression(penalty="l1", solver="liblinear", C=c)
-        )
+        m = make_pipeline(CountVectorizer(binary=True), LogisticRegression(solver="liblinear", C=c, **l1))
         return m.fit(docs, y)
 
     lo, hi = -4.0, 0.0  # log10 C: lo uses at most `most` words, hi more
@@ -273,6 +276,18 @@ def planted_scores(r: dict, golds: list[set], used: set, paths: list[set] | None
         "listed": float(np.mean([len(x[0]) for x in r["docs"]])),
         "gold": float(np.mean([len(g) for g in golds])),
     }
+
+
+def false_words(r1: dict, r2: dict, used: set) -> dict:
+    """Words listed that the model does not use: per explanation under seed 1, and those listed
+    under both seeds (a false word that comes back whatever the seed is the sampling design's,
+    not chance's)."""
+    one, both = [], []
+    for (w1, _, _), (w2, _, _) in zip(r1["docs"], r2["docs"], strict=True):
+        f1, f2 = {w.lower() for w in w1} - used, {w.lower() for w in w2} - used
+        one.append(len(f1))
+        both.append(len(f1 & f2))
+    return {"false": float(np.mean(one)), "false_both": float(np.mean(both))}
 
 
 def gold_words(docs: list[str], used: set) -> list[set]:
@@ -525,10 +540,11 @@ def main() -> None:
             sub = wdocs[:n]
             r1 = run_method(label, model, sub, 1, args.samples)
             res = {"n": n, **fidelity(r1), "seconds": r1["seconds"] / n}
-            if golds is None:  # the two pipelines: stability
-                res |= stability(r1, run_method(label, model, sub, 2, args.samples))
-            else:
+            r2 = run_method(label, model, sub, 2, args.samples)
+            res |= stability(r1, r2)
+            if golds is not None:
                 res |= planted_scores(r1, golds[:n], used, None if paths is None else paths[:n])
+                res |= false_words(r1, r2, used)
             results[name, label] = res
             shown = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in res.items()}
             print(name, label, shown, flush=True)
@@ -681,12 +697,16 @@ def report(args, results, speed, figures, mem, accuracy, l1_used, tree_used, lim
         "The `lime-cli k=v` lines change one setting of the default (locality 0.8, confidence 0.95,"
         " sobol): `locality=0` is lime's sampling (delete a uniform number 1..d of words) with the"
         " default's pruning; `preset=lime` is lime's sampling without pruning, with independent draws."
-        " *words listed*: mean per explanation (*none*: explanations listing no word). s/doc is the"
+        " *words listed*: mean per explanation (*none*: explanations listing no word); *false words*:"
+        " listed words the planted model does not use, per explanation, and those of them listed under"
+        " both seeds (a false word that comes back whatever the seed comes from the sampling design,"
+        " not from chance). s/doc is the"
         " seed-1 run's, for orientation only (the speed rounds above are the timings).",
         "",
         "| workload | method | docs | Jaccard | median abs(local - model) | median R² "
-        "| gold recall | path gold recall | precision | words listed | s/doc |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| gold recall | path gold recall | precision | words listed | false words | false under both seeds "
+        "| s/doc |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for (name, label), r in results.items():
         listed = fmt(r.get("listed"), digits=1)
@@ -696,7 +716,9 @@ def report(args, results, speed, figures, mem, accuracy, l1_used, tree_used, lim
             f"| {name} | {label} | {r['n']} | {fmt(r.get('jaccard'), r.get('jaccard_se'))} | {fmt(r['gap'])} "
             f"| {fmt(r['r2'])} | {fmt(r.get('recall'), r.get('recall_se'))} "
             f"| {fmt(r.get('path_recall'), r.get('path_recall_se'))} "
-            f"| {fmt(r.get('precision'), r.get('precision_se'))} | {listed} | {fmt(r['seconds'], digits=4)} |"
+            f"| {fmt(r.get('precision'), r.get('precision_se'))} | {listed} "
+            f"| {fmt(r.get('false'), digits=2)} | {fmt(r.get('false_both'), digits=2)} "
+            f"| {fmt(r['seconds'], digits=4)} |"
         )
     d1, dt = (
         results.get(("planted-l1", "lime-cli default"), {}),
