@@ -66,7 +66,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .errors import DataError, ParameterError
-from .schema import Explanation
+from .schema import Explanation, feature_key
 from .settings import problem as settings_problem
 
 EXIT_PASS, EXIT_FAIL, EXIT_INCONCLUSIVE = 0, 1, 3
@@ -370,6 +370,28 @@ def policy_from_flags(
     return rules
 
 
+def words_as_tokenized(rules: list[Rule], tokenizers) -> list[str]:
+    """Put the words of ``rules`` the way the text columns' ``tokenizers`` split and case them
+    (``Muslim`` -> ``muslim`` for a lowercasing vectorizer), in place; returns a warning for each
+    word that is not one word under any of them (``new york``: it can never match)."""
+    problems = []
+    for rule in rules:
+        out = []
+        for w in rule.words:
+            forms = {tuple(t for _, _, t in tok.tokens(w)) for tok in tokenizers}
+            single = sorted(f[0] for f in forms if len(f) == 1)
+            if not single:
+                problems.append(
+                    f"rule {rule.id!r}: {w!r} is not one word as the model's text is split into words, "
+                    "so it can never match"
+                )
+                out.append(w)
+            else:
+                out.extend(dict.fromkeys(single))
+        rule.words = list(dict.fromkeys(out))
+    return problems
+
+
 def unknown_columns(
     rules: list[Rule], feature_names: list[str], columns
 ) -> list[tuple[Rule, str, str | None]]:
@@ -506,6 +528,11 @@ def _evaluate_rule(rule: Rule, exps: list[Explanation], num_features: int, featu
     )
 
 
+def _watched(f, watched: set | None) -> bool:
+    """Whether a dominant rule watches feature ``f`` (a word: by its column)."""
+    return watched is None or (f.column if f.spans is not None else f.feature) in watched
+
+
 def _evaluate_dominant(rule: Rule, exps: list[Explanation], feature_names) -> RuleResult:
     """One feature takes more than ``max_weight_share`` of all |weight|, or leads more than
     ``max_first_share`` of the rows: a leak, most often (the label under another name)."""
@@ -518,10 +545,10 @@ def _evaluate_dominant(rule: Rule, exps: list[Explanation], feature_names) -> Ru
     for e in exps:
         total += sum(abs(f.weight) for f in e.features)
         for f in e.features:
-            if watched is None or f.feature in watched:
-                weight[f.feature] = weight.get(f.feature, 0.0) + abs(f.weight)
-        if e.features and (watched is None or e.features[0].feature in watched):
-            first[e.features[0].feature] = first.get(e.features[0].feature, 0) + 1
+            if _watched(f, watched):
+                weight[feature_key(f)] = weight.get(feature_key(f), 0.0) + abs(f.weight)
+        if e.features and _watched(e.features[0], watched):
+            first[feature_key(e.features[0])] = first.get(feature_key(e.features[0]), 0) + 1
     n = len(exps)
     shares = {f: w / total for f, w in weight.items()} if total > 0 else {}
     leads = {f: c / n for f, c in first.items()} if n else {}
@@ -543,7 +570,7 @@ def _evaluate_dominant(rule: Rule, exps: list[Explanation], feature_names) -> Ru
     offenders = [
         Offender(e.row, e.label, e.features[0].feature, 1, e.features[0].weight)
         for e in exps
-        if e.features and e.features[0].feature == culprit
+        if e.features and feature_key(e.features[0]) == culprit
     ]
     offenders.sort(key=lambda o: -abs(o.weight))
     passed = not (heavy or leading)

@@ -562,7 +562,7 @@ def explain(
         if not text:
             _no_text_options(token_pattern, mask_string, bow)
         fitted, train, stats, table, positions, source = _inputs(
-            model, data, explainer_file, rows, row, import_path, trust, rows_format
+            model, data, explainer_file, rows, row, import_path, trust, rows_format, text
         )
     if text and fmt == "table" and len(text) == 1 and text[0] in table.columns:
         texts = table[text[0]].iloc[positions]
@@ -779,7 +779,7 @@ def check(
         else:
             settings.update(text=text, token_pattern=token_pattern, bow=bow, mask_string=mask_string)
         fitted, train, stats, table, positions, source = _inputs(
-            model, data, explainer_file, rows, row, import_path, trust, rows_format
+            model, data, explainer_file, rows, row, import_path, trust, rows_format, text
         )
     with _naming_model(model):
         if text and not mixed:
@@ -791,6 +791,12 @@ def check(
             explainer = _explainer(
                 fitted, train, stats, data, mode, target, categorical, discretizer, settings
             )
+        texts = getattr(explainer.frontend, "texts", None) or [explainer.frontend]
+        tokenizers = [t.tokenizer for t in texts if hasattr(t, "tokenizer")]
+        for message in checks.words_as_tokenized(rules, tokenizers) if tokenizers else ():
+            if strict:
+                raise DataError(message)
+            warnings.warn(message, UserWarning, stacklevel=1)
         # a rule on a column in neither the model nor the data is most likely a typo
         data_columns = list(train.columns) if train is not None else stats.feature_names if stats else []
         known = [*data_columns, *table.columns]
@@ -997,7 +1003,7 @@ def summary(
         handle.write(text)
 
 
-def _inputs(model, data, explainer_file, rows, row, import_path, trust=None, rows_format=None):
+def _inputs(model, data, explainer_file, rows, row, import_path, trust=None, rows_format=None, text=()):
     """Load the model, the training table or saved statistics, and the rows to explain."""
     if (data is None) == (explainer_file is None):
         raise ParameterError(
@@ -1024,8 +1030,8 @@ def _inputs(model, data, explainer_file, rows, row, import_path, trust=None, row
 
         stats = read_explainer_file(explainer_file)
     else:
-        train = load_table(data, "data")
-    table = load_table(rows, "rows", rows_format or "csv") if rows is not None else train
+        train = load_table(data, "data", text=text or ())
+    table = load_table(rows, "rows", rows_format or "csv", text=text or ()) if rows is not None else train
     source = (
         ("standard input" if rows == "-" else f"rows file {rows}")
         if rows is not None
@@ -1078,7 +1084,7 @@ def _text_inputs(model, data, explainer_file, rows, row, import_path, trust, row
                 "its extension"
             )
     fitted = load_model(model, _import_folders(import_path), trust or ())
-    table = load_table(rows, "rows", rows_format or "csv")
+    table = load_table(rows, "rows", rows_format or "csv", text=text)
     source = "standard input" if rows == "-" else f"rows file {rows}"
     if text[0] not in table.columns:
         shown = ", ".join(repr(str(c)) for c in list(table.columns)[:8])

@@ -185,10 +185,17 @@ class Explainer(_Explaining):
         text = [text] if isinstance(text, str) else list(text)
         if text and stats is not None:
             raise ParameterError("{text} columns need the training table ({data}), not saved statistics")
+        if len(set(text)) < len(text):
+            raise ParameterError(f"{{text}} names a column twice: {', '.join(map(repr, text))}")
         if text and data is not None:
             missing = [c for c in text if c not in data.columns]
             if missing:
                 raise DataError(f"{{text}} column {missing[0]!r} is not a column of the data")
+        names = getattr(model, "feature_names_in_", None)
+        if text and names is not None:
+            unused = [c for c in text if c not in {str(n) for n in names}]
+            if unused:
+                raise ParameterError(f"{{text}} column {unused[0]!r} is not one the model takes")
         table = TabularFrontEnd.for_model(
             model,
             data,
@@ -208,10 +215,9 @@ class Explainer(_Explaining):
 
             _check_text_settings(token_pattern, mask_string)
             order = [str(c) for c in getattr(model, "feature_names_in_", [*table.feature_names, *text])]
-            words = self.settings.sampling
             fronts = [
                 TextFrontEnd(tokenizer_for(model, token_pattern, None, column=c), column=c, bow=bow,
-                             mask_string=mask_string, sampling=words)
+                             mask_string=mask_string)
                 for c in text
             ]  # fmt: skip
             self.frontend = MixedFrontEnd(table, fronts, order)
@@ -232,7 +238,7 @@ class Explainer(_Explaining):
             "lowercase": {t.column: t.tokenizer.lowercase for t in texts},
             "bow": texts[0].bow,
             "mask_string": texts[0].mask_string,
-            "sampling": texts[0].sampling,
+            "sampling": "random",
             "path": "strings",
             "path_reason": "a table: the model takes a DataFrame",
         }
@@ -308,9 +314,8 @@ class TextExplainer(_Explaining):
         self._user_model = model
         self.model_info = info
         self.frontend = TextFrontEnd(
-            tokenizer, column=column, bow=bow, mask_string=mask_string, counts=counts,
-            sampling=self.settings.sampling,
-        )  # fmt: skip
+            tokenizer, column=column, bow=bow, mask_string=mask_string, counts=counts
+        )
         width = self.settings.kernel_width
         self.kernel_width = width if width is not None else self.frontend.default_kernel_width()
 
@@ -330,7 +335,7 @@ class TextExplainer(_Explaining):
             "lowercase": {fe.column: fe.tokenizer.lowercase},
             "bow": fe.bow,
             "mask_string": fe.mask_string,
-            "sampling": fe.sampling,
+            "sampling": self.settings.sampling,
             "path": self.path,
             "path_reason": self.path_reason,
         }

@@ -166,8 +166,13 @@ def _load_skops(p: Path, trust: Sequence[str]):
         ) from None
 
 
-def load_table(path: str | os.PathLike, what: str = "data", stdin_format: str = "csv") -> pd.DataFrame:
+def load_table(
+    path: str | os.PathLike, what: str = "data", stdin_format: str = "csv", text: Sequence[str] = ()
+) -> pd.DataFrame:
     """Read a table by its extension (:data:`TABLE_SUFFIXES`); ``-`` reads stdin.
+
+    ``text`` names columns of free text: in CSV they are read as written (an empty field is an
+    empty document, ``NA`` a word, ``42`` a text), not parsed into missing values or numbers.
 
     CSV and JSON lines (one JSON object per line, a record; ``.jsonl`` or
     ``.ndjson``) may be compressed (``.gz``, ``.bz2``, ``.xz``, ``.zst``);
@@ -187,7 +192,7 @@ def load_table(path: str | os.PathLike, what: str = "data", stdin_format: str = 
         raw = getattr(sys.stdin, "buffer", sys.stdin).read()  # read once, parsed twice for CSV
         if isinstance(raw, str):
             raw = raw.encode("utf-8")
-        return _read_table(raw, stdin_format, None, where)
+        return _read_table(raw, stdin_format, None, where, text)
     p = Path(path)
     kind = _table_kind(p)
     if kind is None:
@@ -196,7 +201,7 @@ def load_table(path: str | os.PathLike, what: str = "data", stdin_format: str = 
             f"(expected {', '.join(TABLE_SUFFIXES)})"
         )
     _check_readable(p, what, DataError)
-    return _read_table(p, *kind, f"{what} file {p}")
+    return _read_table(p, *kind, f"{what} file {p}", text)
 
 
 def _table_kind(p: Path) -> tuple[str, str | None] | None:
@@ -214,9 +219,11 @@ def _table_kind(p: Path) -> tuple[str, str | None] | None:
     return None
 
 
-def _read_table(source: Path | bytes, kind: str, compression: str | None, where: str) -> pd.DataFrame:
+def _read_table(
+    source: Path | bytes, kind: str, compression: str | None, where: str, text: Sequence[str] = ()
+) -> pd.DataFrame:
     if kind == "csv":
-        frame = _read_csv(source, compression, where)
+        frame = _read_csv(source, compression, where, text)
     elif kind == "jsonl":
         frame = _read_jsonl(source, compression, where)
     else:
@@ -228,7 +235,9 @@ def _described(kind: str, compression: str | None) -> str:
     return kind if compression is None else f"{compression}-compressed {kind}"
 
 
-def _read_csv(source: Path | bytes, compression: str | None, where: str) -> pd.DataFrame:
+def _read_csv(
+    source: Path | bytes, compression: str | None, where: str, text: Sequence[str] = ()
+) -> pd.DataFrame:
     def handle():
         return io.BytesIO(source) if isinstance(source, bytes) else source
 
@@ -239,6 +248,13 @@ def _read_csv(source: Path | bytes, compression: str | None, where: str) -> pd.D
             handle(), compression=compression, header=None, nrows=1, dtype=str, keep_default_na=False
         )
         frame = pd.read_csv(handle(), compression=compression)
+        texts = [c for c in text if c in set(header.iloc[0].tolist())]
+        if texts:  # free text as written: a second read of those columns, without NA parsing
+            raw = pd.read_csv(
+                handle(), compression=compression, usecols=texts, dtype=str, keep_default_na=False
+            )
+            for c in texts:
+                frame[c] = raw[c].astype(object)
     except pd.errors.EmptyDataError:
         raise DataError(f"{where} is empty") from None
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:

@@ -194,7 +194,8 @@ def explanation_table(e: Explanation, layout: TableLayout | None = None, documen
     table.add_column("weight", justify="right", width=layout.WEIGHT, no_wrap=True)
     freq = {}
     if layout.stability:
-        freq = {f.feature: f for f in e.stability.features} if e.stability else {}
+        # listed in the explanation's order (a word may be listed twice without bow)
+        freq = dict(enumerate(e.stability.features)) if e.stability else {}
         table.add_column("kept", justify="right", width=layout.KEPT, no_wrap=True)
     if layout.bar:
         table.add_column("", no_wrap=True, width=2 * layout.bar + 1)
@@ -209,7 +210,7 @@ def explanation_table(e: Explanation, layout: TableLayout | None = None, documen
             condition = f'"{f.feature}"' if words_only else f'{f.column}: "{f.feature}"'
         cells = [str(rank), condition, _value(f.value), Text(f"{f.weight:+.{decimals}f}", style=style)]
         if layout.stability:
-            kept = freq.get(f.feature)
+            kept = freq.get(rank - 1)
             cells.append("" if kept is None else f"{kept.frequency:.0%}")
         if layout.bar:
             cells.append(_bar(f.weight, scale, layout.bar))
@@ -226,6 +227,7 @@ def document_text(e: Explanation, text: str, limit: int = DOCUMENT_CHARS) -> Tex
     (in a terminal), cut after ``limit`` characters."""
     if not text.strip():
         return Text("(an empty document)" if not text else "(a document of blanks)", style="dim")
+    text = text.encode("utf-8", "replace").decode("utf-8")  # a lone surrogate prints as '?'
     shown = Text(text[:limit])
     for f in e.features:
         style = "bold green" if f.weight > 0 else "bold red" if f.weight < 0 else "bold"

@@ -39,6 +39,13 @@ class FeatureWeight:
     column: str | None = None
     spans: list[list[int]] | None = None
 
+    @property
+    def key(self) -> str:
+        """What tells this feature from the others of an explanation: a column by its name, a
+        word by its column and condition (the same word in two columns, each occurrence apart
+        without bow, a word and a column of the same name are different features)."""
+        return self.feature if self.spans is None else f"{self.column}\0{self.condition}"
+
     def __post_init__(self) -> None:
         if self.column is None:
             self.column = self.feature
@@ -249,7 +256,7 @@ def explanations_to_frame(explanations: Sequence[Explanation]):
         stab = e.stability
         ranked = enumerate(e.features, start=1) if e.features else [(0, none)]
         for rank, f in ranked:
-            fs = stab.feature(f.feature) if stab is not None else None
+            fs = _stability_of(stab, e, rank - 1) if stab is not None else None
             records.append(
                 (
                     e.row,
@@ -283,3 +290,17 @@ def parquet_schema():
 
     kinds = {"int64": pa.int64(), "string": pa.string(), "float64": pa.float64(), "bool": pa.bool_()}
     return pa.schema([pa.field(c, kinds[t]) for c, t in TIDY_TYPES.items()])
+
+
+def _stability_of(stab: Stability, e: Explanation, i: int) -> FeatureStability | None:
+    """The stability of ``e``'s feature ``i``: they are listed in the same order."""
+    if 0 <= i < len(stab.features) and len(stab.features) == len(e.features):
+        return stab.features[i]
+    return stab.feature(e.features[i].feature) if 0 <= i < len(e.features) else None
+
+
+def feature_key(f) -> str:
+    """How a feature is named in a summary: a column by its name, a word by its column and itself
+    (``review: "excellent"``), so that a word never merges with a column or the same word of
+    another text column."""
+    return f.feature if f.spans is None else f'{f.column}: "{f.feature}"'

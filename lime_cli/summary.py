@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import ParameterError
-from .schema import Explanation
+from .schema import Explanation, feature_key
 
 #: Columns of :func:`summarize`'s frame, in order.
 SUMMARY_COLUMNS = [
@@ -161,13 +161,6 @@ def submodular_pick(explanations: Sequence[Explanation], budget: int) -> list[in
         available[i] = False
         uncovered[covers[i] > 0] = 0.0
     return picked
-
-
-def feature_key(f) -> str:
-    """How a feature is named in a summary: a column by its name, a word by its column and itself
-    (``review: "excellent"``), so that a word never merges with a column or the same word of
-    another text column."""
-    return f.feature if f.spans is None else f'{f.column}: "{f.feature}"'
 
 
 def _matrix(

@@ -347,3 +347,55 @@ def test_workers_give_the_explanations_of_a_serial_run(data):
     serial = ex.explain(docs)
     parallel = [e for chunk in ex.iter_explain(docs, n_jobs=2) for e in chunk]
     assert parallel == serial
+
+
+def test_a_csv_text_column_is_read_as_written(tmp_path, data):
+    """An empty field is an empty document, NA a word, 42 a text: not missing values or numbers."""
+    from lime_cli import load_table
+
+    (tmp_path / "docs.csv").write_text('id,review\n1,""\n2,NA\n3,42\n4,null\n')
+    table = load_table(tmp_path / "docs.csv", "rows", text=["review"])
+    assert table["review"].tolist() == ["", "NA", "42", "null"] and table["id"].tolist() == [1, 2, 3, 4]
+    exps = TextExplainer(fitted(TfidfVectorizer(), data), column="review", num_samples=200).explain(table)
+    assert [e.note is not None for e in exps] == [True, True, True, True]  # no word the model knows
+
+
+def test_rule_words_are_put_as_the_model_splits_them(tmp_path, data):
+    import joblib
+    import pandas as pd
+    from typer.testing import CliRunner
+
+    from lime_cli.cli import app
+
+    joblib.dump(fitted(TfidfVectorizer(), data), tmp_path / "m.joblib")
+    pd.DataFrame({"review": data[0][:30]}).to_csv(tmp_path / "docs.csv", index=False)
+    base = ["check", "-m", tmp_path / "m.joblib", "--rows", tmp_path / "docs.csv", "--text", "review"]
+    upper = CliRunner().invoke(app, [str(a) for a in [*base, "-n", 800, "--forbid-word", "AWFUL"]])
+    assert upper.exit_code == 1 and '"awful" in the top 3' in upper.stderr  # lowercased, as the model
+    strict = [*base, "-n", 300, "--forbid-word", "new york", "--strict"]
+    two = CliRunner().invoke(app, [str(a) for a in strict])
+    assert two.exit_code == 2
+    assert "'new york' is not one word as the model's text is split into words" in two.stderr
+
+
+def test_text_columns_the_model_does_not_take_or_named_twice(mixed_model):
+    from lime_cli import Explainer
+
+    pipe, train = mixed_model
+    with pytest.raises(ParameterError, match="'category' is not one the model takes|names a column twice"):
+        Explainer(pipe, train.assign(notes="x"), target="y", text=["review", "review"])
+    with pytest.raises(ParameterError, match="text column 'notes' is not one the model takes"):
+        Explainer(pipe, train.assign(notes="x"), target="y", text=["notes"])
+
+
+def test_a_very_long_document_and_a_capturing_token_pattern():
+    class Length:
+        def predict(self, texts):
+            return np.array([len(t) for t in texts], dtype=float)
+
+    long_doc = " ".join(f"w{i}" for i in range(21300))  # more words than Sobol' dimensions
+    e = TextExplainer(Length(), num_samples=40, num_features=3).explain([long_doc])[0]
+    assert len(e.features) <= 3
+    tags = TextExplainer(Length(), token_pattern=r"#(\w+)", num_samples=200).frontend
+    doc = tags.encode(["a #good day"]).docs[0]
+    assert doc.words == ["good"] and doc.spans == [[(3, 7)]]  # the group, as scikit-learn reads it

@@ -202,7 +202,7 @@ def _explain_auto(job: Job, instances: Instances, positions: np.ndarray) -> list
     """
 
     def signature(exps):
-        return [{(f.feature, f.weight > 0) for f in e.features} for e in exps]
+        return [{(f.key, f.weight > 0) for f in e.features} for e in exps]
 
     n, level, B = job.settings.first_samples, 0, len(instances)
     prev = _run(job, instances, positions, [(streams.AUTO, 0)] * B, n)
@@ -372,11 +372,11 @@ def _stability(replicates: list[Explanation], main: Explanation) -> Stability:
     (the variable stability of Visani et al.), and the mean and standard deviation of
     its weight over them (0 where absent; the coefficient stability).
     """
-    names = [f.feature for f in main.features]
+    names = [f.key for f in main.features]
     base = set(names)
     overlaps, weights = [], np.zeros((len(replicates), len(names)))
     for r, e in enumerate(replicates):
-        found = {f.feature: f.weight for f in e.features}
+        found = {f.key: f.weight for f in e.features}
         union = base | set(found)
         overlaps.append(len(base & set(found)) / len(union) if union else 1.0)
         weights[r] = [found.get(n, 0.0) for n in names]
@@ -386,11 +386,11 @@ def _stability(replicates: list[Explanation], main: Explanation) -> Stability:
         score=float(np.mean(overlaps)),
         features=[
             FeatureStability(
-                feature=n,
+                feature=main.features[j].feature,
                 frequency=float(present[:, j].mean()),
                 weight_mean=float(weights[:, j].mean()),
                 weight_std=float(weights[:, j].std()),
             )
-            for j, n in enumerate(names)
+            for j in range(len(names))
         ],
     )

@@ -76,10 +76,8 @@ class TextFrontEnd(FrontEnd):
         bow: bool = True,
         mask_string: str | None = None,
         counts: CountsPath | None = None,
-        sampling: str = "sobol",
     ) -> None:
         self.tokenizer, self.column, self.bow = tokenizer, column, bow
-        self.sampling = sampling  # of the word masks: the settings' sampling
         self.mask_string = mask_string
         self.counts = counts  # the fast path, when it is exact for the model
         self.feature_names = [column]  # the column: its words differ from document to document
@@ -95,10 +93,13 @@ class TextFrontEnd(FrontEnd):
                 what = "missing" if _is_missing(v) else f"a {type(v).__name__}, not text ({v!r})"
                 raise DataError(f"text column {self.column!r} is {what} in row {int(positions[k])}")
         docs = list(values)
-        if docs:  # the largest chunks are sized by a typical document's words (memory is measured)
+        if docs:
+            # chunks are sized by a typical document's words, but no less than a quarter of the
+            # longest's: Z holds as many rows as the longest document of a chunk has words
             sample = docs[:: max(1, len(docs) // 200)]
             words = [len(document(t, self.tokenizer, self.bow).words) for t in sample]
-            self.n_features = max(1, int(np.ceil(np.mean(words))))
+            longest = len(document(max(docs, key=len), self.tokenizer, self.bow).words)
+            self.n_features = max(1, int(np.ceil(np.mean(words))), -(-longest // 4))
         return docs
 
     def rows(self, prepared: list[str], start: int, stop: int) -> list[str]:
@@ -117,7 +118,7 @@ class TextFrontEnd(FrontEnd):
         D = max([1, *(d.d for d in docs)])
         Z = np.zeros((len(docs), D, S))
         for b, (doc, rng) in enumerate(zip(docs, rngs, strict=True)):
-            Z[b, : doc.d, :] = _masks(doc.d, S, rng, settings, self.sampling).T
+            Z[b, : doc.d, :] = _masks(doc.d, S, rng, settings, settings.sampling).T
         return Samples(Z=Z, binary=D, widths=np.array([d.d for d in docs], dtype=np.intp))
 
     def model_input(self, instances: TextInstances, samples: Samples):
@@ -163,7 +164,7 @@ class TextFrontEnd(FrontEnd):
             show = np.where(owner < 0, True, np.where(owner < d, kept[:, word], ~kept[:, masked]))
         # every sample's kept characters in one array, decoded at once, cut at each sample's length
         flat = np.broadcast_to(chars, show.shape)[show]
-        big = flat.astype("<u4").tobytes().decode("utf-32-le", "surrogatepass")
+        big = flat.tobytes().decode("utf-32-le", "surrogatepass")
         ends = np.cumsum(show.sum(axis=1)).tolist()
         return [big[a:b] for a, b in zip([0, *ends[:-1]], ends, strict=True)]
 
@@ -198,11 +199,13 @@ def _masks(d: int, S: int, rng: np.random.Generator, settings, sampling: str) ->
         rank = np.argsort(np.argsort(rng.random((S - 1, d)), axis=1), axis=1)
         out[1:] = rank >= n_delete[:, None]
         return out
-    if sampling == "sobol":
-        from ..tabular.sampling import sobol_points
+    from ..tabular.sampling import SOBOL_MAX_DIM, sobol_points
 
+    # the first d dimensions of a sequence of 2^k (one per power of two: few to make and keep)
+    dims = 1 << max(3, (d - 1).bit_length())
+    if sampling == "sobol" and dims <= SOBOL_MAX_DIM:
         shift = rng.integers(0, 1 << 32, size=d, dtype=np.uint32)
-        u = (sobol_points(d, S - 1) ^ shift[:, None]).T / 2.0**32
+        u = (sobol_points(dims, S - 1)[:d] ^ shift[:, None]).T / 2.0**32
     else:
         u = rng.random((S - 1, d))
     out[1:] = u < settings.locality

@@ -9,7 +9,9 @@ statistics), each text column by deleting its words, in the same samples.  The
 samples reach the model as a DataFrame with the training columns, order and
 dtypes, the text columns holding the rebuilt strings.
 
-Z of an instance: the tabular features (all discrete), then the words of each
+Words are masked by independent draws (shifted Sobol' points of equal dimension
+would tie a column's word j to another column's word j, and to the table's
+column j). Z of an instance: the tabular features (all discrete), then the words of each
 text column in turn; instances of a chunk have different numbers of words, so
 each instance's features are the first ``widths[b]`` rows of Z.  Distance: each
 ordinary column counts 1 when its bin or category changed, each text column
@@ -97,11 +99,10 @@ class MixedFrontEnd(FrontEnd):
         widths = offsets[:, -1]
         Z = np.zeros((B, int(widths.max()), S))
         Z[:, :nt, :] = tab.Z
-        t_sampling = [fe.sampling for fe in self.texts]
         for b in range(B):
             for c, t in enumerate(instances.texts):
                 d = t.docs[b].d
-                Z[b, offsets[b, c] : offsets[b, c] + d, :] = _masks(d, S, rngs[b], settings, t_sampling[c]).T
+                Z[b, offsets[b, c] : offsets[b, c] + d, :] = _masks(d, S, rngs[b], settings, "random").T
         return Samples(Z=Z, binary=Z.shape[1], data=(tab, offsets), widths=widths)
 
     def model_input(self, instances: MixedInstances, samples: Samples) -> pd.DataFrame:

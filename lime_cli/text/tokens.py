@@ -40,10 +40,12 @@ class Tokenizer:
     def tokens(self, text: str) -> list[tuple[int, int, str]]:
         """(start, end, word) of every token of ``text``, in order (the word lowercased if so set)."""
         out = []
+        group = 1 if self._regex.groups == 1 else 0  # a capturing group is the word, as sklearn reads it
         for m in self._regex.finditer(text):
-            if m.end() > m.start():
-                word = m.group(0)
-                out.append((m.start(), m.end(), word.lower() if self.lowercase else word))
+            a, b = m.span(group)
+            if b > a:
+                word = text[a:b]
+                out.append((a, b, word.lower() if self.lowercase else word))
         return out
 
 
@@ -115,7 +117,11 @@ def vectorizer_for_column(model, column: str):
     if not isinstance(first, ColumnTransformer):
         return None
     for _, transformer, columns in getattr(first, "transformers_", first.transformers):
-        if columns == column or (isinstance(columns, (list, tuple)) and list(columns) == [column]):
+        single = columns if isinstance(columns, str) else None
+        if single is None and not callable(columns) and not isinstance(columns, slice):
+            listed = list(np.atleast_1d(columns))
+            single = str(listed[0]) if len(listed) == 1 else None
+        if single == column:
             if isinstance(transformer, (CountVectorizer, HashingVectorizer)):
                 return transformer
             vec = vectorizer_of(transformer)
