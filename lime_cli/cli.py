@@ -15,6 +15,7 @@ import sys
 import threading
 import warnings
 from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
@@ -546,32 +547,16 @@ def explain(
         fmt,
         inputs={"--model": model, "--data": data, "--rows": rows, "--explainer": explainer_file},
     )
+    inputs = _load_and_explain(
+        model, data, explainer_file, rows, row, import_path, trust, rows_format, mode, target,
+        categorical, discretizer, method, text, token_pattern, bow, mask_string,
+    )  # fmt: skip
+    explainer, table, positions, source = inputs.explainer, inputs.table, inputs.positions, inputs.source
     documents = None
-    text_options = dict(text=text or (), token_pattern=token_pattern, bow=bow, mask_string=mask_string)
-    mixed = bool(text) and (data is not None or explainer_file is not None)  # a table with text columns
-    if text and not mixed:
-        fitted, table, positions, source = _text_inputs(
-            model, data, explainer_file, rows, row, import_path, trust, rows_format, text
-        )
-        with _naming_model(model):
-            explainer = TextExplainer(
-                fitted, column=text[0], token_pattern=token_pattern, bow=bow, mask_string=mask_string,
-                mode=mode, **method,
-            )  # fmt: skip
-    else:
-        if not text:
-            _no_text_options(token_pattern, mask_string, bow)
-        fitted, train, stats, table, positions, source = _inputs(
-            model, data, explainer_file, rows, row, import_path, trust, rows_format, text
-        )
     if text and fmt == "table" and len(text) == 1 and text[0] in table.columns:
         texts = table[text[0]].iloc[positions]
         documents = {p: v for p, v in zip(positions, texts, strict=True) if isinstance(v, str)}
     with _naming_model(model):  # what the model does wrong names its file
-        if not text or mixed:
-            explainer = _explainer(
-                fitted, train, stats, data, mode, target, categorical, discretizer, {**method, **text_options}
-            )
         if verbose and explainer.text_info:
             _say_text_info(explainer.text_info)
         with dask_client(dask) if dask else nullcontext():
@@ -595,6 +580,46 @@ def explain(
 
                     chunks = track(chunks, total=len(positions))
                 write_explanations(chunks, fmt, explainer.mode, output, text=explainer.text_info)
+
+
+@dataclass
+class _Loaded:
+    """What explain and check run on: the explainer, the explained table and its rows."""
+
+    explainer: Explainer | TextExplainer
+    table: object  # the explained table (a DataFrame)
+    positions: list[int]
+    source: str  # what errors about the rows name
+    train: object = None
+    stats: object = None
+
+
+def _load_and_explain(
+    model, data, explainer_file, rows, row, import_path, trust, rows_format, mode, target,
+    categorical, discretizer, method, text, token_pattern, bow, mask_string,
+) -> _Loaded:  # fmt: skip
+    """Load the inputs of explain and check and make their explainer: a table's, a table's with
+    text columns (``--data`` and ``--text``), or documents' (``--text`` alone)."""
+    if not text:
+        _no_text_options(token_pattern, mask_string, bow)
+    if text and data is None and explainer_file is None:  # a model of documents
+        fitted, table, positions, source = _text_inputs(
+            model, data, explainer_file, rows, row, import_path, trust, rows_format, text
+        )
+        with _naming_model(model):
+            explainer = TextExplainer(
+                fitted, column=text[0], token_pattern=token_pattern, bow=bow, mask_string=mask_string,
+                mode=mode, **method,
+            )  # fmt: skip
+        return _Loaded(explainer, table, positions, source)
+    fitted, train, stats, table, positions, source = _inputs(
+        model, data, explainer_file, rows, row, import_path, trust, rows_format, text
+    )
+    if text:
+        method = dict(method, text=text, token_pattern=token_pattern, bow=bow, mask_string=mask_string)
+    with _naming_model(model):
+        explainer = _explainer(fitted, train, stats, data, mode, target, categorical, discretizer, method)
+    return _Loaded(explainer, table, positions, source, train, stats)
 
 
 def _explainer(fitted, train, stats, data, mode, target, categorical, discretizer, method) -> Explainer:
@@ -767,30 +792,13 @@ def check(
     settings.update({k: v for k, v in method.items() if v is not None})  # flags over the policy
     if any(r.words for r in rules) and not text:
         raise ParameterError("rules on words (--forbid-word, words = [...]) need the text column: --text")
-    mixed = bool(text) and (data is not None or explainer_file is not None)
-    if text and not mixed:
-        fitted, table, positions, source = _text_inputs(
-            model, data, explainer_file, rows, row, import_path, trust, rows_format, text
-        )
-        train = stats = None
-    else:
-        if not text:
-            _no_text_options(token_pattern, mask_string, bow)
-        else:
-            settings.update(text=text, token_pattern=token_pattern, bow=bow, mask_string=mask_string)
-        fitted, train, stats, table, positions, source = _inputs(
-            model, data, explainer_file, rows, row, import_path, trust, rows_format, text
-        )
+    inputs = _load_and_explain(
+        model, data, explainer_file, rows, row, import_path, trust, rows_format, mode, target,
+        categorical, discretizer, settings, text, token_pattern, bow, mask_string,
+    )  # fmt: skip
+    explainer, table, positions, source = inputs.explainer, inputs.table, inputs.positions, inputs.source
+    train, stats = inputs.train, inputs.stats
     with _naming_model(model):
-        if text and not mixed:
-            explainer = TextExplainer(
-                fitted, column=text[0], token_pattern=token_pattern, bow=bow, mask_string=mask_string,
-                mode=mode, **settings,
-            )  # fmt: skip
-        else:
-            explainer = _explainer(
-                fitted, train, stats, data, mode, target, categorical, discretizer, settings
-            )
         texts = getattr(explainer.frontend, "texts", None) or [explainer.frontend]
         tokenizers = [t.tokenizer for t in texts if hasattr(t, "tokenizer")]
         for message in checks.words_as_tokenized(rules, tokenizers) if tokenizers else ():
@@ -1013,16 +1021,7 @@ def _inputs(model, data, explainer_file, rows, row, import_path, trust=None, row
         raise ParameterError("give --row N (rows of --data) or --rows FILE")
     if rows is None and data is None:
         raise ParameterError("with --explainer, give the rows to explain with --rows FILE")
-    if rows_format is not None:
-        if rows_format not in ROWS_FORMATS:
-            raise ParameterError(
-                f"--rows-format must be one of {', '.join(ROWS_FORMATS)}, not {rows_format!r}"
-            )
-        if rows != "-":
-            raise ParameterError(
-                "--rows-format is the format of --rows - (standard input); "
-                + (f"rows file {rows} is read by its extension" if rows else "no --rows - is given")
-            )
+    _check_rows_format(rows, rows_format)
     fitted = load_model(model, _import_folders(import_path), trust or ())
     stats = train = None
     if explainer_file is not None:
@@ -1060,6 +1059,18 @@ def _say_text_info(info: dict) -> None:
         typer.echo(f"model input: the rebuilt strings ({info['path_reason']})", err=True)
 
 
+def _check_rows_format(rows, rows_format) -> None:
+    if rows_format is None:
+        return
+    if rows_format not in ROWS_FORMATS:
+        raise ParameterError(f"--rows-format must be one of {', '.join(ROWS_FORMATS)}, not {rows_format!r}")
+    if rows != "-":
+        raise ParameterError(
+            "--rows-format is the format of --rows - (standard input); "
+            + (f"rows file {rows} is read by its extension" if rows else "no --rows - is given")
+        )
+
+
 def _no_text_options(token_pattern, mask_string, bow) -> None:
     if token_pattern is not None or mask_string is not None or not bow:
         raise ParameterError("--token-pattern, --mask-string and --no-bow apply to --text")
@@ -1073,16 +1084,7 @@ def _text_inputs(model, data, explainer_file, rows, row, import_path, trust, row
         )
     if rows is None:
         raise ParameterError("--text needs the documents: --rows FILE (CSV, JSON lines, Parquet, or -)")
-    if rows_format is not None:
-        if rows_format not in ROWS_FORMATS:
-            raise ParameterError(
-                f"--rows-format must be one of {', '.join(ROWS_FORMATS)}, not {rows_format!r}"
-            )
-        if rows != "-":
-            raise ParameterError(
-                f"--rows-format is the format of --rows - (standard input); rows file {rows} is read by "
-                "its extension"
-            )
+    _check_rows_format(rows, rows_format)
     fitted = load_model(model, _import_folders(import_path), trust or ())
     table = load_table(rows, "rows", rows_format or "csv", text=text)
     source = "standard input" if rows == "-" else f"rows file {rows}"
