@@ -143,9 +143,11 @@ def test_a_tree_on_words_and_a_model_that_is_not_a_pipeline(data):
     """A decision tree using few words; and a plain function-like model on strings."""
     docs, y = data
     tree = fitted(CountVectorizer(binary=True), data, DecisionTreeClassifier(max_depth=3, random_state=0))
-    e = TextExplainer(tree, num_samples=1000).explain([docs[0]])[0]
     used = {tree[0].get_feature_names_out()[i] for i in tree[1].tree_.feature if i >= 0}
-    assert {f.feature for f in e.features} <= used | {"excellent", "awful"}
+    exps = TextExplainer(tree, num_samples=1000).explain(docs[:20])
+    assert all(e.features[0].feature in used for e in exps if e.features)  # the lead is a word it uses
+    listed = [f.feature for e in exps for f in e.features]
+    assert len(listed) >= 10 and np.mean([w in used for w in listed]) >= 0.75
 
     class Keyword:
         classes_ = np.array(["other", "praise"])
