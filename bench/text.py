@@ -208,7 +208,7 @@ METHODS = {
     "lime-cli locality=0.7": {"locality": 0.7},
     "lime-cli locality=0.9": {"locality": 0.9},
     "lime-cli confidence=0": {"confidence": 0.0},
-    "lime-cli sampling=random": {"sampling": "random"},
+    "lime-cli sampling=sobol": {"sampling": "sobol"},
 }
 
 
@@ -695,7 +695,8 @@ def report(args, results, speed, figures, mem, accuracy, l1_used, tree_used, lim
         "## Quality, and the trade-off curve of the text method",
         "",
         "The `lime-cli k=v` lines change one setting of the default (locality 0.8, confidence 0.95,"
-        " sobol): `locality=0` is lime's sampling (delete a uniform number 1..d of words) with the"
+        " independent draws; `sampling=sobol`: shifted Sobol' points, the tables' default):"
+        " `locality=0` is lime's sampling (delete a uniform number 1..d of words) with the"
         " default's pruning; `preset=lime` is lime's sampling without pruning, with independent draws."
         " *words listed*: mean per explanation (*none*: explanations listing no word); *false words*:"
         " listed words the planted model does not use, per explanation, and those of them listed under"
