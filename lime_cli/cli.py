@@ -799,8 +799,7 @@ def check(
     explainer, table, positions, source = inputs.explainer, inputs.table, inputs.positions, inputs.source
     train, stats = inputs.train, inputs.stats
     with _naming_model(model):
-        texts = getattr(explainer.frontend, "texts", None) or [explainer.frontend]
-        tokenizers = [t.tokenizer for t in texts if hasattr(t, "tokenizer")]
+        tokenizers = [t.tokenizer for t in getattr(explainer.frontend, "texts", [])]
         for message in checks.words_as_tokenized(rules, tokenizers) if tokenizers else ():
             if strict:
                 raise DataError(message)
@@ -1036,12 +1035,7 @@ def _inputs(model, data, explainer_file, rows, row, import_path, trust=None, row
         if rows is not None
         else f"data file {data}"
     )
-    positions = list(row) if row else list(range(len(table)))
-    for r in positions:
-        if not 0 <= r < len(table):
-            raise DataError(
-                f"--row {r} is out of range: {source} has {len(table)} rows (0 to {len(table) - 1})"
-            )
+    positions = _positions(row, table, source)
     return fitted, train, stats, table, positions, source
 
 
@@ -1057,6 +1051,17 @@ def _say_text_info(info: dict) -> None:
         typer.echo("model input: the samples' document-term matrix (the exact fast path)", err=True)
     else:
         typer.echo(f"model input: the rebuilt strings ({info['path_reason']})", err=True)
+
+
+def _positions(row, table, source: str) -> list[int]:
+    """The explained rows' positions: ``--row`` (each checked to be in ``table``) or every row."""
+    positions = list(row) if row else list(range(len(table)))
+    for r in positions:
+        if not 0 <= r < len(table):
+            raise DataError(
+                f"--row {r} is out of range: {source} has {len(table)} rows (0 to {len(table) - 1})"
+            )
+    return positions
 
 
 def _check_rows_format(rows, rows_format) -> None:
@@ -1091,12 +1096,7 @@ def _text_inputs(model, data, explainer_file, rows, row, import_path, trust, row
     if text[0] not in table.columns:
         shown = ", ".join(repr(str(c)) for c in list(table.columns)[:8])
         raise DataError(f"{source}: --text column {text[0]!r} is not one of its columns ({shown})")
-    positions = list(row) if row else list(range(len(table)))
-    for r in positions:
-        if not 0 <= r < len(table):
-            raise DataError(
-                f"--row {r} is out of range: {source} has {len(table)} rows (0 to {len(table) - 1})"
-            )
+    positions = _positions(row, table, source)
     return fitted, table, positions, source
 
 

@@ -59,6 +59,29 @@ class _Explaining:
     def num_features(self) -> int:
         return self.settings.num_features
 
+    #: the model's input for text: "counts" (the exact document-term matrix) or "strings", and why
+    path, path_reason = "strings", "a table: the model takes a DataFrame"
+
+    @property
+    def text_info(self) -> dict | None:
+        """How text columns are explained (None without): the columns, how they are split into
+        words, how word masks are drawn, and the model's input (``path``: ``"counts"``, the exact
+        document-term matrix, or ``"strings"``, with ``path_reason``), as the JSON output's
+        ``text`` says."""
+        texts = getattr(self.frontend, "texts", [])
+        if not texts:
+            return None
+        return {
+            "columns": [t.column for t in texts],
+            "token_pattern": {t.column: t.tokenizer.pattern for t in texts},
+            "lowercase": {t.column: t.tokenizer.lowercase for t in texts},
+            "bow": texts[0].bow,
+            "mask_string": texts[0].mask_string,
+            "sampling": getattr(self.frontend, "word_sampling", self.settings.sampling),
+            "path": self.path,
+            "path_reason": self.path_reason,
+        }
+
     @property
     def feature_names(self) -> list[str]:
         """The columns the features come from: the feature columns of a table, the text columns."""
@@ -227,23 +250,6 @@ class Explainer(_Explaining):
     # -- what it explains with ----------------------------------------------------------
 
     @property
-    def text_info(self) -> dict | None:
-        """How the text columns are explained (None without): see :attr:`TextExplainer.text_info`."""
-        texts = getattr(self.frontend, "texts", None)
-        if not texts:
-            return None
-        return {
-            "columns": [t.column for t in texts],
-            "token_pattern": {t.column: t.tokenizer.pattern for t in texts},
-            "lowercase": {t.column: t.tokenizer.lowercase for t in texts},
-            "bow": texts[0].bow,
-            "mask_string": texts[0].mask_string,
-            "sampling": "random",
-            "path": "strings",
-            "path_reason": "a table: the model takes a DataFrame",
-        }
-
-    @property
     def stats(self) -> TrainingStats:
         """The training statistics of the ordinary columns."""
         return self._table.stats
@@ -329,23 +335,6 @@ class TextExplainer(_Explaining):
     @property
     def model(self):
         return self._user_model
-
-    @property
-    def text_info(self) -> dict:
-        """How documents are explained: the column, how they are split into words, and the
-        model's input (``path``: ``"counts"``, the exact document-term matrix, or ``"strings"``,
-        with ``path_reason``), as the JSON output's ``text`` says."""
-        fe = self.frontend
-        return {
-            "columns": [fe.column],
-            "token_pattern": {fe.column: fe.tokenizer.pattern},
-            "lowercase": {fe.column: fe.tokenizer.lowercase},
-            "bow": fe.bow,
-            "mask_string": fe.mask_string,
-            "sampling": self.settings.sampling,
-            "path": self.path,
-            "path_reason": self.path_reason,
-        }
 
 
 def _check_text_settings(token_pattern, mask_string) -> None:

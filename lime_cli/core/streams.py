@@ -53,6 +53,18 @@ def row_keys(codes: np.ndarray, values: np.ndarray, unseen: dict[tuple[int, int]
     return keys
 
 
+def content_keys(parts: list[list[bytes]], person: bytes) -> np.ndarray:
+    """(B, KEY_WORDS) uint32 keys of B instances, each a 128-bit BLAKE2b hash of its ``parts``
+    (the bytes of its content, in order) under ``person`` (what kind of content it is)."""
+    keys = np.empty((len(parts), KEY_WORDS), dtype=np.uint32)
+    for b, chunks in enumerate(parts):
+        h = hashlib.blake2b(digest_size=4 * KEY_WORDS, person=person)
+        for chunk in chunks:
+            h.update(chunk)
+        keys[b] = np.frombuffer(h.digest(), dtype="<u4")
+    return keys
+
+
 def generators(seed: int, keys: np.ndarray, purposes: list[tuple[int, int]]) -> list[np.random.Generator]:
     """One generator per row: row b's from ``seed``, its ``keys[b]`` and ``purposes[b]``
     = (purpose, index)."""

@@ -21,7 +21,6 @@ the longest, and a shorter document's extra rows are 0 in every sample
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -56,11 +55,7 @@ class TextInstances:
 
 def text_keys(texts: Sequence[str]) -> np.ndarray:
     """(B, KEY_WORDS) uint32 content keys: a 128-bit BLAKE2b hash of each document's text."""
-    keys = np.empty((len(texts), streams.KEY_WORDS), dtype=np.uint32)
-    for b, t in enumerate(texts):
-        h = hashlib.blake2b(t.encode("utf-8", "surrogatepass"), digest_size=16, person=b"lime-cli text")
-        keys[b] = np.frombuffer(h.digest(), dtype="<u4")
-    return keys
+    return streams.content_keys([[t.encode("utf-8", "surrogatepass")] for t in texts], b"lime-cli text")
 
 
 class TextFrontEnd(FrontEnd):
@@ -81,6 +76,7 @@ class TextFrontEnd(FrontEnd):
         self.mask_string = mask_string
         self.counts = counts  # the fast path, when it is exact for the model
         self.feature_names = [column]  # the column: its words differ from document to document
+        self.texts = [self]  # the text columns explained (one)
         self.n_features = 64  # sizes chunks before the documents are seen; set by prepare
 
     # -- the seam --------------------------------------------------------------------------

@@ -22,12 +22,12 @@ number of columns, 0.75·√columns.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from ..core import streams
 from ..core.frontend import FrontEnd, Samples
 from ..core.kernel import default_kernel_width
 from ..errors import ParameterError
@@ -62,6 +62,8 @@ class MixedInstances:
 class MixedFrontEnd(FrontEnd):
     """Rows whose features are conditions on ordinary columns and words of text columns."""
 
+    word_sampling = "random"  # see the module's docstring
+
     def __init__(self, table, texts: list[TextFrontEnd], order: list[str]) -> None:
         if len(table.layout.continuous):
             raise ParameterError("{discretizer} none is not supported with text columns: bin the columns")
@@ -83,13 +85,8 @@ class MixedFrontEnd(FrontEnd):
     def encode(self, rows: MixedRows) -> MixedInstances:
         table = self.table.encode(rows.table)
         texts = [t.encode(d) for t, d in zip(self.texts, rows.docs, strict=True)]
-        keys = np.empty_like(table.keys)
-        for b in range(len(keys)):
-            h = hashlib.blake2b(table.keys[b].tobytes(), digest_size=16, person=b"lime-cli mixed")
-            for t in texts:
-                h.update(t.keys[b].tobytes())
-            keys[b] = np.frombuffer(h.digest(), dtype="<u4")
-        return MixedInstances(table, texts, keys)
+        parts = [[table.keys[b].tobytes(), *(t.keys[b].tobytes() for t in texts)] for b in range(len(table))]
+        return MixedInstances(table, texts, streams.content_keys(parts, b"lime-cli mixed"))
 
     def sample(self, instances: MixedInstances, rngs, num_samples, settings, threads) -> Samples:
         tab = self.table.sample(instances.table, rngs, num_samples, settings, threads)
@@ -101,8 +98,8 @@ class MixedFrontEnd(FrontEnd):
         Z[:, :nt, :] = tab.Z
         for b in range(B):
             for c, t in enumerate(instances.texts):
-                d = t.docs[b].d
-                Z[b, offsets[b, c] : offsets[b, c] + d, :] = _masks(d, S, rngs[b], settings, "random").T
+                d, a = t.docs[b].d, offsets[b, c]
+                Z[b, a : a + d, :] = _masks(d, S, rngs[b], settings, self.word_sampling).T
         return Samples(Z=Z, binary=Z.shape[1], data=(tab, offsets), widths=widths)
 
     def model_input(self, instances: MixedInstances, samples: Samples) -> pd.DataFrame:
