@@ -118,7 +118,7 @@ class BagOfSwitches(FrontEnd):
             Z[b, :, 1:] = (~np.take_along_axis(off, np.argsort(order, axis=1), axis=1)).T
         return Samples(Z=Z, binary=d, data=None)
 
-    def model_input(self, instances, samples):
+    def model_input(self, instances, samples, threads=1):
         on = instances.on[:, :, None] & (samples.Z > 0)  # (B, d, S): a switch stays on if kept
         return on.transpose(0, 2, 1).reshape(-1, self.n_features).astype(float)
 

@@ -231,7 +231,7 @@ def draw(job: Job, instances: Instances, purposes, n: int):
     ``purposes[b]`` = (purpose, index)."""
     rngs = streams.generators(job.settings.seed, instances.keys, purposes)
     samples = job.frontend.sample(instances, rngs, n, job.settings, inner_threads())
-    return samples, job.frontend.model_input(instances, samples)
+    return samples, job.frontend.model_input(instances, samples, inner_threads())
 
 
 def _run(job: Job, instances: Instances, positions, purposes, n: int) -> list[Explanation]:
@@ -265,7 +265,9 @@ def _finish(job: Job, instances, positions, samples, preds) -> list[Explanation]
 
     def solve(group):
         idx, width = group
-        z = Z[idx, : max(width, 1), :]  # an instance with no feature: one constant column of zeros
+        # an instance with no feature: one constant column of zeros (Z's rows past an
+        # instance's width are the front-end's padding, never read)
+        z = Z[idx, :width, :] if width else np.zeros((len(idx), 1, Z.shape[2]))
         binary = min(samples.binary, z.shape[1])
         distances = job.frontend.distances(z, binary, samples=samples, index=idx)
         return _surrogates(job.settings, z, exponential_kernel(distances, job.kernel_width), Y[idx], binary)

@@ -55,7 +55,8 @@ class Samples:
     binary: int  # Z's first `binary` features are 0/1 and 1 at the instance (sample 0)
     data: Any = None  # the front-end's own, for model_input
     #: (B,) features of each instance, the first ones of Z (documents have different numbers of
-    #: words); None: every instance has all of Z's
+    #: words; Z's rows past an instance's width are padding, which nothing reads: a front-end
+    #: may leave them unset, untouched memory costing nothing); None: every instance has all of Z's
     widths: Any = None
 
 
@@ -90,8 +91,9 @@ class FrontEnd(ABC):
         its samples do not depend on the chunk it is in."""
 
     @abstractmethod
-    def model_input(self, instances: Instances, samples: Samples) -> Any:
-        """What the model is called with for every sample of the chunk (B·S of them, instance-major)."""
+    def model_input(self, instances: Instances, samples: Samples, threads: int = 1) -> Any:
+        """What the model is called with for every sample of the chunk (B·S of them, instance-major),
+        built on up to ``threads`` threads where that helps (the result may not depend on them)."""
 
     @abstractmethod
     def describe(self, instances: Instances, b: int, j: int) -> tuple:

@@ -147,7 +147,7 @@ class TabularFrontEnd(FrontEnd):
         )
         return Samples(Z=pert.Z, binary=len(self.layout.discrete), data=pert)
 
-    def model_input(self, instances: TabularInstances, samples: Samples):
+    def model_input(self, instances: TabularInstances, samples: Samples, threads: int = 1):
         return model_input(self.stats, self.layout, samples.data, self.as_array, instances=instances.frame)
 
     def describe(self, instances: TabularInstances, b: int, j: int) -> tuple[str, str, object]:

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..core.parallel import run_threads
 from .tokens import Document, Tokenizer, vectorizer_of
 
 SKLEARN_PATTERN = r"(?u)\b\w\w+\b"
@@ -119,51 +120,76 @@ class CountsPath:
             [-1 if w in self.stop_words else self.vocabulary.get(w, -1) for w in doc.words], dtype=np.int64
         )
 
-    def matrix(self, cols: list[np.ndarray], counts: list[np.ndarray], Z: np.ndarray, docs=None):
+    def matrix(self, cols: list[np.ndarray], counts: list[np.ndarray], Z: np.ndarray, docs=None, threads=1):
         """The (n·S, vocabulary) matrix of the samples of n documents (their columns, counts
         and masks: rows ``docs`` of Z (B, D, S), all of them by default), as the vectorizer's
-        transform would give it.
+        transform would give it, bit for bit.
 
-        Built in CSR form directly, its indices sorted as the vectorizer sorts them: for each
-        document, the kept counts of its distinct vocabulary columns, in column order."""
-        docs = range(len(Z)) if docs is None else docs
+        Built in CSR form directly, document by document (on ``threads``): each sample's row
+        holds the document's distinct vocabulary columns in column order (as the vectorizer
+        sorts them), with the value of the kept count, 0 where none is kept; the zeros are
+        then dropped, and the rows normalized, by the very functions the vectorizer uses."""
+        import scipy.sparse as sp
+
+        docs = list(range(len(Z))) if docs is None else list(docs)
         S, dtype = Z.shape[2], self.vec.dtype
-        indices, data, per_row = [], [], []
-        for b, z in zip(range(len(cols)), docs, strict=True):
+
+        def one(b):
             known = np.flatnonzero(cols[b] >= 0)
             if not len(known):
-                per_row.append(np.zeros(S, dtype=np.int64))
-                continue
+                return np.zeros(0, dtype), np.zeros(0, np.int32), 0
             columns, where = np.unique(cols[b][known], return_inverse=True)  # sorted, distinct
-            mask = Z[z, : len(cols[b]), :] > 0.5  # (d, S): the document's kept words
+            mask = Z[docs[b], : len(cols[b]), :]  # (d, S) 0/1: the document's kept words
             if len(columns) == len(known):  # a feature per column (bow): its mask, in column order
                 order = known[np.argsort(cols[b][known], kind="stable")]
-                kept = mask[order].T  # (S, columns)
-                values = np.broadcast_to(counts[b][order].astype(dtype), kept.shape)[kept]
+                values = self._values(counts[b][order], columns)  # (columns,): the value of a kept word
+                dense = mask[order].T * values  # (S, columns), exact: each is 0 or the value
             else:  # several occurrences of a column: their kept count, per sample
                 A = np.zeros((len(known), len(columns)))
                 A[np.arange(len(known)), where] = counts[b][known]
-                C = mask[known].T.astype(np.float64) @ A  # (S, columns): exact small integers
-                kept = C > 0.5
-                values = C[kept].astype(dtype)
-            per_row.append(kept.sum(axis=1))
-            indices.append(np.broadcast_to(columns.astype(np.int32), kept.shape)[kept])
-            data.append(values)
-        values = np.concatenate(data) if data else np.zeros(0, dtype)
-        index = np.concatenate(indices) if indices else np.zeros(0, np.int32)
-        return self._finish((values, index, np.concatenate(per_row), len(cols) * S))
+                C = mask[known].T @ A  # (S, columns): exact small integers
+                dense = self._values(C, columns)
+            return dense.astype(dtype, copy=False).ravel(), columns.astype(np.int32), len(columns)
 
-    def _finish(self, parts):
-        import scipy.sparse as sp
-
-        values, index, per_row, rows = parts
-        indptr = np.zeros(rows + 1, dtype=np.int64)
-        np.cumsum(per_row, out=indptr[1:])
-        shape = (rows, len(self.vocabulary))
-        X = sp.csr_matrix((values, index, indptr), shape=shape, dtype=self.vec.dtype)
+        parts = run_threads(one, list(range(len(cols))), threads)
+        width = np.array([w for _, _, w in parts], dtype=np.int64)
+        indptr = np.zeros(len(cols) * S + 1, dtype=np.int64)
+        np.cumsum(np.repeat(width, S), out=indptr[1:])
+        data = np.concatenate([v for v, _, _ in parts]) if parts else np.zeros(0, dtype)
+        index = np.concatenate([np.tile(c, S) for _, c, _ in parts]) if parts else np.zeros(0, np.int32)
+        X = sp.csr_matrix((data, index, indptr), shape=(len(cols) * S, len(self.vocabulary)), dtype=dtype)
         X.has_sorted_indices = True
+        X.eliminate_zeros()
+        return self._normalize(X)
+
+    def _values(self, kept_counts: np.ndarray, columns: np.ndarray) -> np.ndarray:
+        """What the vectorizer stores for kept counts (0 stays 0) of ``columns``: the count, 1
+        if binary; for TF-IDF 1 + log(count) if sublinear, times the idf; by the same
+        floating-point operations as the vectorizer's, in its dtype."""
+        dtype = self.vec.dtype
+        v = np.asarray(kept_counts).astype(dtype)
         if self.vec.binary:
-            X.data.fill(1)
-        if self.tfidf is not None:
-            X = self.tfidf.transform(X, copy=False)
+            v = (v > 0).astype(dtype)
+        if self.tfidf is None:
+            return v
+        if self.tfidf.sublinear_tf:
+            nz = v > 0
+            np.log(v, out=v, where=nz)
+            np.add(v, 1.0, out=v, where=nz)
+        if hasattr(self.tfidf, "idf_"):
+            v = v * self.tfidf.idf_[columns]
+        return v
+
+    def _normalize(self, X):
+        """The vectorizer's row normalization, in place (TF-IDF with a norm)."""
+        norm = None if self.tfidf is None else self.tfidf.norm
+        if norm is None:
+            return X
+        try:
+            from sklearn.utils import sparsefuncs_fast as fast
+        except ImportError:  # pragma: no cover - scikit-learn moved it: its public function then
+            from sklearn.preprocessing import normalize
+
+            return normalize(X, norm=norm, copy=False)
+        {"l2": fast.inplace_csr_row_normalize_l2, "l1": fast.inplace_csr_row_normalize_l1}[norm](X)
         return X

@@ -15,8 +15,9 @@ positive ``locality`` (the default method) each word is kept with that
 probability, from shifted Sobol' points or independent draws (``sampling``).
 
 Documents of a chunk have different numbers of words: Z holds as many rows as
-the longest, and a shorter document's extra rows are 0 in every sample
-(constant, so never in an explanation, and no part of the distance).
+the longest; a shorter document's extra rows are padding, left unset (never
+read: its width says where its words end), so that their memory is never
+touched.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import numpy as np
 
 from ..core import streams
 from ..core.frontend import FrontEnd, Samples
+from ..core.parallel import run_threads
 from ..errors import DataError
 from .fast import CountsPath, FastInput
 from .tokens import Document, Tokenizer, document
@@ -112,12 +114,15 @@ class TextFrontEnd(FrontEnd):
     def sample(self, instances: TextInstances, rngs, num_samples, settings, threads) -> Samples:
         docs, S = instances.docs, num_samples
         D = max([1, *(d.d for d in docs)])
-        Z = np.zeros((len(docs), D, S))
-        for b, (doc, rng) in enumerate(zip(docs, rngs, strict=True)):
-            Z[b, : doc.d, :] = _masks(doc.d, S, rng, settings, settings.sampling).T
+        Z = np.empty((len(docs), D, S))  # rows past a document's words: never touched, never read
+
+        def fill(b):  # each document writes its own rows of Z, from its own stream
+            _masks(docs[b].d, S, rngs[b], settings, settings.sampling, out=Z[b, : docs[b].d])
+
+        run_threads(fill, list(range(len(docs))), threads)
         return Samples(Z=Z, binary=D, widths=np.array([d.d for d in docs], dtype=np.intp))
 
-    def model_input(self, instances: TextInstances, samples: Samples):
+    def model_input(self, instances: TextInstances, samples: Samples, threads: int = 1):
         Z = samples.Z
         if self.counts is None:
             return [s for b, doc in enumerate(instances.docs) for s in self.strings(doc, Z[b, : doc.d])]
@@ -128,7 +133,7 @@ class TextFrontEnd(FrontEnd):
             if run:
                 cols = [instances.cols[b] for b in run]
                 counts = [instances.docs[b].counts for b in run]
-                parts.append(("counts", self.counts.matrix(cols, counts, Z, list(run))))
+                parts.append(("counts", self.counts.matrix(cols, counts, Z, list(run), threads)))
                 run.clear()
 
         for b, doc in enumerate(instances.docs):
@@ -184,16 +189,19 @@ class TextFrontEnd(FrontEnd):
         return TEXT_KERNEL_WIDTH
 
 
-def _masks(d: int, S: int, rng: np.random.Generator, settings, sampling: str) -> np.ndarray:
-    """(S, d) 0/1 masks of a document of d words: sample 0 keeps every word; ``sampling`` is
-    ``random`` (independent draws) or ``sobol``."""
-    out = np.ones((S, d))
-    if d == 0 or S < 2:
+def _masks(d: int, S: int, rng: np.random.Generator, settings, sampling: str, out=None) -> np.ndarray:
+    """(d, S) 0/1 masks of a document of d words, written into ``out`` when given: sample 0
+    keeps every word; ``sampling`` is ``random`` (independent draws) or ``sobol``."""
+    out = np.empty((d, S)) if out is None else out
+    if d == 0:
+        return out
+    out[:, 0] = 1.0
+    if S < 2:
         return out
     if settings.locality == 0:  # lime: delete a uniform number of words in 1..d, chosen at random
         n_delete = rng.integers(1, d + 1, S - 1)
         rank = np.argsort(np.argsort(rng.random((S - 1, d)), axis=1), axis=1)
-        out[1:] = rank >= n_delete[:, None]
+        out[:, 1:] = (rank >= n_delete[:, None]).T
         return out
     from ..tabular.sampling import SOBOL_MAX_DIM, sobol_points
 
@@ -201,10 +209,10 @@ def _masks(d: int, S: int, rng: np.random.Generator, settings, sampling: str) ->
     dims = 1 << max(3, (d - 1).bit_length())
     if sampling == "sobol" and dims <= SOBOL_MAX_DIM:
         shift = rng.integers(0, 1 << 32, size=d, dtype=np.uint32)
-        u = (sobol_points(dims, S - 1)[:d] ^ shift[:, None]).T / 2.0**32
-    else:
-        u = rng.random((S - 1, d))
-    out[1:] = u < settings.locality
+        out[:, 1:] = (sobol_points(dims, S - 1)[:d] ^ shift[:, None]) / 2.0**32 < settings.locality
+    else:  # a word is kept when a uniform 32-bit integer falls below locality * 2^32
+        u = np.frombuffer(rng.bytes(4 * d * (S - 1)), dtype=np.uint32).reshape(d, S - 1)
+        np.less(u, round(settings.locality * 2.0**32), out=out[:, 1:], casting="unsafe")
     return out
 
 

@@ -94,15 +94,15 @@ class MixedFrontEnd(FrontEnd):
         words = np.array([[d.d for d in t.docs] for t in instances.texts], dtype=np.intp).T  # (B, C)
         offsets = nt + np.concatenate([np.zeros((B, 1), np.intp), np.cumsum(words, axis=1)], axis=1)
         widths = offsets[:, -1]
-        Z = np.zeros((B, int(widths.max()), S))
+        Z = np.empty((B, int(widths.max()), S))  # rows past an instance's width: never read
         Z[:, :nt, :] = tab.Z
         for b in range(B):
             for c, t in enumerate(instances.texts):
                 d, a = t.docs[b].d, offsets[b, c]
-                Z[b, a : a + d, :] = _masks(d, S, rngs[b], settings, self.word_sampling).T
+                _masks(d, S, rngs[b], settings, self.word_sampling, out=Z[b, a : a + d])
         return Samples(Z=Z, binary=Z.shape[1], data=(tab, offsets), widths=widths)
 
-    def model_input(self, instances: MixedInstances, samples: Samples) -> pd.DataFrame:
+    def model_input(self, instances: MixedInstances, samples: Samples, threads: int = 1) -> pd.DataFrame:
         tab, offsets = samples.data
         frame = self.table.model_input(instances.table, tab)
         for c, (fe, inst) in enumerate(zip(self.texts, instances.texts, strict=True)):
