@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint samples bench bench-quality bench-text bench-gate clean
+.PHONY: demo test lint samples bench bench-quality bench-text bench-gate clean chromium
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,10 +15,18 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/lime explain --model sample_models/breast_cancer_rf.joblib \
 		--data sample_data/breast_cancer.csv --target target --row 0 --row 1 --num-features 6
+	@mkdir -p out
+	$(BIN)/lime explain --model sample_models/reviews_tfidf_lr.joblib --rows sample_data/reviews.jsonl \
+		--text review --num-features 6 --format html --output out/demo-report.html --quiet
+	@echo "The HTML report of 400 reviews: out/demo-report.html"
 
-test: $(STAMP)
+test: $(STAMP) chromium
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
+
+# the browser tests open reports in Debian's Chromium (installed when missing; CI runs as root)
+chromium:
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

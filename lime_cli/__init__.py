@@ -31,6 +31,9 @@ _LAZY = {
     "FeatureStability": ".schema",
     "explanations_to_frame": ".schema",
     "read_explanations": ".schema",
+    "ExplanationList": ".schema",
+    "report": ".html",
+    "write_report": ".html",
     "TabularFrontEnd": ".tabular",
     "TrainingStats": ".tabular",
     "fit_training_stats": ".tabular",
@@ -43,6 +46,7 @@ __all__ = [
     "DataError",
     "Explainer",
     "Explanation",
+    "ExplanationList",
     "FeatureStability",
     "FeatureWeight",
     "LimeCliError",
@@ -60,6 +64,8 @@ __all__ = [
     "load_model",
     "load_table",
     "read_explanations",
+    "report",
+    "write_report",
 ]
 
 

@@ -503,7 +503,9 @@ def explain(
     categorical: CategoricalOption = None,
     discretizer: DiscretizerOption = "quartile",
     fmt: Annotated[
-        str, typer.Option("--format", "-f", metavar="FORMAT", help="table, json, jsonl, csv or parquet.")
+        str, typer.Option(
+            "--format", "-f", metavar="FORMAT", help="table, json, jsonl, csv, parquet or html (a report)."
+        )
     ] = "table",
     output: Annotated[
         str | None,
@@ -553,7 +555,7 @@ def explain(
     )  # fmt: skip
     explainer, table, positions, source = inputs.explainer, inputs.table, inputs.positions, inputs.source
     documents = None
-    if text and fmt == "table" and len(text) == 1 and text[0] in table.columns:
+    if text and fmt in ("table", "html") and len(text) == 1 and text[0] in table.columns:
         texts = table[text[0]].iloc[positions]
         documents = {p: v for p, v in zip(positions, texts, strict=True) if isinstance(v, str)}
     with _naming_model(model):  # what the model does wrong names its file
@@ -574,12 +576,32 @@ def explain(
             if fmt == "table":
                 count = len(positions) if progress else 0
                 _render_tables(chunks, output, count, stability > 0, documents)
+            elif fmt == "html":
+                if progress:
+                    from .render import track
+
+                    chunks = track(chunks, total=len(positions))
+                inputs = {"model": model, "data": data, "rows": rows, "text": text}
+                _write_html(chunks, output, explainer, documents, **inputs)
             else:
                 if progress:
                     from .render import track
 
                     chunks = track(chunks, total=len(positions))
                 write_explanations(chunks, fmt, explainer.mode, output, text=explainer.text_info)
+
+
+def _write_html(chunks, output, explainer, documents, **inputs) -> None:
+    """The explanations as one HTML report: its overview names the inputs and the method."""
+    from .html import settings_context, write_report
+
+    context = {"model": inputs["model"], "data": inputs["data"], "rows": inputs["rows"]}
+    if inputs["text"]:
+        context["text columns"] = ", ".join(inputs["text"])
+    context = {k: str(v) for k, v in context.items() if v}
+    context |= settings_context(explainer.settings, explainer.mode, explainer.kernel_width)
+    exps = [e for chunk in chunks for e in chunk]
+    write_report(exps, output, title="LIME explanations", context=context, documents=documents)
 
 
 @dataclass
@@ -715,7 +737,10 @@ def check(
     report: Annotated[
         str | None,
         typer.Option(
-            "--report", metavar="FILE", help="Write a .xml (JUnit) or .json report.", show_default="none"
+            "--report",
+            metavar="FILE",
+            help="Write a .xml (JUnit), .json or .html report.",
+            show_default="none",
         ),
     ] = None,
     max_inconclusive: Annotated[
@@ -758,8 +783,8 @@ def check(
     from . import check as checks
 
     if report is not None:
-        if Path(report).suffix.lower() not in (".xml", ".json"):
-            raise ParameterError(f"--report {report}: use a .xml (JUnit) or .json file")
+        if Path(report).suffix.lower() not in (".xml", ".json", ".html"):
+            raise ParameterError(f"--report {report}: use a .xml (JUnit), .json or .html file")
         check_output(
             report,
             "json",
@@ -830,7 +855,19 @@ def check(
         feature_names=explainer.feature_names,
         max_inconclusive=limit,
     )
-    if report is not None:
+    if report is not None and Path(report).suffix.lower() == ".html":
+        from .html import settings_context, write_report
+
+        context = {"model": model, "data": data, "rows": rows, "policy": policy}
+        context = {k: str(v) for k, v in context.items() if v}
+        context |= settings_context(explainer.settings, explainer.mode, explainer.kernel_width)
+        documents = None
+        if text and len(text) == 1 and text[0] in table.columns:
+            column = table[text[0]]
+            documents = {p: column.iloc[p] for p in positions if isinstance(column.iloc[p], str)}
+        title = f"lime check: {result.verdict}"
+        write_report(explanations, report, title=title, context=context, documents=documents, check=result)
+    elif report is not None:
         checks.write_report(result, report)
     if os.environ.get("GITHUB_ACTIONS") == "true":
         for line in checks.github_annotations(result):
@@ -945,7 +982,7 @@ def summary(
         ),
     ] = None,
     fmt: Annotated[
-        str, typer.Option("--format", "-f", metavar="FORMAT", help="table, json or csv.")
+        str, typer.Option("--format", "-f", metavar="FORMAT", help="table, json, csv or html (a report).")
     ] = "table",
     by: Annotated[
         str,
@@ -973,11 +1010,16 @@ def summary(
     if by not in ("both", *LEVELS):
         raise ParameterError(f"--by must be both, column or condition, not {by!r}")
 
-    if fmt not in ("table", "json", "csv"):
-        raise ParameterError(f"--format must be table, json or csv, not {fmt!r}")
+    if fmt not in ("table", "json", "csv", "html"):
+        raise ParameterError(f"--format must be table, json, csv or html, not {fmt!r}")
     if output is not None:
         check_output(output, "json", inputs={"EXPLANATIONS": explanations})
     exps = read_explanations(explanations)
+    if fmt == "html":
+        from .html import write_report
+
+        write_report(exps, output, title="LIME summary", context={"explanations": explanations})
+        return
     frame = summarize(exps, top_k=top_k, by=LEVELS if by == "both" else by)
     picked = [] if pick is None else [exps[i] for i in submodular_pick(exps, pick)]
     if fmt == "table":
@@ -1008,6 +1050,66 @@ def summary(
         text = json.dumps(doc, indent=1) + "\n"
     with open_output(output) as handle:
         handle.write(text)
+
+
+@app.command()
+def report(
+    explanations: Annotated[
+        str,
+        typer.Argument(
+            metavar="EXPLANATIONS",
+            help="JSON or JSON lines from lime explain ('-': stdin).",
+            show_default=False,
+        ),
+    ],
+    output: Annotated[
+        str | None,
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="PATH",
+            help="Write the HTML report here (atomically) instead of stdout.",
+            show_default="stdout",
+        ),
+    ] = None,
+    rows: Annotated[
+        str | None,
+        typer.Option(
+            "--rows",
+            metavar="FILE",
+            help="The rows that were explained: their --text column is shown with its words marked.",
+            show_default="none",
+        ),
+    ] = None,
+    text: Annotated[
+        str | None,
+        typer.Option("--text", metavar="COLUMN", help="The text column of --rows.", show_default="none"),
+    ] = None,
+    title: Annotated[str, typer.Option("--title", metavar="TITLE", help="The report's title.")] = (
+        "LIME explanations"
+    ),
+) -> None:
+    """One self-contained HTML report of stored explanations."""
+    from .html import write_report
+    from .schema import read_explanations
+
+    if (rows is None) != (text is None):
+        raise ParameterError("--rows and --text go together (the documents to show, and their column)")
+    inputs = {"EXPLANATIONS": explanations, "--rows": rows}
+    check_output(output, "html", inputs=inputs)
+    exps = read_explanations(explanations)
+    documents, context = None, {"explanations": explanations}
+    if rows is not None:
+        table = load_table(rows, "rows", text=[text])
+        if text not in table.columns:
+            raise DataError(f"--text {text!r} is not a column of {rows}")
+        column = table[text]
+        for e in exps:
+            if not 0 <= e.row < len(table):
+                raise DataError(f"{rows} has {len(table)} rows: no row {e.row} (explained in {explanations})")
+        documents = {e.row: column.iloc[e.row] for e in exps if isinstance(column.iloc[e.row], str)}
+        context |= {"rows": rows, "text column": text}
+    write_report(exps, output, title=title, context=context, documents=documents)
 
 
 def _inputs(model, data, explainer_file, rows, row, import_path, trust=None, rows_format=None, text=()):

@@ -29,7 +29,7 @@ from .core import engine
 from .core.frontend import FrontEnd
 from .core.model import ModelInfo, inspect_model
 from .errors import DataError, ParameterError
-from .schema import Explanation
+from .schema import Explanation, ExplanationList
 from .settings import Settings
 from .tabular import TabularFrontEnd, TrainingStats
 
@@ -97,12 +97,13 @@ class _Explaining:
         labels: Sequence[str] | None = None,
         top_labels: int | None = None,
         stability: int = 0,
-    ) -> list[Explanation]:
-        """Explain every row of ``rows``; see :meth:`iter_explain`."""
+    ) -> ExplanationList:
+        """Explain every row of ``rows``; see :meth:`iter_explain`.  The list shows as a report in a
+        notebook."""
         chunks = self.iter_explain(
             rows, positions=positions, labels=labels, top_labels=top_labels, stability=stability
         )
-        return [e for chunk in chunks for e in chunk]
+        return ExplanationList(e for chunk in chunks for e in chunk)
 
     def iter_explain(
         self,

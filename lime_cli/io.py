@@ -53,7 +53,7 @@ _SKOPS_REASONS = {
         "tree nodes are not bounds-checked: a crafted file can crash the process"
     ),
 }
-FORMATS = ("table", "json", "jsonl", "csv", "parquet")
+FORMATS = ("table", "json", "jsonl", "csv", "parquet", "html")
 #: Lines of the tidy form per Parquet row group (a run holds at most this many in memory).
 PARQUET_ROW_GROUP = 1 << 16
 

@@ -117,6 +117,12 @@ class Explanation:
     #: why the explanation lists no feature when the instance has none (an empty document)
     note: str | None = None
 
+    def _repr_html_(self) -> str:
+        """How a notebook shows it: :func:`lime_cli.html.fragment`."""
+        from .html import fragment
+
+        return fragment([self])
+
     def to_dict(self) -> dict:
         """The plain-dict form (schema version 2), as Python values."""
         return asdict(self)
@@ -132,6 +138,15 @@ class Explanation:
         if d.get("stability") is not None:
             d["stability"] = Stability.from_dict(d["stability"])
         return cls(**d)
+
+
+class ExplanationList(list):
+    """A list of explanations (what ``explain`` returns) that a notebook shows as a report."""
+
+    def _repr_html_(self) -> str:
+        from .html import fragment
+
+        return fragment(self)
 
 
 # -- JSON -----------------------------------------------------------------------------------
