@@ -40,7 +40,7 @@ def readme_table(heading: str) -> dict[tuple[str, ...], str]:
     return rows
 
 
-@pytest.mark.parametrize("command", ["explain", "check", "fit", "summary"])
+@pytest.mark.parametrize("command", ["explain", "check", "fit", "summary", "report"])
 def test_readme_options_table_matches_help(command):
     cmd = typer.main.get_command(app).commands[command]
     cli = {
