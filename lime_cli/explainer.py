@@ -215,6 +215,13 @@ class Explainer(_Explaining):
             missing = [c for c in text if c not in data.columns]
             if missing:
                 raise DataError(f"{{text}} column {missing[0]!r} is not a column of the data")
+            for c in text:
+                number = _a_number_column(data[c])
+                if number is not None:
+                    raise DataError(
+                        f"{{text}} column {c!r} holds numbers, not text (such as {number!r}): "
+                        "explain it as an ordinary column"
+                    )
         names = getattr(model, "feature_names_in_", None)
         if text and names is not None:
             unused = [c for c in text if c not in {str(n) for n in names}]
@@ -348,3 +355,21 @@ def _check_text_settings(token_pattern, mask_string) -> None:
             raise ParameterError(f"{{token_pattern}} is not a regular expression: {exc}") from None
     if mask_string is not None and not isinstance(mask_string, str):
         raise ParameterError(f"{{mask_string}} must be a string, not {mask_string!r}")
+
+
+def _a_number_column(values) -> str | None:
+    """A value of ``values`` when every present one is a number (or reads as one: a CSV text
+    column is read as written), else None."""
+    import pandas as pd
+
+    present = values.dropna()
+    if not len(present):
+        return None
+    if pd.api.types.is_numeric_dtype(present) and not pd.api.types.is_bool_dtype(present):
+        return str(present.iloc[0])
+    if not all(isinstance(v, str) for v in present):
+        return None
+    stripped = present[present.str.strip() != ""]
+    if not len(stripped) or pd.to_numeric(stripped, errors="coerce").isna().any():
+        return None
+    return str(stripped.iloc[0])

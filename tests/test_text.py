@@ -392,6 +392,10 @@ def test_text_columns_the_model_does_not_take_or_named_twice(mixed_model):
         Explainer(pipe, train.assign(notes="x"), target="y", text=["review", "review"])
     with pytest.raises(ParameterError, match="text column 'notes' is not one the model takes"):
         Explainer(pipe, train.assign(notes="x"), target="y", text=["notes"])
+    # a column of numbers, as a DataFrame holds it or as a CSV text column is read (as written)
+    for prices in (train["price"], train["price"].map("{:.2f}".format)):
+        with pytest.raises(DataError, match=r"text column 'price' holds numbers, not text \(such as '\d+"):
+            Explainer(pipe, train.assign(price=prices), target="y", text=["review", "price"])
 
 
 def test_a_very_long_document_and_a_capturing_token_pattern():
