@@ -384,6 +384,22 @@ def test_rule_words_are_put_as_the_model_splits_them(tmp_path, data):
     assert "'new york' is not one word as the model's text is split into words" in two.stderr
 
 
+def test_a_dataframe_model_whose_only_feature_is_a_text_column(mixed_model):
+    """A ColumnTransformer on the review alone, fitted on a DataFrame: explained by its words."""
+    from sklearn.compose import ColumnTransformer
+
+    from lime_cli import Explainer
+
+    _, train = mixed_model
+    encode = ColumnTransformer([("text", TfidfVectorizer(), "review")])
+    pipe = make_pipeline(encode, LogisticRegression(max_iter=2000)).fit(train[["review"]], train["y"])
+    ex = Explainer(pipe, train[["review", "y"]], target="y", text=["review"], num_samples=800)
+    rows = train[train["review"].str.contains("excellent|awful")].head(10)
+    exps = ex.explain(rows)
+    assert all(f.column == "review" and f.spans for e in exps for f in e.features)
+    assert all(e.features[0].feature in ("excellent", "awful") for e in exps)
+
+
 def test_text_columns_the_model_does_not_take_or_named_twice(mixed_model):
     from lime_cli import Explainer
 

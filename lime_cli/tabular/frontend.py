@@ -91,6 +91,7 @@ class TabularFrontEnd(FrontEnd):
                 discretizer=discretizer,
                 regression=regression,
                 seed=seed,
+                allow_empty=bool(exclude),  # a table whose only features are text columns
             )
         stats = with_model_categories(stats, wanted)
         as_array = hasattr(model, "n_features_in_") and not hasattr(model, "feature_names_in_")

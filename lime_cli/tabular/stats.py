@@ -138,6 +138,7 @@ class TrainingStats:
         labels: np.ndarray | None = None,
         regression: bool = False,
         seed: int = 0,
+        allow_empty: bool = False,
     ) -> TrainingStats:
         if discretizer not in DISCRETIZERS:
             raise ParameterError(
@@ -145,7 +146,7 @@ class TrainingStats:
             )
         if len(data) == 0:
             raise DataError("the training table has no rows")
-        if data.shape[1] == 0:
+        if data.shape[1] == 0 and not allow_empty:
             raise DataError("the training table has no feature columns")
         unknown = [c for c in categorical if c not in data.columns]
         if unknown:
@@ -178,13 +179,15 @@ def fit_training_stats(
     discretizer: str = "quartile",
     regression: bool = False,
     seed: int = 0,
+    allow_empty: bool = False,
 ) -> TrainingStats:
     """The training statistics of ``data``: no model needed (what ``lime fit`` saves).
 
     ``features`` are the columns to describe (default: every column but
     ``target``); ``target`` holds the labels, which ``discretizer="entropy"``
     needs (a regression tree when ``regression``); ``categorical`` names
-    numeric columns to treat as categories.
+    numeric columns to treat as categories.  No column to describe is an error,
+    unless ``allow_empty`` (a table whose only features are text columns).
     """
     if target is not None and target not in data.columns:
         raise DataError(f"{{target}} column {target!r} is not a column of the data")
@@ -200,6 +203,7 @@ def fit_training_stats(
         labels=labels,
         regression=regression,
         seed=seed,
+        allow_empty=allow_empty,
     )
 
 
