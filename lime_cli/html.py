@@ -82,7 +82,8 @@ svg .hb,.h1,.h2,.h3,.h4{fill:var(--pos)}.g1,.g2,.g3,.g4{fill:var(--neg)}.h1,.g1{
 .low{color:var(--neg);font-weight:600}
 @media (max-width:640px){body{padding:8px}table.chart td.c{width:auto;overflow-wrap:normal}
 table.chart th:nth-child(2),table.chart td:nth-child(2){display:none}td.bar{width:22%}}
-@media print{*{-webkit-print-color-adjust:exact;print-color-adjust:exact}body{max-width:none;font-size:11px}a{color:inherit}section.e{border-color:#999}
+@media print{*{-webkit-print-color-adjust:exact;print-color-adjust:exact}
+body{max-width:none;font-size:11px}a{color:inherit}section.e{border-color:#999}
 :root{--bg:#fff;--fg:#000}}
 """
 
