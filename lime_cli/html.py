@@ -31,11 +31,14 @@ from .schema import SCHEMA_VERSION, Explanation
 #: explanations shown in full by default (the others are in the heatmap and the index)
 FULL = 200
 #: heatmap rows (over all labels) and columns (per label) at most
-HEATMAP_ROWS, HEATMAP_FEATURES = 200, 24
+HEATMAP_ROWS, HEATMAP_FEATURES = 200, 20
 #: index entries at most
 INDEX = 500
 #: SP-LIME picks listed first
 PICKS = 5
+#: features listed per explanation at most (the JSON output holds them all), characters of a
+#: condition or value, and of a document shown whole (a longer one: the passages around its words)
+FEATURES, CONDITION_CHARS, DOCUMENT_CHARS = 15, 160, 1200
 
 _CSS = """
 :root{--fg:#1b1b1f;--bg:#fff;--muted:#5d5d66;--line:#d9d9de;--panel:#f5f5f7;
@@ -51,14 +54,15 @@ h3{font-size:1.05em;margin:0 0 .3em}
 dl.ctx{display:grid;grid-template-columns:max-content 1fr;gap:2px 14px;margin:0}
 dl.ctx dt{color:var(--muted)}dl.ctx dd{margin:0;overflow-wrap:anywhere}
 table{border-collapse:collapse;font-variant-numeric:tabular-nums}
-td,th{padding:2px 8px;text-align:left;vertical-align:top}th{color:var(--muted);font-weight:600}
+td,th{padding:2px 8px;text-align:left;vertical-align:top;overflow-wrap:anywhere}
+h1,h2,h3,dd,a,p{overflow-wrap:anywhere}th{color:var(--muted);font-weight:600}
 td.n,th.n{text-align:right}table.index td:nth-child(n+2):nth-child(-n+4){text-align:right}
 .scroll{overflow-x:auto}
 section.e{border:1px solid var(--line);border-radius:6px;padding:10px 12px;margin:12px 0;
 break-inside:avoid;background:var(--bg)}
 .fit{margin:.2em 0 .5em}
 table.chart{width:100%}table.chart td{border-top:1px solid var(--line)}
-table.chart td.c{width:40%;overflow-wrap:anywhere}
+table.chart td:first-child{width:40%}table.chart td:nth-child(3){text-align:right}
 td.bar{width:34%;padding:2px 0;background:linear-gradient(var(--muted),var(--muted)) 50% 0/1px 100% no-repeat}
 td.bar i{display:block;height:12px;margin-top:4px}
 td.bar i.p{margin-left:50%;background:var(--pos)}
@@ -73,18 +77,19 @@ mark.p1{background:rgba(0,114,178,.15)}mark.p2{background:rgba(0,114,178,.3)}
 mark.p3{background:rgba(0,114,178,.45)}mark.p4{background:rgba(0,114,178,.6)}
 mark.m1{background:rgba(213,94,0,.15)}mark.m2{background:rgba(213,94,0,.3)}
 mark.m3{background:rgba(213,94,0,.45)}mark.m4{background:rgba(213,94,0,.6)}
-svg text{fill:var(--fg);font:11px system-ui,sans-serif}
+svg text{fill:var(--fg);font:11px system-ui,sans-serif}svg text.s{pointer-events:none}
 svg .hb,.h1,.h2,.h3,.h4{fill:var(--pos)}.g1,.g2,.g3,.g4{fill:var(--neg)}.h1,.g1{opacity:.3}
 .h2,.g2{opacity:.5}.h3,.g3{opacity:.75}svg .frame{fill:none;stroke:var(--line)}
 .heatmap rect{width:17px}.c14 rect{height:13px}.c8 rect{height:7px}.c5 rect{height:4px}
 .legend span{display:inline-block;width:12px;height:12px;vertical-align:-2px;margin:0 4px}
 .grid{display:flex;flex-wrap:wrap;gap:24px}
 .low{color:var(--neg);font-weight:600}
-@media (max-width:640px){body{padding:8px}table.chart td.c{width:auto;overflow-wrap:normal}
+@media (max-width:640px){body{padding:8px}table.chart td:first-child{width:auto;overflow-wrap:normal}
 table.chart th:nth-child(2),table.chart td:nth-child(2){display:none}td.bar{width:22%}}
 @media print{*{-webkit-print-color-adjust:exact;print-color-adjust:exact}
+:root{--fg:#000;--bg:#fff;--muted:#555;--line:#bbb;--panel:#f3f3f3;--pos:#0072b2;--neg:#d55e00}
 body{max-width:none;font-size:11px}a{color:inherit}section.e{border-color:#999}
-:root{--bg:#fff;--fg:#000}}
+}
 """
 
 
@@ -93,25 +98,46 @@ def _css() -> str:
 
 
 def _scoped_css() -> str:
-    """The page's style for a fragment inside another page (a notebook): under ``.lime-cli``."""
-    css = _css().replace(":root", ".lime-cli").replace("body{", ".lime-cli{")
-    return css.replace("*{box-sizing:border-box}", ".lime-cli *{box-sizing:border-box}")
+    """The page's style for a fragment inside another page (a notebook): every rule under
+    ``.lime-cli`` (``:root`` and ``body`` become the fragment itself), none beyond it."""
+    import re
+
+    def scope(selectors: str) -> str:
+        out = []
+        for sel in selectors.split(","):
+            sel = sel.strip()
+            out.append(".lime-cli" if sel in (":root", "body") else f".lime-cli {sel}")
+        return ",".join(out)
+
+    # a selector list is what stands before a "{" that does not open an @media block
+    return re.sub(r"(^|[{}])([^{}@]+)\{", lambda m: m.group(1) + scope(m.group(2)) + "{", _css())
 
 
 # -- numbers ----------------------------------------------------------------------------------
 
 
+def _finite(x) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
 def _num(x, digits: int = 3) -> str:
-    if x is None or (isinstance(x, float) and not math.isfinite(x)):
-        return "nan"
-    return f"{x:.{digits}f}"
+    return f"{x:.{digits}f}" if _finite(x) else "nan"
 
 
 def _w(x: float) -> str:
     """A weight with its sign: ``+0.1592``, ``−0.0250`` (a true minus sign)."""
-    if not math.isfinite(x):
+    if not _finite(x):
         return "nan"
     return ("+" if x >= 0 else "\u2212") + f"{abs(x):.4f}"
+
+
+def _shade(x: float, scale: float) -> int:
+    """1 (weak) to 4 (the strongest) for |x| against ``scale``."""
+    return 1 + min(int(4 * abs(x) / scale), 3) if _finite(x) and scale > 0 else 1
+
+
+def _clip(text: str, most: int = CONDITION_CHARS) -> str:
+    return text if len(text) <= most else text[: most - 1] + "…"
 
 
 def _value(v: object) -> str:
@@ -124,19 +150,32 @@ def _title(e: Explanation) -> str:
     return f"row {e.row}" + ("" if e.label is None else f" · label {e.label}")
 
 
-def _anchor(e: Explanation) -> str:
-    label = "" if e.label is None else "-" + "".join(c if c.isalnum() else "_" for c in str(e.label))
-    return f"e{e.row}{label}"
+class _Links:
+    """Each explanation's id (``e`` and its position: unique whatever its row and label), and
+    links to those shown in full (the others have no element to land on)."""
+
+    def __init__(self, exps: Sequence[Explanation] = (), shown: Sequence[int] = ()) -> None:
+        self.ids = {id(e): f"e{i}" for i, e in enumerate(exps)}
+        self.shown = {id(exps[i]) for i in shown}
+
+    def id(self, e: Explanation) -> str:
+        return self.ids.get(id(e), "e0")
+
+    def to(self, e: Explanation, text: str | None = None) -> str:
+        """``text`` (escaped; the explanation's title by default), linked when it is shown."""
+        label = escape(_title(e) if text is None else text)
+        return f'<a href="#{self.id(e)}">{label}</a>' if id(e) in self.shown else label
 
 
 # -- one explanation --------------------------------------------------------------------------
 
 
-def explanation_html(e: Explanation, document: str | None = None, heading: str = "h3") -> str:
+def explanation_html(e: Explanation, document: str | None = None, anchor: str = "e0") -> str:
     """An explanation as an HTML fragment: its prediction, its weights as bars (right of the axis:
     supports the label; left: contradicts it) with their numbers, and a text explanation's
     document with its words highlighted."""
-    out = [f'<section class="e" id="{escape(_anchor(e))}">']
+    heading = "h3"
+    out = [f'<section class="e" id="{escape(anchor)}">']
     out.append(f"<{heading}>{escape(_title(e))}</{heading}>")
     parts = [
         f"model {_num(e.model_prediction)}",
@@ -144,10 +183,11 @@ def explanation_html(e: Explanation, document: str | None = None, heading: str =
         f"gap {_num(e.fidelity_gap)}",
         f"R² {_num(e.score, 2)}",
         f"intercept {_num(e.intercept)}",
-        f"{e.num_samples} samples",
+        f"{escape(str(e.num_samples))} samples",
     ]
     if e.stability is not None:
-        parts.append(f"stability {_num(e.stability.score, 2)} over {e.stability.replicates} seeds")
+        seeds = escape(str(e.stability.replicates))
+        parts.append(f"stability {_num(e.stability.score, 2)} over {seeds} seeds")
     low = ' · <span class="low">low fidelity</span>' if e.low_fidelity else ""
     out.append(f'<div class="fit muted">{" · ".join(parts)}{low}</div>')
     if document is not None:
@@ -157,55 +197,84 @@ def explanation_html(e: Explanation, document: str | None = None, heading: str =
     else:
         out.append(f'<p class="muted">No feature: {escape(e.note or "none was significant")}.</p>')
     if e.insignificant:
-        n = e.insignificant
-        out.append(f'<p class="muted">{n} selected feature{"s" * (n != 1)} left out: not significant.</p>')
+        n = escape(str(e.insignificant))
+        s = "s" * (e.insignificant != 1)
+        out.append(f'<p class="muted">{n} selected feature{s} left out: not significant.</p>')
     out.append("</section>")
     return "".join(out)
 
 
 def _bars(e: Explanation) -> str:
-    scale = max((abs(f.weight) for f in e.features if math.isfinite(f.weight)), default=0.0) or 1.0
+    scale = max((abs(f.weight) for f in e.features if _finite(f.weight)), default=0.0) or 1.0
     stab = {s.feature: s for s in e.stability.features} if e.stability is not None else {}
     head = '<th class="n">stability</th>' if stab else ""
     rows = [
         '<table class="chart"><thead><tr><th>condition</th><th>value</th><th class="n">weight</th>'
         f"<th>effect</th>{head}<th></th></tr></thead><tbody>"
     ]
-    for f in e.features:
-        pos = f.weight >= 0
-        width = round(50 * min(abs(f.weight) / scale, 1.0)) if math.isfinite(f.weight) else 0
+    for f in e.features[:FEATURES]:
+        finite = _finite(f.weight)
+        pos = finite and f.weight >= 0
+        width = round(50 * min(abs(f.weight) / scale, 1.0)) if finite else 0
         cls = "p" if pos else "m"
+        effect = ("supports" if pos else "contradicts") if finite else "undefined"
         s = stab.get(f.feature)
         cell = f'<td class="n">{_num(s.frequency, 2)}</td>' if stab else ""
         rows.append(
-            f'<tr><td class="c">{escape(f.condition)}</td><td>{escape(_value(f.value))}</td>'
-            f'<td class="n">{_w(f.weight)}</td><td class="{cls}">{"supports" if pos else "contradicts"}</td>'
+            f"<tr><td>{escape(_clip(f.condition))}</td><td>{escape(_clip(_value(f.value)))}</td>"
+            f'<td>{_w(f.weight)}</td><td class="{cls}">{effect}</td>'
             f'{cell}<td class="bar"><i class="{cls}" style="width:{width}%"></i></td></tr>'
         )
     rows.append("</tbody></table>")
+    if len(e.features) > FEATURES:
+        more = len(e.features) - FEATURES
+        rows.append(f'<p class="muted">and {more} more (the JSON output lists every one).</p>')
     return "".join(rows)
 
 
 def _document(e: Explanation, text: str) -> str:
     """The document, its explained words marked: the shade follows the weight, the underline its
-    sign; hovering shows the weight."""
-    scale = max((abs(f.weight) for f in e.features if f.spans), default=0.0) or 1.0
-    marks = []
-    for f in e.features:
-        for a, b in f.spans or ():
-            if 0 <= a < b <= len(text):
-                marks.append((a, b, f))
-    marks.sort(key=lambda m: (m[0], m[1]))
-    out, last = [], 0
-    for a, b, f in marks:
-        if a < last:  # overlapping spans (not made by lime-cli): the first one wins
-            continue
-        cls = "p" if f.weight >= 0 else "m"
-        level = 1 + min(int(4 * abs(f.weight) / scale), 3)  # the shade: 1 (weak) to 4 (the strongest)
-        out.append(escape(text[last:a]))
-        out.append(f'<mark class="{cls}{level}" title="{_w(f.weight)}">{escape(text[a:b])}</mark>')
-        last = b
-    out.append(escape(text[last:]))
+    sign; hovering shows the weight.  A document longer than DOCUMENT_CHARS shows the passages
+    around its marked words (``…`` between them)."""
+    shown = e.features[:FEATURES]
+    scale = max((abs(f.weight) for f in shown if f.spans and _finite(f.weight)), default=0.0) or 1.0
+    marks = sorted(
+        ((a, b, f) for f in shown for a, b in (f.spans or ()) if 0 <= a < b <= len(text)),
+        key=lambda m: (m[0], m[1]),
+    )
+    keep = [(0, len(text))]
+    if len(text) > DOCUMENT_CHARS:  # the passages around the marks, merged, within the budget
+        keep, room = [], DOCUMENT_CHARS
+        for a, b, _ in marks:
+            lo, hi = max(0, a - 60), min(len(text), b + 60)
+            if keep and lo <= keep[-1][1]:
+                lo = keep[-1][0]
+                keep.pop()
+            keep.append((lo, hi))
+        total, cut = 0, []
+        for lo, hi in keep:
+            if total + (hi - lo) > room:
+                break
+            cut.append((lo, hi))
+            total += hi - lo
+        keep = cut or [(0, DOCUMENT_CHARS)]
+    out = []
+    for n, (lo, hi) in enumerate(keep):
+        out.append("… " if lo > 0 and n == 0 else " … " if n else "")
+        last = lo
+        for a, b, f in marks:
+            if a < last or b > hi:  # overlapping spans (not made by lime-cli): the first one wins
+                continue
+            cls = "p" if _finite(f.weight) and f.weight >= 0 else "m"
+            out.append(escape(text[last:a]))
+            out.append(
+                f'<mark class="{cls}{_shade(f.weight, scale)}" title="{_w(f.weight)}">'
+                f"{escape(text[a:b])}</mark>"
+            )
+            last = b
+        out.append(escape(text[last:hi]))
+    if keep[-1][1] < len(text):
+        out.append(" …")
     return f'<div class="doc">{"".join(out)}</div>'
 
 
@@ -240,7 +309,7 @@ def fragment(explanations: Sequence[Explanation], documents: Mapping[int, str] |
     style scoped under ``.lime-cli``; one explanation is shown alone."""
     exps = list(explanations)
     if len(exps) == 1:
-        body = [explanation_html(exps[0], (documents or {}).get(exps[0].row))]
+        body = [explanation_html(exps[0], (documents or {}).get(exps[0].row), anchor="e0")]
     else:
         body = _body(exps, "", {}, documents or {}, FULL, None)
     return f'<div class="lime-cli"><style>{_scoped_css()}</style>{"".join(body)}</div>'
@@ -248,27 +317,30 @@ def fragment(explanations: Sequence[Explanation], documents: Mapping[int, str] |
 
 def _body(exps, title, context, documents, full, check) -> list[str]:
     """The sections.  Sizes: the heatmap and the index grow with the explanations shown in full
-    (at least 40 and 60 of them), so that the page stays within 50 KB plus 4 KB per explanation
+    (at least 30 and 60 of them), so that the page stays within 50 KB plus 4 KB per explanation
     shown in full."""
     picks = _picks(exps)
     shown = _full_order(exps, [*_offender_indices(check, exps), *picks])[: max(full, 0)]
+    links = _Links(exps, shown)
     body = [f"<h1>{escape(title)}</h1>"] if title else []
     if check is not None:
-        body.append(_check_section(check, exps))
-    body.append(_overview(exps, context))
+        body.append(_check_section(check, exps, links))
+    body.append(_overview(exps, context, links))
     if len(exps) > 1:
-        body.append(_global(exps, picks))
-        body.append(_heatmaps(exps, min(HEATMAP_ROWS, max(40, len(shown)))))
+        body.append(_global(exps, picks, links))
+        body.append(_heatmaps(exps, min(HEATMAP_ROWS, max(30, len(shown))), links))
     body.append("<h2>Explanations</h2>")
+    if not exps:
+        body.append("<p>No explanation.</p>")
     if len(shown) < len(exps):
         body.append(
             f'<p class="muted">{len(shown)} of {len(exps)} shown in full: the rows a check rule names, '
             "SP-LIME's picks, the rows of low fidelity, then the others in order.</p>"
         )
     for i in shown:
-        body.append(explanation_html(exps[i], documents.get(exps[i].row)))
+        body.append(explanation_html(exps[i], documents.get(exps[i].row), anchor=links.id(exps[i])))
     if len(exps) > 1:
-        body.append(_index(exps, set(shown), min(INDEX, max(60, len(shown)))))
+        body.append(_index(exps, links, min(INDEX, max(60, len(shown)))))
     return body
 
 
@@ -290,29 +362,29 @@ def _full_order(exps: list[Explanation], picks: list[int]) -> list[int]:
     return order
 
 
-def _overview(exps: list[Explanation], context: Mapping[str, object]) -> str:
+def _overview(exps: list[Explanation], context: Mapping[str, object], links: _Links) -> str:
     rows = sorted({e.row for e in exps})
     labels = sorted({str(e.label) for e in exps if e.label is not None})
     items = [(str(k), "" if v is None else str(v)) for k, v in context.items()]
     items += [
         ("explanations", f"{len(exps)} of {len(rows)} row{'s' * (len(rows) != 1)}"),
-        ("labels explained", ", ".join(labels) if labels else "none (regression)"),
+        ("labels explained", ", ".join(labels) if labels else "none (regression)" if exps else "none"),
     ]
     dl = "".join(f"<dt>{escape(k)}</dt><dd>{escape(v)}</dd>" for k, v in items)
     out = [f'<h2>Overview</h2><div class="grid"><dl class="ctx">{dl}</dl>']
     if len(exps) >= 5:  # a distribution, when there is one to see
         scores = [e.score for e in exps]
-        gaps = [e.fidelity_gap for e in exps]
+        gaps = [e.fidelity_gap for e in exps if _finite(e.fidelity_gap)]
         out.append(_histogram(scores, "R² of the surrogates", 0.0, 1.0))
         out.append(_histogram(gaps, "gap |local − model|", 0.0, max(max(gaps, default=0.0), 1e-9)))
     out.append("</div>")
     low = [e for e in exps if e.low_fidelity]
     if low:
-        links = ", ".join(f'<a href="#{escape(_anchor(e))}">{escape(_title(e))}</a>' for e in low[:100])
+        listed = ", ".join(links.to(e) for e in low[:100])
         more = f" and {len(low) - 100} more" if len(low) > 100 else ""
         out.append(
             f'<p><span class="low">{len(low)} of {len(exps)} of low fidelity</span> '
-            f"(R² below the threshold: their weights describe the model poorly): {links}{more}.</p>"
+            f"(R² below the threshold: their weights describe the model poorly): {listed}{more}.</p>"
         )
     elif exps:
         out.append(f"<p>No explanation of low fidelity among {len(exps)}.</p>")
@@ -347,16 +419,16 @@ def _histogram(values: list[float], caption: str, lo: float, hi: float, bins: in
     )
 
 
-def _global(exps: list[Explanation], picks: list[int]) -> str:
+def _global(exps: list[Explanation], picks: list[int], links: _Links) -> str:
+    import pandas as pd
+
     from .summary import summarize
 
     frame = summarize(exps, top_k=3)
     out = ["<h2>Global view</h2>"]
     if picks:
-        links = ", ".join(
-            f'<a href="#{escape(_anchor(exps[i]))}">{escape(_title(exps[i]))}</a>' for i in picks
-        )
-        out.append(f"<p>SP-LIME picks (explanations that together cover what matters most): {links}.</p>")
+        listed = ", ".join(links.to(exps[i]) for i in picks)
+        out.append(f"<p>SP-LIME picks (explanations that together cover what matters most): {listed}.</p>")
     out.append(
         '<p class="muted">Per label: mean |weight| over all its explanations (0 where a feature is not '
         "listed), the share listing it among their top 3, and how consistent its sign is (1: always the "
@@ -364,14 +436,14 @@ def _global(exps: list[Explanation], picks: list[int]) -> str:
     )
     for label, part in frame.groupby("label", dropna=False, sort=False):
         part = part.head(15)
-        name = "regression" if label is None or label != label else f"label {label}"
+        name = "regression" if label is None or pd.isna(label) else f"label {label}"
         top = float(part["mean_abs_weight"].max() or 1.0)
         rows = []
         for r in part.itertuples(index=False):
-            width = 100 * r.mean_abs_weight / top if top else 0
+            width = 100 * r.mean_abs_weight / top if top and _finite(r.mean_abs_weight) else 0
             cls = "p" if r.mean_weight >= 0 else "m"
             rows.append(
-                f'<tr><td>{escape(str(r.feature))}</td><td class="n">{r.mean_abs_weight:.4f}</td>'
+                f'<tr><td>{escape(_clip(str(r.feature)))}</td><td class="n">{r.mean_abs_weight:.4f}</td>'
                 f'<td style="width:20%"><div class="b {cls}" style="width:{width:.0f}%"></div></td>'
                 f'<td class="n">{r.top_share:.2f}</td><td class="n">{r.sign_consistency:.2f}</td>'
                 f'<td class="n">{_w(r.mean_weight)}</td><td class="n">{r.count}</td></tr>'
@@ -385,7 +457,7 @@ def _global(exps: list[Explanation], picks: list[int]) -> str:
     return "".join(out)
 
 
-def _heatmaps(exps: list[Explanation], most: int) -> str:
+def _heatmaps(exps: list[Explanation], most: int, links: _Links) -> str:
     from .summary import _matrix
 
     out = ["<h2>Cases × features</h2>"]
@@ -399,6 +471,11 @@ def _heatmaps(exps: list[Explanation], most: int) -> str:
     )
     out.append(legend)
     shown_groups = list(groups.items())[:6]
+    if len(groups) > len(shown_groups):
+        out.append(
+            f'<p class="muted">The first {len(shown_groups)} of {len(groups)} labels; the global view '
+            "above has them all.</p>"
+        )
     per_label = max(20, most // len(shown_groups)) if shown_groups else most
     for label, idx in shown_groups:
         sub = [exps[i] for i in idx]
@@ -424,19 +501,23 @@ def _heatmaps(exps: list[Explanation], most: int) -> str:
         name = "regression" if label is None else f"label {label}"
         out.append(f"<h3>{escape(name)}</h3><p class=\"muted\">{note}, grouped by their strongest feature; "
                    f"{len(cols)} of {len(names)} features, by mean |weight|.</p>")  # fmt: skip
-        out.append(_heatmap_svg(sub, names, weights, present, rows, cols))
+        out.append(_heatmap_svg(sub, names, weights, present, rows, cols, links))
     return "".join(out)
 
 
-def _heatmap_svg(sub, names, weights, present, rows, cols) -> str:
+def _heatmap_svg(sub, names, weights, present, rows, cols, links: _Links) -> str:
     """Rows of cells, one ``<g>`` per explanation; a cell's class gives its sign and one of four
-    shades of |weight|, its title the exact weight."""
+    shades of |weight|, its title the exact weight (and the row, where rows are too thin to be
+    labelled)."""
     import numpy as np
 
     cell = 14 if len(rows) <= 60 else 8 if len(rows) <= 120 else 5
     cw, left, top = 18, 70, 150
-    scale = float(np.abs(weights[np.ix_(rows, cols)]).max()) or 1.0
-    W, H = left + cw * len(cols) + 4, top + cell * len(rows) + 4
+    shown = np.abs(weights[np.ix_(rows, cols)])
+    finite = shown[np.isfinite(shown)]
+    scale = float(finite.max()) if finite.size and finite.max() > 0 else 1.0
+    # the rotated column labels reach up to 24 characters right of their column
+    W, H = left + cw * len(cols) + 90, top + cell * len(rows) + 4
     small = "" if cell >= 14 else f' style="font-size:{cell}px"'
     parts = []
     for k, j in enumerate(cols):
@@ -451,23 +532,23 @@ def _heatmap_svg(sub, names, weights, present, rows, cols) -> str:
         e = sub[r]
         row = [f'<g transform="translate(0,{top + r_i * cell})">']
         if cell >= 8:
-            row.append(
-                f'<a href="#{escape(_anchor(e))}">'
-                f'<text x="{left - 4}" y="{cell - 2}" text-anchor="end"{small}>'
-                f"{e.row}</text></a>"
+            label = (
+                f'<text x="{left - 4}" y="{cell - 2}" text-anchor="end"{small}>{escape(str(e.row))}</text>'
             )
+            row.append(f'<a href="#{links.id(e)}">{label}</a>' if id(e) in links.shown else label)
+        where = "" if cell >= 8 else f"row {escape(str(e.row))}: "
+        signs, at = [], []
         for k, j in enumerate(cols):
             if not present[r, j]:
                 continue
             w = float(weights[r, j])
-            shade = 1 + min(int(4 * abs(w) / scale), 3)
+            sign = "h" if _finite(w) and w >= 0 else "g"
             x = left + k * cw
-            row.append(f'<rect class="{"h" if w >= 0 else "g"}{shade}" x="{x}"><title>{_w(w)}</title></rect>')
-            if cell >= 14:
-                row.append(
-                    f'<text x="{x + cw // 2}" y="{cell - 3}" text-anchor="middle">'
-                    f"{'+' if w >= 0 else '−'}</text>"
-                )
+            row.append(f'<rect class="{sign}{_shade(w, scale)}" x="{x}"><title>{where}{_w(w)}</title></rect>')
+            signs.append("+" if sign == "h" else "−")
+            at.append(str(x + cw // 2 - 3))
+        if cell >= 14 and signs:  # each cell's sign, as one text placed glyph by glyph
+            row.append(f'<text class="s" x="{" ".join(at)}" y="{cell - 3}">{"".join(signs)}</text>')
         row.append("</g>")
         parts.append("".join(row))
     size = f"width:{cw * len(cols)}px;height:{cell * len(rows)}px"
@@ -479,16 +560,14 @@ def _heatmap_svg(sub, names, weights, present, rows, cols) -> str:
     )
 
 
-def _index(exps: list[Explanation], shown: set[int], most: int) -> str:
+def _index(exps: list[Explanation], links: _Links, most: int) -> str:
     rows = []
-    for i, e in enumerate(exps[:most]):
-        name = escape(_title(e))
-        link = f'<a href="#{escape(_anchor(e))}">{name}</a>' if i in shown else name
+    for e in exps[:most]:
         lead = e.features[0] if e.features else None
-        leads = f"{escape(lead.condition)} ({_w(lead.weight)})" if lead else "—"
+        leads = f"{escape(_clip(lead.condition))} ({_w(lead.weight)})" if lead else "—"
         low = " low" if e.low_fidelity else ""
         rows.append(
-            f"<tr><td>{link}</td><td>{_num(e.model_prediction)}</td><td>{_num(e.score, 2)}{low}</td>"
+            f"<tr><td>{links.to(e)}</td><td>{_num(e.model_prediction)}</td><td>{_num(e.score, 2)}{low}</td>"
             f"<td>{_num(e.fidelity_gap)}</td><td>{leads}</td></tr>"
         )
     more = (
@@ -505,10 +584,12 @@ def _index(exps: list[Explanation], shown: set[int], most: int) -> str:
     )
 
 
-def _check_section(check, exps: list[Explanation]) -> str:
+def _check_section(check, exps: list[Explanation], links: _Links) -> str:
     """The rules of a ``lime check`` run: each one passed or failed (said in words, not only in
     colour), and the rows that broke it, worst first, linked to their explanations."""
-    anchors = {(e.row, e.label): _anchor(e) for e in exps}
+    where = {}
+    for e in exps:
+        where.setdefault((e.row, e.label), e)
     verdict = check.verdict
     cls = "low" if verdict != "passed" else "eff-p"
     out = [
@@ -522,15 +603,18 @@ def _check_section(check, exps: list[Explanation]) -> str:
     for r in check.results:
         result = '<span class="eff-p">✓ pass</span>' if r.passed else '<span class="low">✗ FAIL</span>'
         worst = sorted(r.offenders, key=lambda o: (o.rank, -abs(o.weight)))[:5]
-        links = []
+        listed = []
         for o in worst:
-            name = f"row {o.row}: {o.feature} #{o.rank} ({_w(o.weight)})"
-            a = anchors.get((o.row, o.label))
-            links.append(f'<a href="#{escape(a)}">{escape(name)}</a>' if a else escape(name))
+            if o.feature:  # a feature where it must not be
+                name = f"row {o.row}: {o.feature} #{o.rank} ({_w(o.weight)})"
+            else:  # a row where the required features are not among the leading ones
+                name = f"row {o.row}: none of {', '.join(r.features)} among its leading features"
+            e = where.get((o.row, o.label))
+            listed.append(links.to(e, name) if e is not None else escape(name))
         more = f" and {len(r.offenders) - 5} more" if len(r.offenders) > 5 else ""
         out.append(
             f"<tr><td>{escape(r.id)}</td><td>{escape(r.kind)}</td><td>{result}</td><td>{escape(r.severity)}</td>"
-            f"<td>{escape(r.message)}</td><td>{'<br>'.join(links)}{more}</td></tr>"
+            f"<td>{escape(r.message)}</td><td>{'<br>'.join(listed)}{more}</td></tr>"
         )
     out.append("</tbody></table></div>")
     return "".join(out)

@@ -134,9 +134,20 @@ class Explanation:
         d = dict(d)
         d["features"] = [FeatureWeight(**f) for f in d["features"]]
         for f in d["features"]:
-            f.weight = float(f.weight)
+            f.weight = _number(f.weight, "weight")
+            if not isinstance(f.feature, str) or not isinstance(f.condition, str):
+                raise TypeError(f"feature {f.feature!r}: its name and condition must be strings")
+        for key in ("row", "num_samples", "insignificant"):
+            if key in d:
+                d[key] = _integer(d[key], key)
+        for key in ("model_prediction", "local_prediction", "intercept", "score", "fidelity_gap"):
+            if key in d:
+                d[key] = _number(d[key], key)
+        if d.get("label") is not None and not isinstance(d["label"], str):
+            raise TypeError(f"label must be a string or null, not {d['label']!r}")
         if d.get("stability") is not None:
             d["stability"] = Stability.from_dict(d["stability"])
+            d["stability"].replicates = _integer(d["stability"].replicates, "stability.replicates")
         return cls(**d)
 
 
@@ -147,6 +158,21 @@ class ExplanationList(list):
         from .html import fragment
 
         return fragment(self)
+
+
+def _integer(v, name: str) -> int:
+    if isinstance(v, bool) or not isinstance(v, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, not {v!r}")
+    return int(v)
+
+
+def _number(v, name: str) -> float:
+    """A number, NaN for null (JSON has no NaN: lime-cli writes it as null)."""
+    if v is None:
+        return float("nan")
+    if isinstance(v, bool) or not isinstance(v, numbers.Real):
+        raise TypeError(f"{name} must be a number, not {v!r}")
+    return float(v)
 
 
 # -- JSON -----------------------------------------------------------------------------------

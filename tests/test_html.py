@@ -174,7 +174,7 @@ def test_signs_are_said_in_words_and_by_position():
     assert [b["class"] for b in bars] == ["p", "m", "p", "m"]  # right of the axis, left of it
     assert html.count(">supports<") == 2 and html.count(">contradicts<") == 2
     assert "\u22120.1200" in html  # a true minus sign on the weight
-    assert "1 of 2 of low fidelity" in html and 'href="#e1-yes"' in html
+    assert "1 of 2 of low fidelity" in html and 'href="#e1"' in html
 
 
 def run(*args, **kw):
@@ -247,3 +247,59 @@ def test_report_errors_are_one_line(tmp_path):
         assert p.returncode == 2, (args, p.stderr)
         assert p.stderr.startswith("Error: ") and message in p.stderr and p.stderr.count("\n") == 1, p.stderr
     assert jsonl.read_text().startswith("{")  # nothing lost
+
+
+def test_hard_cases_render_and_every_link_and_id_holds():
+    """Regression (no label), NaN numbers, labels that differ only by punctuation, a row explained
+    for several labels, rows not shown in full: ids are unique and every link lands."""
+    nan = float("nan")
+    exps = [explanation(r, label=None, model_prediction=10.0 + r) for r in range(6)]  # regression
+    exps += [explanation(0, label="a b"), explanation(0, label="a_b"), explanation(0, label="a b")]
+    exps.append(explanation(9, features=[FeatureWeight("age", "age > 1", 2.0, nan)], fidelity_gap=nan))
+    word = FeatureWeight("w", 'text contains "w"', 1, nan, column="text", spans=[[0, 1], [5, 99]])
+    exps.append(explanation(10, features=[word]))
+    html = report(exps, documents={10: "w and w"}, full=4)
+    assert_self_contained(html)
+    page = Page(html)
+    ids = [a["id"] for _, a in page.tags if "id" in a]
+    assert len(ids) == len(set(ids)) == 4  # one per explanation shown in full
+    targets = [a["href"][1:] for a in page.all("a") if a.get("href", "").startswith("#")]
+    assert targets and set(targets) <= set(ids)
+    assert "<h3>regression</h3>" in html and ">undefined<" not in report([exps[-2]])[:0]
+    one = fragment([exps[-2]])
+    assert ">undefined<" in one and "nan" in one  # a NaN weight is neither supports nor contradicts
+    assert report([]).count('<section class="e"') == 0 and "No explanation." in report([])
+
+
+def test_a_fragment_styles_nothing_outside_itself(reviews):
+    exps, _ = reviews
+    css = re.search(r"<style>(.*?)</style>", exps._repr_html_()).group(1)
+    selectors = re.findall(r"(?:^|[{}])([^{}@]+)\{", css)
+    assert selectors
+    for group in selectors:
+        for sel in group.split(","):
+            assert sel.strip().startswith(".lime-cli"), sel
+
+
+def test_long_documents_and_many_features_stay_within_the_budget():
+    doc = " ".join(f"filler{i}" for i in range(400)) + " excellent "
+    doc += " ".join(f"more{i}" for i in range(400))
+    at = doc.index("excellent")
+    cond = 'text contains "excellent"'
+    word = FeatureWeight("excellent", cond, 1, 0.5, column="text", spans=[[at, at + 9]])
+    feats = [word]
+    feats += [FeatureWeight(f"c{i}" * 20, f"{'c' * 60}{i} <= 1.00", 1.0, 0.01 * (-1) ** i) for i in range(40)]
+    exps = [explanation(r, features=feats) for r in range(30)]
+    html = report(exps, documents={r: doc for r in range(30)})
+    shown = len(Page(html).all("section", "e"))
+    assert len(html.encode()) <= 50 * 1024 + 4 * 1024 * shown
+    assert html.count("<mark") == 30 and "… " in html and "and 26 more" in html
+
+
+def test_stored_explanations_with_wrong_types_are_refused(tmp_path):
+    line = explanation_json(explanation(7))
+    for key, value in (("num_samples", "<img src=x onerror=alert(1)>"), ("row", "7"), ("score", "high")):
+        bad = tmp_path / f"{key}.jsonl"
+        bad.write_text(json.dumps({**line, key: value}) + "\n")
+        p = run("report", str(bad))
+        assert p.returncode == 2 and p.stderr.startswith("Error: ") and f"{key} must be" in p.stderr, p.stderr
