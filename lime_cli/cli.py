@@ -226,6 +226,24 @@ RowOption = Annotated[
         show_default="every row of --rows",
     ),
 ]
+ExplanationsArgument = Annotated[
+    str,
+    typer.Argument(
+        metavar="EXPLANATIONS",
+        help="JSON or JSON lines from lime explain ('-': stdin).",
+        show_default=False,
+    ),
+]
+OutputOption = Annotated[
+    str | None,
+    typer.Option(
+        "--output",
+        "-o",
+        metavar="PATH",
+        help="Write here (atomically) instead of stdout.",
+        show_default="stdout",
+    ),
+]
 RowsOption = Annotated[
     str | None,
     typer.Option(
@@ -507,16 +525,7 @@ def explain(
             "--format", "-f", metavar="FORMAT", help="table, json, jsonl, csv, parquet or html (a report)."
         )
     ] = "table",
-    output: Annotated[
-        str | None,
-        typer.Option(
-            "--output",
-            "-o",
-            metavar="PATH",
-            help="Write here (atomically) instead of stdout.",
-            show_default="stdout",
-        ),
-    ] = None,
+    output: OutputOption = None,
     import_path: ImportPathOption = None,
     trust: TrustOption = None,
     jobs: JobsOption = 1,
@@ -554,10 +563,7 @@ def explain(
         categorical, discretizer, method, text, token_pattern, bow, mask_string,
     )  # fmt: skip
     explainer, table, positions, source = inputs.explainer, inputs.table, inputs.positions, inputs.source
-    documents = None
-    if text and fmt in ("table", "html") and len(text) == 1 and text[0] in table.columns:
-        texts = table[text[0]].iloc[positions]
-        documents = {p: v for p, v in zip(positions, texts, strict=True) if isinstance(v, str)}
+    documents = _documents(table, text, positions) if fmt in ("table", "html") else None
     with _naming_model(model):  # what the model does wrong names its file
         if verbose and explainer.text_info:
             _say_text_info(explainer.text_info)
@@ -593,15 +599,29 @@ def explain(
 
 def _write_html(chunks, output, explainer, documents, **inputs) -> None:
     """The explanations as one HTML report: its overview names the inputs and the method."""
-    from .html import settings_context, write_report
+    from .html import write_report
 
-    context = {"model": inputs["model"], "data": inputs["data"], "rows": inputs["rows"]}
-    if inputs["text"]:
-        context["text columns"] = ", ".join(inputs["text"])
-    context = {k: str(v) for k, v in context.items() if v}
-    context |= settings_context(explainer.settings, explainer.mode, explainer.kernel_width)
+    text = inputs.pop("text")
+    context = _report_context(explainer, inputs, {"text columns": ", ".join(text)} if text else {})
     exps = [e for chunk in chunks for e in chunk]
     write_report(exps, output, title="LIME explanations", context=context, documents=documents)
+
+
+def _report_context(explainer, inputs: dict, more: dict | None = None) -> dict[str, str]:
+    """What a report's overview lists: the inputs given (by option name), ``more``, the method."""
+    from .html import settings_context
+
+    context = {k: str(v) for k, v in {**inputs, **(more or {})}.items() if v}
+    return context | settings_context(explainer.settings, explainer.mode, explainer.kernel_width)
+
+
+def _documents(table, text, positions) -> dict[int, str] | None:
+    """The documents of the one text column of ``table`` at ``positions`` (None for none or
+    several text columns), to show with their words marked."""
+    if not text or len(text) != 1 or text[0] not in table.columns:
+        return None
+    values = table[text[0]].iloc[list(positions)]
+    return {p: v for p, v in zip(positions, values, strict=True) if isinstance(v, str)}
 
 
 @dataclass
@@ -856,15 +876,10 @@ def check(
         max_inconclusive=limit,
     )
     if report is not None and Path(report).suffix.lower() == ".html":
-        from .html import settings_context, write_report
+        from .html import write_report
 
-        context = {"model": model, "data": data, "rows": rows, "policy": policy}
-        context = {k: str(v) for k, v in context.items() if v}
-        context |= settings_context(explainer.settings, explainer.mode, explainer.kernel_width)
-        documents = None
-        if text and len(text) == 1 and text[0] in table.columns:
-            column = table[text[0]]
-            documents = {p: column.iloc[p] for p in positions if isinstance(column.iloc[p], str)}
+        context = _report_context(explainer, {"model": model, "data": data, "rows": rows, "policy": policy})
+        documents = _documents(table, text, positions)
         title = f"lime check: {result.verdict}"
         write_report(explanations, report, title=title, context=context, documents=documents, check=result)
     elif report is not None:
@@ -963,14 +978,7 @@ class _Modes:
 
 @app.command()
 def summary(
-    explanations: Annotated[
-        str,
-        typer.Argument(
-            metavar="EXPLANATIONS",
-            help="JSON or JSON lines from lime explain ('-': stdin).",
-            show_default=False,
-        ),
-    ],
+    explanations: ExplanationsArgument,
     top_k: Annotated[
         int | None,
         typer.Option("--top-k", metavar="K", help="top_share counts the top K only.", show_default="all"),
@@ -992,16 +1000,7 @@ def summary(
             help="Aggregate by column, by condition (column and bin or category), or both.",
         ),
     ] = "both",
-    output: Annotated[
-        str | None,
-        typer.Option(
-            "--output",
-            "-o",
-            metavar="PATH",
-            help="Write here (atomically) instead of stdout.",
-            show_default="stdout",
-        ),
-    ] = None,
+    output: OutputOption = None,
 ) -> None:
     """Global view of many explanations: per feature weight, share and sign consistency; SP-LIME."""
     from .schema import SCHEMA_VERSION, explanation_json, read_explanations
@@ -1054,24 +1053,8 @@ def summary(
 
 @app.command()
 def report(
-    explanations: Annotated[
-        str,
-        typer.Argument(
-            metavar="EXPLANATIONS",
-            help="JSON or JSON lines from lime explain ('-': stdin).",
-            show_default=False,
-        ),
-    ],
-    output: Annotated[
-        str | None,
-        typer.Option(
-            "--output",
-            "-o",
-            metavar="PATH",
-            help="Write the HTML report here (atomically) instead of stdout.",
-            show_default="stdout",
-        ),
-    ] = None,
+    explanations: ExplanationsArgument,
+    output: OutputOption = None,
     rows: Annotated[
         str | None,
         typer.Option(
@@ -1103,11 +1086,10 @@ def report(
         table = load_table(rows, "rows", text=[text])
         if text not in table.columns:
             raise DataError(f"--text {text!r} is not a column of {rows}")
-        column = table[text]
         for e in exps:
             if not 0 <= e.row < len(table):
                 raise DataError(f"{rows} has {len(table)} rows: no row {e.row} (explained in {explanations})")
-        documents = {e.row: column.iloc[e.row] for e in exps if isinstance(column.iloc[e.row], str)}
+        documents = _documents(table, [text], sorted({e.row for e in exps}))
         context |= {"rows": rows, "text column": text}
     write_report(exps, output, title=title, context=context, documents=documents)
 

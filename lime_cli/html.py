@@ -174,9 +174,7 @@ def explanation_html(e: Explanation, document: str | None = None, anchor: str = 
     """An explanation as an HTML fragment: its prediction, its weights as bars (right of the axis:
     supports the label; left: contradicts it) with their numbers, and a text explanation's
     document with its words highlighted."""
-    heading = "h3"
-    out = [f'<section class="e" id="{escape(anchor)}">']
-    out.append(f"<{heading}>{escape(_title(e))}</{heading}>")
+    out = [f'<section class="e" id="{escape(anchor)}"><h3>{escape(_title(e))}</h3>']
     parts = [
         f"model {_num(e.model_prediction)}",
         f"local {_num(e.local_prediction)}",
@@ -458,6 +456,8 @@ def _global(exps: list[Explanation], picks: list[int], links: _Links) -> str:
 
 
 def _heatmaps(exps: list[Explanation], most: int, links: _Links) -> str:
+    import numpy as np
+
     from .summary import _matrix
 
     out = ["<h2>Cases × features</h2>"]
@@ -482,8 +482,6 @@ def _heatmaps(exps: list[Explanation], most: int, links: _Links) -> str:
         names, weights, present, _ = _matrix(sub)
         if not names:
             continue
-        import numpy as np
-
         importance = np.abs(weights).mean(axis=0)
         cols = np.argsort(-importance, kind="stable")[:HEATMAP_FEATURES]
         rows = list(range(len(sub)))
@@ -602,7 +600,7 @@ def _check_section(check, exps: list[Explanation], links: _Links) -> str:
     ]
     for r in check.results:
         result = '<span class="eff-p">✓ pass</span>' if r.passed else '<span class="low">✗ FAIL</span>'
-        worst = sorted(r.offenders, key=lambda o: (o.rank, -abs(o.weight)))[:5]
+        worst = _worst(r)
         listed = []
         for o in worst:
             if o.feature:  # a feature where it must not be
@@ -620,11 +618,16 @@ def _check_section(check, exps: list[Explanation], links: _Links) -> str:
     return "".join(out)
 
 
+def _worst(result, most: int = 5) -> list:
+    """A rule's offenders the report names: the highest ranked, the largest weights first."""
+    return sorted(result.offenders, key=lambda o: (o.rank, -abs(o.weight)))[:most]
+
+
 def _offender_indices(check, exps: list[Explanation]) -> list[int]:
     where = {(e.row, e.label): i for i, e in enumerate(exps)}
     out = []
     for r in check.results if check is not None else ():
-        for o in sorted(r.offenders, key=lambda o: (o.rank, -abs(o.weight)))[:5]:
+        for o in _worst(r):
             i = where.get((o.row, o.label))
             if i is not None:
                 out.append(i)
