@@ -54,7 +54,8 @@ h3{font-size:1.05em;margin:0 0 .3em}
 dl.ctx{display:grid;grid-template-columns:max-content 1fr;gap:2px 14px;margin:0}
 dl.ctx dt{color:var(--muted)}dl.ctx dd{margin:0;overflow-wrap:anywhere}
 table{border-collapse:collapse;font-variant-numeric:tabular-nums}
-td,th{padding:2px 8px;text-align:left;vertical-align:top;overflow-wrap:anywhere}
+td,th{padding:2px 8px;text-align:left;vertical-align:top;overflow-wrap:break-word}
+th,table.chart td:nth-child(n+3){white-space:nowrap}table.chart td:nth-child(-n+2){overflow-wrap:anywhere}
 h1,h2,h3,dd,a,p{overflow-wrap:anywhere}th{color:var(--muted);font-weight:600}
 td.n,th.n{text-align:right}table.index td:nth-child(n+2):nth-child(-n+4){text-align:right}
 .scroll{overflow-x:auto}
