@@ -70,23 +70,46 @@ VARIANTS = {
     "stop-words": TfidfVectorizer(stop_words="english"),
     "case-kept": CountVectorizer(lowercase=False),
     "min-df": TfidfVectorizer(min_df=3, dtype=np.float32),
+    "bigrams": TfidfVectorizer(ngram_range=(1, 2)),
+    "bigrams-trigrams-stop-words": CountVectorizer(ngram_range=(2, 3), stop_words="english"),
+    "bigrams-max-features-sublinear": TfidfVectorizer(
+        ngram_range=(1, 2), max_features=100, sublinear_tf=True
+    ),
+    "hashing": HashingVectorizer(),
+    # 16 columns: words collide, and with alternate signs some cancel to a stored 0 that
+    # binary makes 1, as scikit-learn's own transform does
+    "hashing-collisions-binary": HashingVectorizer(n_features=16, binary=True, norm=None),
+    "hashing-trigrams-l1": HashingVectorizer(
+        n_features=64, ngram_range=(1, 3), alternate_sign=False, norm="l1"
+    ),
 }
 
 
+@pytest.mark.parametrize("bow", [True, False])
 @pytest.mark.parametrize("name", list(VARIANTS))
-def test_the_fast_path_gives_the_matrix_of_every_rebuilt_string(data, name):
+def test_the_fast_path_gives_the_matrix_of_every_rebuilt_string(data, name, bow):
     """For every sample, the document-term matrix built from the masks equals the vectorizer's
-    transform of the rebuilt string, bit for bit."""
+    transform of the rebuilt string, bit for bit: the same stored entries, in the same order,
+    with the same values (n-grams across deleted words included)."""
     pipe = fitted(VARIANTS[name], data)
-    ex = TextExplainer(pipe)
+    ex = TextExplainer(pipe, bow=bow)
     assert ex.path == "counts", ex.path_reason
-    docs = data[0][:25] + ["", "a I 9", "Excellent excellent EXCELLENT café, café!"]
+    docs = data[0][:25] + [
+        "",
+        "a I 9",
+        "Excellent excellent EXCELLENT café, café!",
+        "good not good, not bad good",
+    ]
     fast, strings = fast_and_strings(ex, docs)
     assert isinstance(fast, FastInput) and [k for k, _ in fast.parts] == ["counts"]
     mine = sp.csr_matrix(fast.parts[0][1])
     theirs = sp.csr_matrix(pipe[0].transform(strings))
     assert mine.shape == theirs.shape and mine.dtype == theirs.dtype
     assert (mine != theirs).nnz == 0
+    theirs.sort_indices()
+    np.testing.assert_array_equal(mine.indptr, theirs.indptr)
+    np.testing.assert_array_equal(mine.indices, theirs.indices)
+    np.testing.assert_array_equal(mine.data, theirs.data)
     # and so the model's probabilities are the same
     np.testing.assert_array_equal(pipe[1:].predict_proba(mine), pipe.predict_proba(strings))
 
@@ -94,9 +117,10 @@ def test_the_fast_path_gives_the_matrix_of_every_rebuilt_string(data, name):
 @pytest.mark.parametrize(
     "vectorizer,mask,reason",
     [
-        (TfidfVectorizer(ngram_range=(1, 2)), None, "n-grams"),
+        (TfidfVectorizer(ngram_range=(1, 9)), None, "n-grams"),
+        (TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4)), None, "own analyzer"),
         (TfidfVectorizer(token_pattern=r"(?u)\b\w+\b"), None, "custom token pattern"),
-        (HashingVectorizer(), None, "HashingVectorizer"),
+        (HashingVectorizer(preprocessor=str.upper), None, "preprocessor"),
         (TfidfVectorizer(strip_accents="unicode"), None, "strips accents"),
         (TfidfVectorizer(), "UNKWORDZ", "mask string"),
     ],
@@ -308,7 +332,7 @@ def test_the_json_head_and_verbose_say_which_path_the_model_takes(tmp_path, data
     docs, _ = data
     pd.DataFrame({"review": docs[:3]}).to_csv(tmp_path / "docs.csv", index=False)
     cases = [("fast", TfidfVectorizer(), "counts")]
-    cases += [("ngrams", TfidfVectorizer(ngram_range=(1, 2)), "strings")]
+    cases += [("char-ngrams", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 3)), "strings")]
     for name, vec, path in cases:
         joblib.dump(fitted(vec, data), tmp_path / f"{name}.joblib")
         args = ["explain", "-m", tmp_path / f"{name}.joblib", "--rows", tmp_path / "docs.csv"]
@@ -322,8 +346,8 @@ def test_the_json_head_and_verbose_say_which_path_the_model_takes(tmp_path, data
             assert head["text"]["path_reason"] is None
             assert "the samples' document-term matrix (the exact fast path)" in res.stderr
         else:
-            assert "n-grams (1, 2)" in head["text"]["path_reason"]
-            assert "model input: the rebuilt strings (n-grams (1, 2)" in res.stderr
+            assert "its own analyzer" in head["text"]["path_reason"]
+            assert "model input: the rebuilt strings (the vectorizer has its own analyzer" in res.stderr
         features = [f for e in head["explanations"] for f in e["features"]]
         assert features and all(f["column"] == "review" and f["spans"] for f in features)
 

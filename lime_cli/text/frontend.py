@@ -44,7 +44,7 @@ class TextInstances:
     """A chunk of documents, split into words."""
 
     docs: list[Document]
-    cols: list[np.ndarray | None]  # per document: vocabulary columns for the fast path (None: strings)
+    cols: list  # per document: its plan for the fast path (CountsPath.plan; None: strings)
     keys: np.ndarray  # (B, KEY_WORDS) uint32
 
     def __len__(self) -> int:
@@ -105,10 +105,13 @@ class TextFrontEnd(FrontEnd):
 
     def encode(self, rows: list[str]) -> TextInstances:
         docs = [document(t, self.tokenizer, self.bow) for t in rows]
-        cols = [self.counts.columns(d) if self.counts is not None else None for d in docs]
-        for b, c in enumerate(cols):
-            if c is not None and (c < 0).any():  # words the model provably ignores are no features
-                docs[b], cols[b] = docs[b].take(np.flatnonzero(c >= 0)), c[c >= 0]
+        cols = [None] * len(docs)
+        for b, doc in enumerate(docs):
+            planned = self.counts.plan(doc) if self.counts is not None else None
+            if planned is not None:
+                keep, cols[b] = planned
+                if len(keep) < doc.d:  # words the model provably ignores are no features
+                    docs[b] = doc.take(keep)
         return TextInstances(docs, cols, text_keys(rows))
 
     def sample(self, instances: TextInstances, rngs, num_samples, settings, threads) -> Samples:

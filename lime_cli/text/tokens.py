@@ -134,11 +134,14 @@ def tokenizer_for(
     model, token_pattern: str | None = None, lowercase: bool | None = None, column: str | None = None
 ) -> Tokenizer:
     """The model's own tokenization when it starts with a word vectorizer (or applies one to
-    ``column``), else runs of word characters; ``token_pattern`` and ``lowercase`` override."""
+    ``column``), else runs of word characters (lowercased when the model's character-n-gram
+    vectorizer lowercases); ``token_pattern`` and ``lowercase`` override."""
     vec = vectorizer_of(model) if column is None else vectorizer_for_column(model, column)
     pattern, lower = WORD_RUNS, False
+    if vec is not None and vec.preprocessor is None and not callable(vec.analyzer):
+        lower = bool(vec.lowercase)  # the model lowercases what it reads: words then differ by case in vain
     if vec is not None and vec.analyzer == "word" and vec.tokenizer is None:
-        pattern, lower = vec.token_pattern or WORD_RUNS, bool(vec.lowercase)
+        pattern = vec.token_pattern or WORD_RUNS
     if token_pattern is not None:
         pattern = token_pattern
     if lowercase is not None:
