@@ -521,9 +521,10 @@ def explain(
     categorical: CategoricalOption = None,
     discretizer: DiscretizerOption = "quartile",
     fmt: Annotated[
-        str, typer.Option(
+        str,
+        typer.Option(
             "--format", "-f", metavar="FORMAT", help="table, json, jsonl, csv, parquet or html (a report)."
-        )
+        ),
     ] = "table",
     output: OutputOption = None,
     import_path: ImportPathOption = None,
@@ -642,7 +643,7 @@ def _load_and_explain(
 ) -> _Loaded:  # fmt: skip
     """Load the inputs of explain and check and make their explainer: a table's, a table's with
     text columns (``--data`` and ``--text``), or documents' (``--text`` alone)."""
-    if not text:
+    if not text and explainer_file is None:
         _no_text_options(token_pattern, mask_string, bow)
     if text and data is None and explainer_file is None:  # a model of documents
         fitted, table, positions, source = _text_inputs(
@@ -657,6 +658,10 @@ def _load_and_explain(
     fitted, train, stats, table, positions, source = _inputs(
         model, data, explainer_file, rows, row, import_path, trust, rows_format, text
     )
+    if stats is not None and stats.text and not text:  # saved by lime fit --text
+        text = list(stats.text)
+    if not text:
+        _no_text_options(token_pattern, mask_string, bow)
     if text:
         method = dict(method, text=text, token_pattern=token_pattern, bow=bow, mask_string=mask_string)
     with _naming_model(model):
@@ -923,9 +928,21 @@ def fit(
     seed: SeedOption = None,
     import_path: ImportPathOption = None,
     trust: TrustOption = None,
+    text: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--text",
+            metavar="COLUMN",
+            help="A text column (repeatable): no statistics; explain reads its words as features.",
+            show_default="none",
+        ),
+    ] = None,
 ) -> None:
     """Save the training statistics, so explain and check need no training table."""
+    from dataclasses import replace
+
     from .core.model import inspect_model
+    from .explainer import check_text_columns
     from .tabular import feature_columns, fit_training_stats
     from .tabular.explainer_file import write_explainer_file
     from .tabular.native import model_categories, with_model_categories
@@ -936,17 +953,24 @@ def fit(
         raise ParameterError("--trust applies to the types of a .skops --model; no --model is given")
     if seed is not None and seed < 0:
         raise ParameterError(f"--seed must be an integer >= 0, not {seed!r}")
-    train = load_table(data, "data")
-    info = features = None
+    text = list(text or ())
+    train = load_table(data, "data", text=text)
+    info = fitted = None
     if model is not None:  # the model's features, in its order, and how it is explained
         fitted = load_model(model, folders, trust or ())
         info = inspect_model(fitted, mode)
     elif mode is not None:
         inspect_model(_Modes(), mode)  # checks the name
     with _naming(f"data file {data}"):
+        check_text_columns(fitted, train, text)
+        if target is not None and target in text:
+            raise ParameterError(f"--text column {target!r} is the --target column")
         wanted = {}
-        if model is not None:
+        features = [str(c) for c in train.columns if c != target] if fitted is None else None
+        if fitted is not None:
             features = feature_columns(fitted, train, target)
+        features = [c for c in features if c not in set(text)]
+        if fitted is not None:
             wanted = model_categories(fitted, features)  # native categoricals
         categorical = list(categorical or ())
         stats = fit_training_stats(
@@ -957,15 +981,17 @@ def fit(
             discretizer=discretizer,
             regression=(info.mode if info else mode) == "regression",
             seed=seed or 0,
+            allow_empty=bool(text),
         )
-        stats = with_model_categories(stats, wanted)
+        stats = replace(with_model_categories(stats, wanted), text=text)
     write_explainer_file(
         out,
         stats,
         mode=info.mode if info else None,
         classes=None if info is None or info.classes is None else list(info.classes),
     )
-    typer.echo(f"wrote {out}: {len(stats.feature_names)} features", err=True)
+    words = f" and {len(text)} text column{'s' if len(text) > 1 else ''} ({', '.join(text)})" if text else ""
+    typer.echo(f"wrote {out}: {len(stats.feature_names)} features{words}", err=True)
 
 
 class _Modes:
@@ -1111,6 +1137,7 @@ def _inputs(model, data, explainer_file, rows, row, import_path, trust=None, row
         from .tabular.explainer_file import read_explainer_file
 
         stats = read_explainer_file(explainer_file)
+        text = text or stats.text  # its text columns are read as text
     else:
         train = load_table(data, "data", text=text or ())
     table = load_table(rows, "rows", rows_format or "csv", text=text or ()) if rows is not None else train

@@ -207,26 +207,9 @@ class Explainer(_Explaining):
         self.settings = Settings.create(**settings)
         self.model_info = inspect_model(model, mode)
         text = [text] if isinstance(text, str) else list(text)
-        if text and stats is not None:
-            raise ParameterError("{text} columns need the training table ({data}), not saved statistics")
-        if len(set(text)) < len(text):
-            raise ParameterError(f"{{text}} names a column twice: {', '.join(map(repr, text))}")
-        if text and data is not None:
-            missing = [c for c in text if c not in data.columns]
-            if missing:
-                raise DataError(f"{{text}} column {missing[0]!r} is not a column of the data")
-            for c in text:
-                number = _a_number_column(data[c])
-                if number is not None:
-                    raise DataError(
-                        f"{{text}} column {c!r} holds numbers, not text (such as {number!r}): "
-                        "explain it as an ordinary column"
-                    )
-        names = getattr(model, "feature_names_in_", None)
-        if text and names is not None:
-            unused = [c for c in text if c not in {str(n) for n in names}]
-            if unused:
-                raise ParameterError(f"{{text}} column {unused[0]!r} is not one the model takes")
+        if stats is not None:
+            text = _saved_text(stats, text)
+        check_text_columns(model, data, text)
         table = TabularFrontEnd.for_model(
             model,
             data,
@@ -355,6 +338,46 @@ def _check_text_settings(token_pattern, mask_string) -> None:
             raise ParameterError(f"{{token_pattern}} is not a regular expression: {exc}") from None
     if mask_string is not None and not isinstance(mask_string, str):
         raise ParameterError(f"{{mask_string}} must be a string, not {mask_string!r}")
+
+
+def check_text_columns(model, data: pd.DataFrame | None, text: list[str]) -> None:
+    """A ParameterError or DataError when ``text`` names a column twice, one that ``data`` (if
+    given) lacks or holds numbers in, or one the model does not take."""
+    if len(set(text)) < len(text):
+        raise ParameterError(f"{{text}} names a column twice: {', '.join(map(repr, text))}")
+    if text and data is not None:
+        missing = [c for c in text if c not in data.columns]
+        if missing:
+            raise DataError(f"{{text}} column {missing[0]!r} is not a column of the data")
+        for c in text:
+            number = _a_number_column(data[c])
+            if number is not None:
+                raise DataError(
+                    f"{{text}} column {c!r} holds numbers, not text (such as {number!r}): "
+                    "explain it as an ordinary column"
+                )
+    names = getattr(model, "feature_names_in_", None)
+    if text and names is not None:
+        unused = [c for c in text if c not in {str(n) for n in names}]
+        if unused:
+            raise ParameterError(f"{{text}} column {unused[0]!r} is not one the model takes")
+
+
+def _saved_text(stats: TrainingStats, text: list[str]) -> list[str]:
+    """The text columns of saved statistics: theirs (``lime fit --text``), which ``text`` must
+    repeat when it names any."""
+    ordinary = [c for c in text if c in stats.feature_names]
+    if ordinary:
+        raise ParameterError(
+            f"the explainer file describes {ordinary[0]!r} as an ordinary column: "
+            f"save it with lime fit --text {ordinary[0]} to explain its words"
+        )
+    if text and sorted(text) != sorted(stats.text):
+        saved = ", ".join(stats.text) or "none"
+        raise ParameterError(
+            f"{{text}} names {', '.join(text)}, but the explainer file's text columns are {saved}"
+        )
+    return list(stats.text)
 
 
 def _a_number_column(values) -> str | None:

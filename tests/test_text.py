@@ -449,3 +449,80 @@ def test_a_very_long_document_and_a_capturing_token_pattern():
     tags = TextExplainer(Length(), token_pattern=r"#(\w+)", num_samples=200).frontend
     doc = tags.encode(["a #good day"]).docs[0]
     assert doc.words == ["good"] and doc.spans == [[(3, 7)]]  # the group, as scikit-learn reads it
+
+
+def test_a_table_with_text_and_continuous_columns(mixed_model):
+    """discretizer none: the price is a continuous feature (its standardized value) beside the
+    words and the category; the planted effects keep their signs, and a row alone is the same
+    as in a batch."""
+    from lime_cli import Explainer
+
+    pipe, train = mixed_model
+    ex = Explainer(pipe, train, target="y", text=["review"], discretizer="none", num_samples=3000)
+    rows = train.drop(columns="y").iloc[:30]
+    exps = ex.explain(rows)
+    prices = []
+    for e, price in zip(exps, rows["price"], strict=True):
+        f = {x.feature: x for x in e.features}
+        if abs(price - 50) < 10:  # features are ranked by weight x standardized value, as lime's
+            continue
+        assert "price" in f and f["price"].condition == "price" and f["price"].spans is None
+        assert f["price"].value == pytest.approx(price)
+        prices.append(f["price"].weight * (1 if e.label == "1" else -1))  # the effect on class 1
+        assert e.score > 0.5
+    assert len(prices) >= 5 and np.mean(np.array(prices) > 0) > 0.9  # the price raises the odds
+    assert [ex.explain(rows.iloc[[i]], positions=[i])[0] for i in range(3)] == exps[:3]
+
+
+def test_lime_fit_saves_text_columns_and_explain_uses_them(tmp_path, mixed_model):
+    """lime fit --text leaves the review out of the statistics and records it; explain
+    --explainer then explains its words, exactly as from the training table."""
+    import json
+
+    import joblib
+    from typer.testing import CliRunner
+
+    from lime_cli.cli import app
+    from lime_cli.tabular.explainer_file import read_explainer_file
+
+    pipe, train = mixed_model
+    joblib.dump(pipe, tmp_path / "m.joblib")
+    train.to_csv(tmp_path / "train.csv", index=False)
+    train.drop(columns="y").head(5).to_csv(tmp_path / "rows.csv", index=False)
+    m, ex_file = str(tmp_path / "m.joblib"), str(tmp_path / "ex.json")
+    run = CliRunner().invoke
+    res = run(
+        app, ["fit", "-m", m, "-d", str(tmp_path / "train.csv"), "-t", "y", "--text", "review", "-o", ex_file]
+    )
+    assert res.exit_code == 0, res.stderr
+    assert res.stderr == f"wrote {ex_file}: 2 features and 1 text column (review)\n"
+    stats = read_explainer_file(ex_file)
+    assert stats.text == ["review"] and stats.feature_names == ["price", "category"]
+    common = ["-m", m, "--rows", str(tmp_path / "rows.csv"), "-n", "500", "-f", "json"]
+    saved = run(app, ["explain", *common, "--explainer", ex_file])
+    direct = run(app, ["explain", *common, "-d", str(tmp_path / "train.csv"), "-t", "y", "--text", "review"])
+    assert saved.exit_code == 0 and direct.exit_code == 0, saved.stderr + direct.stderr
+    a, b = json.loads(saved.stdout)["explanations"], json.loads(direct.stdout)["explanations"]
+    assert a == b and any(f["spans"] for e in a for f in e["features"])
+    # --text may repeat the saved columns, not name others
+    res = run(app, ["explain", *common, "--explainer", ex_file, "--text", "review"])
+    assert res.exit_code == 0 and json.loads(res.stdout)["explanations"] == a
+    res = run(app, ["explain", *common, "--explainer", ex_file, "--text", "category"])
+    assert res.exit_code == 2 and res.stderr == (
+        "Error: the explainer file describes 'category' as an ordinary column: "
+        "save it with lime fit --text category to explain its words\n"
+    )
+    plain = str(tmp_path / "plain.json")
+    assert (
+        run(app, ["fit", "-m", m, "-d", str(tmp_path / "train.csv"), "-t", "y", "-o", plain]).exit_code == 0
+    )
+    res = run(app, ["explain", *common, "--explainer", plain, "--text", "review"])
+    assert res.exit_code == 2 and "describes 'review' as an ordinary column" in res.stderr
+    for bad, message in [
+        ("notes", "--text column 'notes' is not a column of the data"),
+        ("price", "--text column 'price' holds numbers, not text"),
+    ]:
+        res = run(
+            app, ["fit", "-m", m, "-d", str(tmp_path / "train.csv"), "-t", "y", "--text", bad, "-o", plain]
+        )
+        assert res.exit_code == 2 and message in res.stderr and "Traceback" not in res.stderr

@@ -27,6 +27,11 @@ A UTF-8 JSON object (strict JSON: no ``NaN`` or ``Infinity`` tokens) with:
 ``features``
     The model's feature names, in order: the ``name`` of each entry of
     ``columns``, in the same order.
+``text`` (optional; an empty list when absent)
+    The model's text columns (``lime fit --text``), which ``columns`` leaves
+    out: their words are the features, and they need no statistics; ``lime
+    explain --explainer`` explains them as text.  ``columns`` may be empty when
+    every feature is a text column.
 ``discretizer``
     How numeric columns were discretized: ``quartile``, ``decile``,
     ``entropy`` (numeric columns are ``binned``) or ``none`` (they are
@@ -340,7 +345,11 @@ def stats_to_dict(stats: TrainingStats) -> dict:
     (category values other than strings, numbers and booleans; a dtype that
     does not survive ``str`` and ``pandas_dtype``).
     """
-    return {"discretizer": stats.discretizer, "columns": [_column_to_dict(c) for c in stats.columns]}
+    return {
+        "discretizer": stats.discretizer,
+        "columns": [_column_to_dict(c) for c in stats.columns],
+        "text": list(stats.text),
+    }
 
 
 def stats_from_dict(d: dict) -> TrainingStats:
@@ -352,8 +361,11 @@ def stats_from_dict(d: dict) -> TrainingStats:
     discretizer = d["discretizer"]
     if discretizer not in DISCRETIZERS:
         raise ValueError(f"discretizer {discretizer!r} is not one of {', '.join(DISCRETIZERS)}")
+    text = d.get("text") or []
+    if not isinstance(text, list) or not all(isinstance(t, str) for t in text) or len(set(text)) < len(text):
+        raise ValueError(f"text must be a list of distinct column names, not {json.dumps(text)}")
     entries = d["columns"]
-    if not isinstance(entries, list) or not entries:
+    if not isinstance(entries, list) or not (entries or text):
         raise ValueError("columns is not a non-empty array")
     columns = []
     for i, entry in enumerate(entries):
@@ -363,6 +375,8 @@ def stats_from_dict(d: dict) -> TrainingStats:
             column = _column_from_dict(entry)
             if column.name in {c.name for c in columns}:
                 raise ValueError(f"the name {column.name!r} is also the name of an earlier column")
+            if column.name in text:
+                raise ValueError(f"{column.name!r} is also one of the text columns")
             if column.kind == ("binned" if discretizer == "none" else "continuous"):
                 raise ValueError(
                     f"kind {column.kind} does not go with discretizer {discretizer} (continuous columns go "
@@ -373,7 +387,7 @@ def stats_from_dict(d: dict) -> TrainingStats:
         except (TypeError, ValueError) as exc:
             raise type(exc)(f"{where}: {exc}") from None
         columns.append(column)
-    return TrainingStats(columns=columns, discretizer=discretizer)
+    return TrainingStats(columns=columns, discretizer=discretizer, text=list(text))
 
 
 # -- files --------------------------------------------------------------------------------------
@@ -404,6 +418,7 @@ def write_explainer_file(
         "features": features,
         "columns": body["columns"],
         "discretizer": body["discretizer"],
+        "text": body["text"],
     }
     text = json.dumps(doc, indent=2, allow_nan=False) + "\n"
     with AtomicFile(p) as handle:  # an error of the operating system is a StorageError naming p

@@ -10,7 +10,7 @@ columns, order and dtypes (a float array for a model fitted on one).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -73,7 +73,10 @@ class TabularFrontEnd(FrontEnd):
         must be the model's features)."""
         if stats is not None:
             names = getattr(model, "feature_names_in_", None)
-            if names is not None and [str(n) for n in names] != stats.feature_names:
+            if (
+                names is not None
+                and [str(n) for n in names if str(n) not in set(exclude)] != stats.feature_names
+            ):
                 raise DataError("the explainer file's columns are not the model's features")
             wanted = model_categories(model, stats.feature_names)
         elif data is None:
@@ -94,6 +97,8 @@ class TabularFrontEnd(FrontEnd):
                 allow_empty=bool(exclude),  # a table whose only features are text columns
             )
         stats = with_model_categories(stats, wanted)
+        if list(exclude) != stats.text:
+            stats = replace(stats, text=list(exclude))
         as_array = hasattr(model, "n_features_in_") and not hasattr(model, "feature_names_in_")
         return cls(stats, as_array=as_array)
 

@@ -123,6 +123,8 @@ class TrainingStats:
 
     columns: list[ColumnStats]
     discretizer: str
+    #: the model's text columns, which these statistics leave out (their words are features)
+    text: list[str] = field(default_factory=list)
 
     @property
     def feature_names(self) -> list[str]:

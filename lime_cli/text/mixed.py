@@ -11,13 +11,15 @@ dtypes, the text columns holding the rebuilt strings.
 
 Words are masked by independent draws (shifted Sobol' points of equal dimension
 would tie a column's word j to another column's word j, and to the table's
-column j). Z of an instance: the tabular features (all discrete), then the words of each
-text column in turn; instances of a chunk have different numbers of words, so
-each instance's features are the first ``widths[b]`` rows of Z.  Distance: each
-ordinary column counts 1 when its bin or category changed, each text column
-the share of its words deleted (so a text column weighs as much as one other
-column, however long it is); euclidean, with lime's kernel width for the
-number of columns, 0.75·√columns.
+column j). Z of an instance: the tabular features (the discrete ones, then the
+continuous ones, standardized, with ``discretizer="none"``), then the words of
+each text column in turn; instances of a chunk have different numbers of
+words, so each instance's features are the first ``widths[b]`` rows of Z.
+Distance: each ordinary column counts 1 when its bin or category changed (a
+continuous one its standardized change), each text column the share of its
+words deleted (so a text column weighs as much as one other column, however
+long it is); euclidean, with lime's kernel width for the number of columns,
+0.75·√columns.
 """
 
 from __future__ import annotations
@@ -30,7 +32,6 @@ import pandas as pd
 from ..core import streams
 from ..core.frontend import FrontEnd, Samples
 from ..core.kernel import default_kernel_width
-from ..errors import ParameterError
 from .frontend import TextFrontEnd, TextInstances, _masks
 
 
@@ -65,11 +66,10 @@ class MixedFrontEnd(FrontEnd):
     word_sampling = "random"  # see the module's docstring
 
     def __init__(self, table, texts: list[TextFrontEnd], order: list[str]) -> None:
-        if len(table.layout.continuous):
-            raise ParameterError("{discretizer} none is not supported with text columns: bin the columns")
         self.table, self.texts = table, texts
         self.order = order  # the model's columns, in its order
-        self.n_table = len(table.layout.discrete)
+        self.n_discrete = len(table.layout.discrete)  # Z's first rows: 0/1
+        self.n_table = self.n_discrete + len(table.layout.continuous)
         self.feature_names = [c for c in order if c in set(table.feature_names) | {t.column for t in texts}]
         self.n_features = self.n_table + 64 * len(texts)
 
@@ -100,7 +100,9 @@ class MixedFrontEnd(FrontEnd):
             for c, t in enumerate(instances.texts):
                 d, a = t.docs[b].d, offsets[b, c]
                 _masks(d, S, rngs[b], settings, self.word_sampling, out=Z[b, a : a + d])
-        return Samples(Z=Z, binary=Z.shape[1], data=(tab, offsets), widths=widths)
+        # words are 0/1 too, but only the first rows can be said to be (continuous ones follow)
+        binary = Z.shape[1] if self.n_discrete == nt else self.n_discrete
+        return Samples(Z=Z, binary=binary, data=(tab, offsets), widths=widths)
 
     def model_input(self, instances: MixedInstances, samples: Samples, threads: int = 1) -> pd.DataFrame:
         tab, offsets = samples.data
@@ -123,10 +125,12 @@ class MixedFrontEnd(FrontEnd):
         raise IndexError(j)
 
     def distances(self, Z: np.ndarray, binary: int, samples: Samples | None = None, index=None) -> np.ndarray:
-        """Euclidean: 1 per ordinary column whose bin or category changed, and per text column the
-        share of its words deleted."""
-        nt = self.n_table
-        sq = nt - Z[:, :nt, :].sum(axis=1)
+        """Euclidean: 1 per ordinary column whose bin or category changed (a continuous one: its
+        standardized change, squared), and per text column the share of its words deleted."""
+        nd, nt = self.n_discrete, self.n_table
+        sq = nd - Z[:, :nd, :].sum(axis=1)
+        if nt > nd:
+            sq += ((Z[:, nd:nt, :] - Z[:, nd:nt, :1]) ** 2).sum(axis=1)
         _, offsets = samples.data
         offsets = offsets[index]
         for c in range(len(self.texts)):
