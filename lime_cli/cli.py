@@ -262,6 +262,16 @@ TextOption = Annotated[
         show_default="none: a table",
     ),
 ]
+#: lime fit's --text: a text column left out of the statistics (explain reads its words)
+FitTextOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--text",
+        metavar="COLUMN",
+        help="A text column (repeatable): no statistics; explain reads its words as features.",
+        show_default="none",
+    ),
+]
 TokenPatternOption = Annotated[
     str | None,
     typer.Option(
@@ -928,15 +938,7 @@ def fit(
     seed: SeedOption = None,
     import_path: ImportPathOption = None,
     trust: TrustOption = None,
-    text: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--text",
-            metavar="COLUMN",
-            help="A text column (repeatable): no statistics; explain reads its words as features.",
-            show_default="none",
-        ),
-    ] = None,
+    text: FitTextOption = None,
 ) -> None:
     """Save the training statistics, so explain and check need no training table."""
     from dataclasses import replace
