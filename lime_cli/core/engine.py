@@ -52,7 +52,7 @@ def run(
     job: Job, rows, positions: np.ndarray, *, n_jobs: int = 1, backend: str | None = None
 ) -> Iterator[list[Explanation]]:
     """Explain the prepared ``rows`` (their ``positions`` are reported as ``row``), chunk by chunk."""
-    cap = cell_batch(job.frontend.n_features, job.settings)
+    cap = cell_batch(job.frontend.n_features, job.settings, job.frontend.chunk_cells)
     if job.stability:  # the replicates share the chunk: keep its arrays the same size
         cap = max(1, cap // (job.stability + 1))
     n = len(positions)
@@ -90,11 +90,11 @@ def _sized_chunks(job, tasks, cap, n, n_jobs, backend) -> Iterator[list[Explanat
         yield from run_chunks(explain_chunk, tasks(sizer.next_size(), start), n_jobs, backend)
 
 
-def cell_batch(n_features: int, settings: Settings) -> int:
-    """Instances per chunk that keep a chunk's sample cells near 4 million (at most 512): the
+def cell_batch(n_features: int, settings: Settings, cells: int = 4_000_000) -> int:
+    """Instances per chunk that keep a chunk's sample cells near ``cells`` (at most 512): the
     largest automatic chunk."""
     n = AUTO_CAP if settings.auto_samples else settings.first_samples
-    return int(min(max(4_000_000 // (n * max(n_features, 1)), 1), 512))
+    return int(min(max(cells // (n * max(n_features, 1)), 1), 512))
 
 
 def _releasing(chunks: Iterator[list[Explanation]], frontend: FrontEnd) -> Iterator[list[Explanation]]:

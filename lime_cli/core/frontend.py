@@ -67,6 +67,8 @@ class FrontEnd(ABC):
     n_features: int
     #: the explanation's ``note`` for an instance with no feature at all
     no_features_note = "the instance has no interpretable feature"
+    #: sample cells (instances x samples x features) of the largest automatic chunk
+    chunk_cells = 4_000_000
     #: the input's columns the features come from (``FeatureWeight.column``): a table's feature
     #: columns, a text column (whose words, the features, vary from instance to instance)
     feature_names: list[str]

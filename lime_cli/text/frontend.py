@@ -64,6 +64,10 @@ class TextFrontEnd(FrontEnd):
     """Documents of one text column, explained by their words."""
 
     no_features_note = "the document has no word: it is empty, or has none the model knows"
+    # a document's samples are cheap to explain, so the chunk's memory is what costs: fresh
+    # pages of a large chunk took longer to fault in than the chunk took to explain (a chunk of
+    # 2-4 documents ran 1.5x faster than one of 16 between lime runs); a quarter of the default
+    chunk_cells = 1_000_000
 
     def __init__(
         self,
