@@ -665,11 +665,9 @@ def _load_and_explain(
                 mode=mode, **method,
             )  # fmt: skip
         return _Loaded(explainer, table, positions, source)
-    fitted, train, stats, table, positions, source = _inputs(
+    fitted, train, stats, table, positions, source, text = _inputs(
         model, data, explainer_file, rows, row, import_path, trust, rows_format, text
     )
-    if stats is not None and stats.text and not text:  # saved by lime fit --text
-        text = list(stats.text)
     if not text:
         _no_text_options(token_pattern, mask_string, bow)
     if text:
@@ -967,13 +965,12 @@ def fit(
         check_text_columns(fitted, train, text)
         if target is not None and target in text:
             raise ParameterError(f"--text column {target!r} is the --target column")
-        wanted = {}
-        features = [str(c) for c in train.columns if c != target] if fitted is None else None
         if fitted is not None:
             features = feature_columns(fitted, train, target)
+        else:
+            features = [str(c) for c in train.columns if c != target]
         features = [c for c in features if c not in set(text)]
-        if fitted is not None:
-            wanted = model_categories(fitted, features)  # native categoricals
+        wanted = model_categories(fitted, features) if fitted is not None else {}  # native categoricals
         categorical = list(categorical or ())
         stats = fit_training_stats(
             train,
@@ -1139,7 +1136,7 @@ def _inputs(model, data, explainer_file, rows, row, import_path, trust=None, row
         from .tabular.explainer_file import read_explainer_file
 
         stats = read_explainer_file(explainer_file)
-        text = text or stats.text  # its text columns are read as text
+        text = list(text or stats.text)  # saved by lime fit --text: read as text, explained by words
     else:
         train = load_table(data, "data", text=text or ())
     table = load_table(rows, "rows", rows_format or "csv", text=text or ()) if rows is not None else train
@@ -1149,7 +1146,7 @@ def _inputs(model, data, explainer_file, rows, row, import_path, trust=None, row
         else f"data file {data}"
     )
     positions = _positions(row, table, source)
-    return fitted, train, stats, table, positions, source
+    return fitted, train, stats, table, positions, source, list(text or ())
 
 
 def _say_text_info(info: dict) -> None:

@@ -73,10 +73,8 @@ class TabularFrontEnd(FrontEnd):
         must be the model's features)."""
         if stats is not None:
             names = getattr(model, "feature_names_in_", None)
-            if (
-                names is not None
-                and [str(n) for n in names if str(n) not in set(exclude)] != stats.feature_names
-            ):
+            texts = set(exclude)
+            if names is not None and [str(n) for n in names if str(n) not in texts] != stats.feature_names:
                 raise DataError("the explainer file's columns are not the model's features")
             wanted = model_categories(model, stats.feature_names)
         elif data is None:

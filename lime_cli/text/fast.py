@@ -122,7 +122,6 @@ class CountsPath:
         self.ngrams = tuple(vec.ngram_range)
         self.sequences = self.hashing or self.ngrams != (1, 1)  # else unigram counts
         self.stop_words = vec.get_stop_words() or frozenset()
-        self.analyzer = vec.build_analyzer()
         pre, tok = vec.build_preprocessor(), vec.build_tokenizer()
         self.tokens = lambda text: tok(pre(vec.decode(text)))
         self.tfidf = getattr(vec, "_tfidf", None)  # TfidfVectorizer's transformer
