@@ -196,6 +196,33 @@ def test_ctrl_c_right_after_a_jobs_run_starts_prints_one_line(work, delay):
     assert not (work / "out.jsonl").exists() and temporaries(work) == []
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("when", ["starting", "working"])
+def test_ctrl_c_during_a_local_dask_run_prints_one_line_and_leaves_no_worker(work, when):
+    # the cluster's worker processes start in sessions of their own: the group's Ctrl-C reaches
+    # lime alone, which closes the cluster; Dask logs nothing of the tasks it cancels
+    import psutil
+
+    proc = start_lime(work, "--dask", "local", "-n", "20000")
+    workers: set = set()
+    deadline = time.monotonic() + 90
+    while True:  # until the workers are up ("working": and the run has opened its output)
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "the cluster never started"
+        workers |= set(psutil.Process(proc.pid).children(recursive=True))
+        if len(workers) >= 2 and (when == "starting" or temporaries(work)):
+            break
+        time.sleep(0.05)
+    time.sleep(0.5 if when == "working" else 0.0)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=90)
+    assert proc.returncode == 130, err
+    assert err.decode().splitlines() == ["Error: interrupted"]
+    assert not (work / "out.jsonl").exists() and temporaries(work) == []
+    _, alive = psutil.wait_procs(list(workers), timeout=20)
+    assert alive == [], f"workers left running: {alive}"
+
+
 # -- the operating system refuses a write ---------------------------------------------------
 
 

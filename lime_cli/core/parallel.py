@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -41,39 +42,57 @@ def quiet_loky_starts() -> None:
     the Ctrl-C (or the SIGTERM of a CI runner, sent to the group), and stops the
     workers itself.  (Ignoring SIGINT while a worker is forked would do it too,
     but a Ctrl-C in that moment would then be lost.)
-
-    loky forks through ``_posixsubprocess.fork_exec``, whose ``call_setsid``
-    argument (the 16th, in every Python since 3.2) makes the child call setsid()
-    before exec; this asks for it while loky starts a worker.
     """
     try:
-        import _posixsubprocess
-
         from joblib.externals.loky.backend import fork_exec as module
     except ImportError:  # another platform or joblib layout: workers start as joblib starts them
         return
     original = module.fork_exec
     if getattr(original, "lime_cli_quiet", False):
         return
-    lock = threading.Lock()
 
     def fork_exec(*args, **kwargs):
-        with lock:
-            real = _posixsubprocess.fork_exec
-
-            def in_own_session(*a, **kw):
-                if len(a) > 15 and isinstance(a[15], bool):
-                    a = (*a[:15], True, *a[16:])
-                return real(*a, **kw)
-
-            _posixsubprocess.fork_exec = in_own_session
-            try:
-                return original(*args, **kwargs)
-            finally:
-                _posixsubprocess.fork_exec = real
+        with children_in_own_sessions():
+            return original(*args, **kwargs)
 
     fork_exec.lime_cli_quiet = True
     module.fork_exec = fork_exec
+
+
+_SESSIONS_LOCK = threading.RLock()
+
+
+@contextmanager
+def children_in_own_sessions() -> Iterator[None]:
+    """While active, every process this one starts through ``_posixsubprocess.fork_exec``
+    (subprocess, multiprocessing's spawn, loky) calls setsid() before exec: the terminal's
+    Ctrl-C then reaches the ``lime`` process alone, which stops its workers itself.
+
+    ``fork_exec``'s ``call_setsid`` argument is its 16th in every Python since 3.2.  Where
+    ``_posixsubprocess`` is missing (another platform), children start as they would.
+    """
+    try:
+        import _posixsubprocess
+    except ImportError:
+        yield
+        return
+    with _SESSIONS_LOCK:
+        real = _posixsubprocess.fork_exec
+        if getattr(real, "lime_cli_setsid", False):  # already active (nested)
+            yield
+            return
+
+        def in_own_session(*a, **kw):
+            if len(a) > 15 and isinstance(a[15], bool):
+                a = (*a[:15], True, *a[16:])
+            return real(*a, **kw)
+
+        in_own_session.lime_cli_setsid = True
+        _posixsubprocess.fork_exec = in_own_session
+        try:
+            yield
+        finally:
+            _posixsubprocess.fork_exec = real
 
 
 _IN_WORKER = threading.local()
@@ -127,24 +146,68 @@ def as_worker(func: Callable, *args):
         _IN_WORKER.active = False
 
 
+class _signals_deferred:
+    """Within it (in the main thread), SIGINT, SIGTERM and SIGHUP are recorded, not acted on;
+    :meth:`deliver` raises the first one recorded, through the handler in force again."""
+
+    def __enter__(self) -> _signals_deferred:
+        self.taken: list[int] = []
+        self.previous: dict = {}
+        if threading.current_thread() is threading.main_thread():
+            for name in ("SIGINT", "SIGTERM", "SIGHUP"):
+                if hasattr(signal, name):
+                    sig = getattr(signal, name)
+                    self.previous[sig] = signal.signal(sig, lambda signum, frame: self.taken.append(signum))
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)
+
+    def deliver(self) -> None:
+        if self.taken:
+            signal.raise_signal(self.taken[0])
+
+
 @contextmanager
 def dask_client(address: str) -> Iterator[object]:
     """A ``distributed.Client`` for ``address``, or for a LocalCluster if it is ``local``.
 
     The local cluster listens on the loopback address only, with one
-    single-threaded worker process per core.
+    single-threaded worker process per core.  Its workers start in sessions of
+    their own (a Ctrl-C reaches the ``lime`` process alone, which closes the
+    cluster), and Dask's own log lines are silenced: a failed task reaches the
+    caller as its exception, and closing the cluster on an interrupt would
+    otherwise log every task it cancels.
     """
     try:
         from distributed import Client, LocalCluster
     except ImportError:
         raise ParameterError("--dask needs the distributed package: pip install 'lime-cli[dask]'") from None
     if address == "local":
-        with (
-            LocalCluster(
-                threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
-            ) as cluster,
-            Client(cluster) as client,
-        ):
+        import logging
+
+        # a cluster interrupted while it starts cannot be closed (Dask then prints tracebacks at
+        # exit): a signal that comes meanwhile is taken once the cluster and its client are up
+        with _signals_deferred() as deferred:
+            with children_in_own_sessions():
+                cluster = LocalCluster(
+                    threads_per_worker=1,
+                    processes=True,
+                    host="127.0.0.1",
+                    dashboard_address=None,
+                    silence_logs=logging.CRITICAL + 10,  # every level
+                )
+            try:
+                client = Client(cluster)
+                from ._dask_quiet import QuietClose
+
+                client.register_plugin(QuietClose(), name="lime-cli-quiet-close")
+            except BaseException:
+                cluster.close()
+                raise
+        with cluster, client:
+            deferred.deliver()
             yield client
         return
     try:
