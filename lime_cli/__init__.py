@@ -23,6 +23,7 @@ __version__ = "0.1.0"
 _LAZY = {
     "Explainer": ".explainer",
     "TextExplainer": ".explainer",
+    "ImageExplainer": ".explainer",
     "Settings": ".settings",
     "TIDY_COLUMNS": ".schema",
     "Explanation": ".schema",
@@ -49,6 +50,7 @@ __all__ = [
     "ExplanationList",
     "FeatureStability",
     "FeatureWeight",
+    "ImageExplainer",
     "LimeCliError",
     "ModelError",
     "ParameterError",

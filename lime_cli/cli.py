@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import functools
 import inspect
+import io
 import json
 import os
+import re
 import signal
 import sys
 import threading
@@ -19,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
+import numpy as np
 import typer
 from typer.core import TyperGroup
 
@@ -26,7 +29,15 @@ from . import __version__
 from .core.parallel import dask_client
 from .errors import DataError, LimeCliError, ModelError, ParameterError, StorageError
 from .explainer import Explainer, TextExplainer
-from .io import ROWS_FORMATS, check_output, load_model, load_table, open_output, write_explanations
+from .io import (
+    ROWS_FORMATS,
+    AtomicFile,
+    check_output,
+    load_model,
+    load_table,
+    open_output,
+    write_explanations,
+)
 
 EXIT_OK = 0
 EXIT_INTERNAL = 1
@@ -42,7 +53,11 @@ typer.core.TyperOption.display_type_rich = lambda self, ctx: (
 )
 _usage_name = typer.core.TyperArgument._usage_display_name
 typer.core.TyperArgument._usage_display_name = lambda self: (
-    self.display_name_raw.upper() if self.required and self.nargs == 1 else _usage_name(self)
+    ""
+    if getattr(self, "hidden", False)
+    else self.display_name_raw.upper()
+    if self.required and self.nargs == 1
+    else _usage_name(self)
 )
 
 # typer vendors click from 0.2x on; find its exception classes either way
@@ -188,7 +203,7 @@ ModelOption = Annotated[
         "--model",
         "-m",
         metavar="MODEL",
-        help="Fitted model: .skops (no code runs when it loads), or .joblib, .pkl, .pickle.",
+        help="Fitted model: .skops (no code runs when it loads), .joblib, .pkl, .pickle; images: .onnx.",
     ),
 ]
 DataOption = Annotated[
@@ -435,6 +450,133 @@ METHOD_OPTIONS = {
 }
 
 
+def _image_option(*names: str, **kwargs):
+    """An option of the Images panel of explain's help."""
+    return typer.Option(*names, rich_help_panel="Images", **kwargs)
+
+
+#: The image options of explain: a command decorated with @_image_options receives them as one
+#: dict, `image` (None or False: not given).
+IMAGE_OPTIONS = {
+    "images": Annotated[
+        list[Path] | None,
+        _image_option(
+            "--images",
+            metavar="PATH",
+            help="Image files or folders to explain; more paths may follow (--images *.png).",
+            show_default="none: a table",
+        ),
+    ],
+    "segments": Annotated[
+        str | None,
+        _image_option(
+            "--segments",
+            metavar="METHOD",
+            help="Regions: slic, quickshift (lime's), felzenszwalb or grid.",
+            show_default="slic",
+        ),
+    ],
+    "num_segments": Annotated[
+        int | None,
+        _image_option(
+            "--num-segments", metavar="N", help="About how many regions.", show_default="H*W/16, 16 to 50"
+        ),
+    ],
+    "hide": Annotated[
+        str | None,
+        _image_option(
+            "--hide",
+            metavar="FILL",
+            help="What a hidden region shows: mean, blur, or R,G,B (0-255).",
+            show_default="mean",
+        ),
+    ],
+    "image_size": Annotated[
+        tuple[int, int] | None,
+        _image_option(
+            "--image-size", metavar="H W", help="Resize every image to H x W first.", show_default="as read"
+        ),
+    ],
+    "scale": Annotated[
+        float | None,
+        _image_option(
+            "--scale", metavar="F", help="The model takes (pixel * F - mean) / std.", show_default="1"
+        ),
+    ],
+    "mean": Annotated[
+        str | None,
+        _image_option("--mean", metavar="M[,M,M]", help="Mean per channel (see --scale).", show_default="0"),
+    ],
+    "std": Annotated[
+        str | None,
+        _image_option("--std", metavar="S[,S,S]", help="Std per channel (see --scale).", show_default="1"),
+    ],
+    "channels_first": Annotated[
+        bool | None,
+        _image_option(
+            "--channels-first/--channels-last",
+            help="The model takes (N, C, H, W), or (N, H, W, C).",
+            show_default="the ONNX input's layout, else last",
+        ),
+    ],
+    "grayscale": Annotated[
+        bool, _image_option("--grayscale", help="Make images one channel (luma) first.", show_default=False)
+    ],
+    "flatten": Annotated[
+        bool,
+        _image_option("--flatten", help="Give the model one row of H*W*C values.", show_default=False),
+    ],
+    "masks": Annotated[
+        Path | None,
+        _image_option(
+            "--masks",
+            metavar="DIR",
+            help="Write DIR/<row>.png (top regions outlined) and DIR/<row>-segments.npy.",
+            show_default="none",
+        ),
+    ],
+}
+#: what an image option is when not given
+_IMAGE_UNSET = {"grayscale": False, "flatten": False}
+
+
+def _image_options(command):
+    """Give ``command`` the image options, declared once in IMAGE_OPTIONS, as one ``image`` dict,
+    and the paths that follow ``--images`` (``--images *.png``) as part of it."""
+    signature = inspect.signature(command, eval_str=True)
+    own = [p for p in signature.parameters.values() if p.name != "image"]
+    first = [p for p in own if p.kind != inspect.Parameter.KEYWORD_ONLY]
+    rest = [p for p in own if p.kind == inspect.Parameter.KEYWORD_ONLY]
+    more = inspect.Parameter(
+        "more_images",
+        inspect.Parameter.POSITIONAL_OR_KEYWORD,
+        default=None,
+        annotation=Annotated[
+            list[Path] | None, typer.Argument(metavar="[IMAGE]...", hidden=True, show_default=False)
+        ],
+    )
+    shared = [
+        inspect.Parameter(
+            name, inspect.Parameter.KEYWORD_ONLY, default=_IMAGE_UNSET.get(name), annotation=annotation
+        )
+        for name, annotation in IMAGE_OPTIONS.items()
+    ]
+
+    @functools.wraps(command)
+    def run(**kwargs):
+        image = {name: kwargs.pop(name) for name in IMAGE_OPTIONS}
+        more_images = kwargs.pop("more_images") or []
+        if more_images:
+            if not image["images"]:
+                shown = " ".join(str(p) for p in more_images[:3])
+                raise ParameterError(f"unexpected argument(s): {shown} (image paths follow --images)")
+            image["images"] = [*image["images"], *more_images]
+        return command(image=image, **kwargs)
+
+    run.__signature__ = signature.replace(parameters=[*first, more, *shared, *rest])
+    return run
+
+
 SeedOption = METHOD_OPTIONS["seed"]
 
 
@@ -498,11 +640,15 @@ EXPLAIN_EPILOG = """\
   Read the rows from a pipeline, write a Parquet file:
   [cyan]cat test.csv | lime explain -m m.joblib -d train.csv --rows - -f parquet -o out.parquet[/cyan]
 
+  Explain the images of a folder, and draw their strongest regions:
+  [cyan]lime explain -m model.onnx --images photos/ --masks regions/ -f jsonl > out.jsonl[/cyan]
+
 Exit codes: 0 success, 2 bad input or usage, 1 internal error.
 """
 
 
 @app.command(epilog=EXPLAIN_EPILOG)
+@_image_options
 @_method_options
 def explain(
     model: ModelOption,
@@ -562,8 +708,33 @@ def explain(
     ] = False,
     *,
     method: dict,
+    image: dict,
 ) -> None:
-    """Explain rows of a table, or documents, with LIME: ranked feature weights per row."""
+    """Explain rows of a table, documents, or images with LIME: ranked feature weights per row."""
+    if image["images"]:
+        table_options = {
+            "--data": data, "--explainer": explainer_file, "--target": target, "--row": row, "--rows": rows,
+            "--rows-format": rows_format, "--categorical": categorical, "--text": text,
+            "--token-pattern": token_pattern, "--mask-string": mask_string,
+            "--discretizer": None if discretizer == "quartile" else discretizer, "--no-bow": not bow,
+        }  # fmt: skip
+        given = [flag for flag, value in table_options.items() if value]
+        if given:
+            raise ParameterError(f"{given[0]} does not go with --images (it is for tables and documents)")
+        from .image.files import image_files
+
+        files = image_files(image["images"])
+        check_output(output, fmt, inputs=[("--model", model), *(("--images", f) for f in files)])
+        with _naming_model(model):
+            explainer = _image_explainer(model, import_path, trust, mode, method, image)
+            _explain_images(
+                explainer, files, image["masks"], fmt, output, label, top_labels, jobs, dask, quiet,
+                stability, model,
+            )  # fmt: skip
+        return
+    stray = [name for name, value in image.items() if value not in (None, False)]
+    if stray:
+        raise ParameterError(f"--{stray[0].replace('_', '-')} goes with --images")
     check_output(
         output,
         fmt,
@@ -616,6 +787,177 @@ def _write_html(chunks, output, explainer, documents, **inputs) -> None:
     context = _report_context(explainer, inputs, {"text columns": ", ".join(text)} if text else {})
     exps = [e for chunk in chunks for e in chunk]
     write_report(exps, output, title="LIME explanations", context=context, documents=documents)
+
+
+def _image_explainer(model, import_path, trust, mode, method, image):
+    """The ImageExplainer of ``lime explain --images``: an ONNX file goes to onnxruntime as a
+    path, any other model file is loaded as for tables."""
+    from .explainer import ImageExplainer
+
+    fitted = str(model) if model.suffix.lower() == ".onnx" else None
+    if fitted is None:
+        fitted = load_model(model, _import_folders(import_path), trust or ())
+    elif not model.is_file():
+        raise DataError(f"model file {model}: {'is a folder' if model.is_dir() else 'does not exist'}")
+    return ImageExplainer(
+        fitted,
+        segments=image["segments"] or "slic",
+        num_segments=image["num_segments"],
+        hide=image["hide"] or "mean",
+        image_size=image["image_size"],
+        scale=image["scale"],
+        mean=_channel_values(image["mean"], "--mean"),
+        std=_channel_values(image["std"], "--std"),
+        channels_first=image["channels_first"],
+        grayscale=image["grayscale"],
+        flatten=image["flatten"],
+        mode=mode,
+        **method,
+    )
+
+
+def _channel_values(text: str | None, flag: str) -> list[float] | None:
+    """``--mean 0.5`` or ``--mean 0.485,0.456,0.406``: one number, or one per channel."""
+    if text is None:
+        return None
+    try:
+        values = [float(v) for v in text.split(",")]
+    except ValueError:
+        raise ParameterError(
+            f"{flag} takes one number or one per channel (0.5 or 0.5,0.5,0.5), not {text!r}"
+        ) from None
+    if not all(np.isfinite(values)):
+        raise ParameterError(f"{flag} takes finite numbers, not {text!r}")
+    return values
+
+
+def _explain_images(
+    explainer, files, masks, fmt, output, label, top_labels, jobs, dask, quiet, stability, model
+) -> None:
+    """Explain the image ``files`` and write the explanations (and ``--masks``)."""
+    if masks is not None:
+        _check_masks_folder(masks, files, model)
+    with dask_client(dask) if dask else nullcontext():
+        chunks = explainer.iter_explain(
+            [str(f) for f in files],
+            labels=label or None,
+            top_labels=top_labels,
+            n_jobs=-1 if dask and jobs == 1 else jobs,
+            backend="dask" if dask else None,
+            stability=stability,
+        )
+        if masks is not None:
+            chunks = _writing_masks(chunks, explainer, masks)
+        progress = not quiet and len(files) > 1 and sys.stderr.isatty()
+        if fmt == "table":
+            _render_tables(chunks, output, len(files) if progress else 0, stability > 0, None)
+            return
+        if progress:
+            from .render import track
+
+            chunks = track(chunks, total=len(files))
+        if fmt == "html":
+            from .html import write_report
+
+            context = _report_context(explainer, {"model": model, "images": f"{len(files)} files"})
+            exps = [e for chunk in chunks for e in chunk]
+            images = _report_images(explainer, exps)
+            write_report(exps, output, title="LIME explanations", context=context, images=images)
+        else:
+            write_explanations(chunks, fmt, explainer.mode, output, text=None)
+
+
+def _check_masks_folder(masks: Path, files, model) -> None:
+    """--masks DIR: a folder (made if missing) that holds none of the inputs."""
+    if masks.exists() and not masks.is_dir():
+        raise ParameterError(f"--masks {masks}: is a file, not a folder")
+    try:
+        masks.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StorageError.from_os(exc, "make", masks) from None
+    here = masks.resolve()
+    for f in [*files, model]:
+        if Path(f).resolve().parent == here and Path(f).name.endswith((".png", ".npy")):
+            raise ParameterError(f"--masks {masks}: holds the input {f}, which a mask could overwrite")
+
+
+def _writing_masks(chunks, explainer, folder: Path):
+    """The chunks, unchanged, writing per explanation ``<row>.png`` (``<row>-<label>.png`` when
+    several labels are explained) and per image ``<row>-segments.npy`` as each chunk comes."""
+    from .image.render import render_regions
+
+    def write(path: Path, data: bytes) -> None:
+        with AtomicFile(path, binary=True) as handle:
+            handle.write(data)
+
+    for chunk in chunks:
+        by_row: dict[int, list] = {}
+        for e in chunk:
+            by_row.setdefault(e.row, []).append(e)
+        for row, exps in by_row.items():
+            source = exps[0].source
+            picture = explainer.prepare_image(source)
+            segments = explainer.segment_map(source)
+            buffer = io.BytesIO()
+            np.save(buffer, segments.astype(np.int32))
+            write(folder / f"{row}-segments.npy", buffer.getvalue())
+            for e in exps:
+                name = f"{row}.png" if len(exps) == 1 else f"{row}-{_safe_name(e.label)}.png"
+                write(folder / name, _png(render_regions(picture, segments, e)))
+        yield chunk
+
+
+def _safe_name(label) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", str(label)) or "label"
+
+
+def _png(pixels: np.ndarray) -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG", optimize=True)
+    return buffer.getvalue()
+
+
+def _report_images(explainer, exps) -> dict:
+    """Each explanation's strongest regions drawn on its image, as a data URI keyed by (row,
+    label), for the HTML report."""
+    from .image.render import render_regions
+
+    out: dict = {}
+    regions: dict = {}
+    for e in exps:
+        if e.source is None:
+            continue
+        if e.row not in regions:
+            regions[e.row] = (explainer.prepare_image(e.source), explainer.segment_map(e.source))
+        picture, segments = regions[e.row]
+        out[e.row, e.label] = _compact_image_uri(_thumbnail(render_regions(picture, segments, e)))
+    return out
+
+
+def _thumbnail(pixels: np.ndarray, most: int = 360) -> np.ndarray:
+    """At most ``most`` pixels on the longer side (a large photo is shrunk for the page)."""
+    from PIL import Image
+
+    h, w = pixels.shape[:2]
+    if max(h, w) <= most:
+        return pixels
+    size = (max(1, round(w * most / max(h, w))), max(1, round(h * most / max(h, w))))
+    return np.asarray(Image.fromarray(pixels).resize(size, Image.Resampling.LANCZOS))
+
+
+def _compact_image_uri(pixels: np.ndarray) -> str:
+    """A data URI of the picture: PNG, or JPEG where that is smaller (a photo)."""
+    import base64
+
+    from PIL import Image
+
+    png = _png(pixels)
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="JPEG", quality=85)
+    kind, data = ("png", png) if len(png) <= len(buffer.getvalue()) else ("jpeg", buffer.getvalue())
+    return f"data:image/{kind};base64," + base64.b64encode(data).decode("ascii")
 
 
 def _report_context(explainer, inputs: dict, more: dict | None = None) -> dict[str, str]:

@@ -30,7 +30,7 @@ from .core.frontend import FrontEnd
 from .core.model import ModelInfo, inspect_model
 from .errors import DataError, ParameterError
 from .schema import Explanation, ExplanationList
-from .settings import Settings
+from .settings import AUTO_CAP, Settings
 from .tabular import TabularFrontEnd, TrainingStats
 
 
@@ -396,3 +396,167 @@ def _a_number_column(values) -> str | None:
     if not len(stripped) or pd.to_numeric(stripped, errors="coerce").isna().any():
         return None
     return str(stripped.iloc[0])
+
+
+#: Samples per image when none is given: lime_image's default (a model of images is slow).
+IMAGE_NUM_SAMPLES = 1000
+
+
+class ImageExplainer(_Explaining):
+    """Explains predictions of an image ``model`` through the regions (superpixels) of each image.
+
+    >>> explainer = ImageExplainer("digits.onnx", image_size=(8, 8), grayscale=True, scale=16 / 255)
+    >>> explanations = explainer.explain("digits/")        # a folder of PNGs, sorted by name
+    >>> explainer.explain(np.stack(images))                 # or arrays (N, H, W[, C])
+
+    Each image is resized to ``image_size`` and made greyscale (``grayscale``) first; it is cut
+    into regions (``segments``) and a region is hidden by filling it (``hide``).  The perturbed
+    images are then normalised as the model was trained, ``(x * scale - mean) / std`` per
+    channel, laid out channels first or flattened as it takes them, and given to the model a
+    bounded batch at a time (:mod:`lime_cli.image.model`).  An explanation's features are
+    regions: ``region 7`` (``region 7 present``), with its bounding box ``bbox`` and ``area``;
+    :meth:`segment_map` gives an image's regions, :func:`lime_cli.image.render_regions` draws
+    the top ones.
+
+    Parameters
+    ----------
+    model:
+        A path to an ONNX file (``.onnx``, run with onnxruntime: ``pip install
+        'lime-cli[image]'``), whose input says the image size, channels and layout it takes and
+        whose probability output is used (a list of {class: p} maps gives the class names);
+        a path to a joblib, pickle or skops file; or an object whose ``predict_proba`` (or
+        ``predict``) takes a float32 array (N, H, W, C), or (N, C, H, W), or (N, H*W*C).
+    segments, num_segments:
+        ``slic`` (default), ``quickshift`` (lime's), ``felzenszwalb`` or ``grid``, and about how
+        many regions (default: ``min(50, max(16, H*W/16))``): :mod:`lime_cli.image.segment`.
+    hide:
+        What a hidden region shows: ``"mean"`` (its mean colour, as lime), ``"blur"`` (a
+        Gaussian-blurred copy of the image) or a colour ``"R,G,B"`` (0-255, scaled to the
+        image's value range).  A region's mean colour hides its texture and edges, not its
+        brightness: a model of an area's mean brightness is explained with a colour.
+    image_size:
+        (height, width) every image is resized to (bilinear), before it is segmented; default:
+        as they are (then all must have one size, the one the model takes).
+    scale, mean, std:
+        The model's normalisation, ``(x * scale - mean) / std``, with ``mean`` and ``std`` one
+        number or one per channel; pixel values are as stored (0-255 in an 8-bit file).
+    channels_first:
+        Give the model (N, C, H, W); default: what an ONNX model's input shape says, else False.
+    grayscale:
+        Convert images to one channel (luma) first.
+    flatten:
+        Give a Python model one row of H*W*C values per image (an ONNX model taking (N, values)
+        gets it anyway).
+    mode:
+        ``"classification"`` or ``"regression"``; from the model if None.
+    class_names:
+        Names of the model's output columns, in order, where it has none (an ONNX model giving a
+        tensor of probabilities is otherwise named by indices "0", "1", ...).
+    **settings:
+        The method's :class:`~lime_cli.settings.Settings`; ``num_samples`` defaults to 1000 (as
+        lime_image), ``kernel_width`` to 0.25 (cosine distances, as lime_image).  The default
+        method's sampling (each region shown with probability ``locality`` 0.8, from shifted
+        Sobol' points) gave steadier top-5 regions between seeds on MNIST digits than
+        independent draws or lime_image's (each region shown with probability 1/2, ``preset=
+        "lime"``), with the same recall of planted regions.
+    """
+
+    def __init__(
+        self,
+        model,
+        *,
+        segments: str = "slic",
+        num_segments: int | None = None,
+        hide="mean",
+        image_size=None,
+        scale: float | None = None,
+        mean=None,
+        std=None,
+        channels_first: bool | None = None,
+        grayscale: bool = False,
+        flatten: bool = False,
+        mode: str | None = None,
+        class_names: Sequence[str] | None = None,
+        **settings,
+    ) -> None:
+        from .image.files import check_size
+        from .image.frontend import ImageFrontEnd
+        from .image.model import image_model
+
+        if settings.get("num_samples") is None:
+            settings["num_samples"] = IMAGE_NUM_SAMPLES
+        self.settings = Settings.create(**settings)
+        size = check_size(image_size)
+        for name, value in (("grayscale", grayscale), ("flatten", flatten)):
+            if not isinstance(value, (bool, np.bool_)):
+                raise ParameterError(f"{name} must be True or False, not {value!r}")
+        if channels_first is not None and not isinstance(channels_first, (bool, np.bool_)):
+            raise ParameterError(f"channels_first must be True, False or None, not {channels_first!r}")
+        adapter = image_model(
+            model, scale=scale, mean=mean, std=std, channels_first=channels_first, flatten=bool(flatten),
+            mode=mode, class_names=class_names,
+        )  # fmt: skip
+        adapter.spec.check_size(size)
+        self._user_model = model
+        self.model_info = inspect_model(adapter, mode)
+        samples = AUTO_CAP if self.settings.auto_samples else self.settings.first_samples
+        self.frontend = ImageFrontEnd(
+            segments=segments, num_segments=num_segments, hide=hide, image_size=size,
+            grayscale=bool(grayscale), spec=adapter.spec, preprocess=adapter.preprocess, samples=samples,
+        )  # fmt: skip
+        width = self.settings.kernel_width
+        self.kernel_width = width if width is not None else self.frontend.default_kernel_width()
+
+    @property
+    def model(self):
+        """The model as given (a path to an ONNX file, or the object)."""
+        return self._user_model
+
+    @property
+    def image_model(self):
+        """The model as the core calls it (:class:`lime_cli.image.model.ImageModel`)."""
+        return self.model_info.model
+
+    def iter_explain(
+        self,
+        rows,
+        *,
+        positions: Sequence[int] | None = None,
+        labels: Sequence[str] | None = None,
+        top_labels: int | None = None,
+        n_jobs: int = 1,
+        backend: str | None = None,
+        stability: int = 0,
+    ) -> Iterator[list[Explanation]]:
+        """Yield the explanations of the images ``rows`` chunk by chunk, in order; see
+        :meth:`Explainer.iter_explain` for the other arguments.
+
+        ``rows``: a path to an image file or a folder of them (sorted by name), a list of paths
+        and arrays (H, W) or (H, W, C), an array (N, H, W) or (N, H, W, C), or what
+        :func:`lime_cli.image.read_images` returns.  An explanation's ``row`` is the image's
+        position among them, its ``source`` the file it came from.  Every image is read and
+        checked before the first chunk (a DataError names the file).
+        """
+        from .image.frontend import image_inputs
+
+        inputs = image_inputs(rows)
+        return super().iter_explain(
+            inputs, positions=positions, labels=labels, top_labels=top_labels, n_jobs=n_jobs,
+            backend=backend, stability=stability,
+        )  # fmt: skip
+
+    def prepare_image(self, image) -> np.ndarray:
+        """An image (a path, or an array (H, W) or (H, W, C)) as it is explained: a float32 array
+        (H, W, C), resized to ``image_size`` and greyscale when asked; its regions are those of
+        :meth:`segment_map`."""
+        from pathlib import Path
+
+        from .image.files import read_image
+
+        item = read_image(image) if isinstance(image, (str, Path)) else image
+        return self.frontend.image(item, "image")
+
+    def segment_map(self, image) -> np.ndarray:
+        """The (H, W) int32 map of an image's regions: pixel (r, c) is in ``region k`` of its
+        explanation where the map holds k.  ``image`` as for :meth:`prepare_image`."""
+        return self.frontend.segment(self.prepare_image(image))

@@ -85,6 +85,8 @@ svg .hb,.h1,.h2,.h3,.h4{fill:var(--pos)}.g1,.g2,.g3,.g4{fill:var(--neg)}.h1,.g1{
 .legend span{display:inline-block;width:12px;height:12px;vertical-align:-2px;margin:0 4px}
 .grid{display:flex;flex-wrap:wrap;gap:24px}
 .low{color:var(--neg);font-weight:600}
+figure.img{margin:.4em 0}figure.img img{max-width:100%;height:auto;border-radius:4px;display:block}
+figure.img figcaption{font-size:.9em}
 @media (max-width:640px){body{padding:8px}table.chart td:first-child{width:auto;overflow-wrap:normal}
 table.chart th:nth-child(2),table.chart td:nth-child(2){display:none}td.bar{width:22%}}
 @media print{*{-webkit-print-color-adjust:exact;print-color-adjust:exact}
@@ -148,7 +150,8 @@ def _value(v: object) -> str:
 
 
 def _title(e: Explanation) -> str:
-    return f"row {e.row}" + ("" if e.label is None else f" · label {e.label}")
+    source = f" · {e.source}" if getattr(e, "source", None) else ""
+    return f"row {e.row}" + ("" if e.label is None else f" · label {e.label}") + source
 
 
 class _Links:
@@ -171,10 +174,13 @@ class _Links:
 # -- one explanation --------------------------------------------------------------------------
 
 
-def explanation_html(e: Explanation, document: str | None = None, anchor: str = "e0") -> str:
+def explanation_html(
+    e: Explanation, document: str | None = None, anchor: str = "e0", image: str | None = None
+) -> str:
     """An explanation as an HTML fragment: its prediction, its weights as bars (right of the axis:
-    supports the label; left: contradicts it) with their numbers, and a text explanation's
-    document with its words highlighted."""
+    supports the label; left: contradicts it) with their numbers, a text explanation's
+    document with its words highlighted, and an image explanation's picture (``image``: a data
+    URI of its top regions drawn on it)."""
     out = [f'<section class="e" id="{escape(anchor)}"><h3>{escape(_title(e))}</h3>']
     parts = [
         f"model {_num(e.model_prediction)}",
@@ -191,6 +197,8 @@ def explanation_html(e: Explanation, document: str | None = None, anchor: str = 
     out.append(f'<div class="fit muted">{" · ".join(parts)}{low}</div>')
     if document is not None:
         out.append(_document(e, document))
+    if image is not None and image.startswith("data:image/"):
+        out.append(_figure(e, image))
     if e.features:
         out.append(_bars(e))
     else:
@@ -201,6 +209,26 @@ def explanation_html(e: Explanation, document: str | None = None, anchor: str = 
         out.append(f'<p class="muted">{n} selected feature{s} left out: not significant.</p>')
     out.append("</section>")
     return "".join(out)
+
+
+def _figure(e: Explanation, uri: str) -> str:
+    """The image with its strongest regions outlined: blue supports the label, vermillion
+    contradicts it (the caption says which regions, so the sign never rests on colour alone)."""
+    shown = [f for f in e.features[:5] if _finite(f.weight) and f.weight != 0]
+    pos = [f.feature for f in shown if f.weight > 0]
+    neg = [f.feature for f in shown if f.weight < 0]
+    said = []
+    if pos:
+        said.append(f'<span class="eff-p">supports: {escape(", ".join(pos))}</span> (blue)')
+    if neg:
+        said.append(f'<span class="m">contradicts: {escape(", ".join(neg))}</span> (vermillion)')
+    where = f" of {escape(e.source)}" if getattr(e, "source", None) else ""
+    alt = f"image{where} with its strongest regions outlined"
+    caption = "; ".join(said) or "no region outlined"
+    return (
+        f'<figure class="img"><img src="{escape(uri)}" alt="{alt}">'
+        f'<figcaption class="muted">{caption}</figcaption></figure>'
+    )
 
 
 def _bars(e: Explanation) -> str:
@@ -219,8 +247,12 @@ def _bars(e: Explanation) -> str:
         effect = ("supports" if pos else "contradicts") if finite else "undefined"
         s = stab.get(f.feature)
         cell = f'<td class="n">{_num(s.frequency, 2)}</td>' if stab else ""
+        condition, value = f.condition, _value(f.value)
+        if f.bbox is not None:  # a region: where it lies (rows, columns as numpy slices), its size
+            r0, c0, r1, c1 = f.bbox
+            condition, value = f"{f.feature} [{r0}:{r1}, {c0}:{c1}]", f"{f.area} px"
         rows.append(
-            f"<tr><td>{escape(_clip(f.condition))}</td><td>{escape(_clip(_value(f.value)))}</td>"
+            f"<tr><td>{escape(_clip(condition))}</td><td>{escape(_clip(value))}</td>"
             f'<td>{_w(f.weight)}</td><td class="{cls}">{effect}</td>'
             f'{cell}<td class="bar"><i class="{cls}" style="width:{width}%"></i></td></tr>'
         )
@@ -288,11 +320,13 @@ def report(
     documents: Mapping[int, str] | None = None,
     full: int = FULL,
     check=None,
+    images: Mapping[int, str] | None = None,
 ) -> str:
     """The page for ``explanations``: ``context`` (model, data, settings...) is listed as given;
-    ``documents`` maps a row to its text, for highlighting; ``full`` explanations are shown in
-    full; ``check`` (a :class:`lime_cli.check.CheckReport`) adds its rules first."""
-    body = _body(list(explanations), title, context or {}, documents or {}, full, check)
+    ``documents`` maps a row to its text, for highlighting; ``images`` a row, or (row, label),
+    to its picture (a ``data:image/...`` URI); ``full`` explanations are shown in full;
+    ``check`` (a :class:`lime_cli.check.CheckReport`) adds its rules first."""
+    body = _body(list(explanations), title, context or {}, documents or {}, full, check, images or {})
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width,initial-scale=1">'
@@ -314,18 +348,21 @@ def fragment(explanations: Sequence[Explanation], documents: Mapping[int, str] |
     return f'<div class="lime-cli"><style>{_scoped_css()}</style>{"".join(body)}</div>'
 
 
-def _body(exps, title, context, documents, full, check) -> list[str]:
+def _body(exps, title, context, documents, full, check, images=None) -> list[str]:
     """The sections.  Sizes: the heatmap and the index grow with the explanations shown in full
     (at least 30 and 60 of them), so that the page stays within 50 KB plus 4 KB per explanation
     shown in full."""
-    picks = _picks(exps)
+    # an image's regions are its own: "region 7" of one image is not that of another, so there
+    # are no SP-LIME picks, global view or heatmap of them
+    regions = any(f.bbox is not None for e in exps for f in e.features)
+    picks = [] if regions else _picks(exps)
     shown = _full_order(exps, [*_offender_indices(check, exps), *picks])[: max(full, 0)]
     links = _Links(exps, shown)
     body = [f"<h1>{escape(title)}</h1>"] if title else []
     if check is not None:
         body.append(_check_section(check, exps, links))
     body.append(_overview(exps, context, links))
-    if len(exps) > 1:
+    if len(exps) > 1 and not regions:
         body.append(_global(exps, picks, links))
         body.append(_heatmaps(exps, min(HEATMAP_ROWS, max(30, len(shown))), links))
     body.append("<h2>Explanations</h2>")
@@ -336,8 +373,12 @@ def _body(exps, title, context, documents, full, check) -> list[str]:
             f'<p class="muted">{len(shown)} of {len(exps)} shown in full: the rows a check rule names, '
             "SP-LIME's picks, the rows of low fidelity, then the others in order.</p>"
         )
+    images = images or {}
     for i in shown:
-        body.append(explanation_html(exps[i], documents.get(exps[i].row), anchor=links.id(exps[i])))
+        row = exps[i].row
+        picture = images.get((row, exps[i].label), images.get(row))
+        html = explanation_html(exps[i], documents.get(row), anchor=links.id(exps[i]), image=picture)
+        body.append(html)
     if len(exps) > 1:
         body.append(_index(exps, links, min(INDEX, max(60, len(shown)))))
     return body

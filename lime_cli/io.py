@@ -391,13 +391,14 @@ def check_output(
     path: str | os.PathLike | None,
     fmt: str,
     option: str = "--output",
-    inputs: dict[str, str | os.PathLike | None] | None = None,
+    inputs: dict[str, str | os.PathLike | None] | Sequence[tuple[str, object]] | None = None,
 ) -> None:
     """Validate an output destination before any work is done.
 
-    ``inputs`` maps an option (``--data``) to the file it names: an output that
-    is one of them, however spelled (``dir/../x.csv``, a symlink, a hard link),
-    is refused, so that an input is never overwritten.
+    ``inputs`` maps an option (``--data``) to the file it names (or lists such
+    pairs, an option naming several files): an output that is one of them,
+    however spelled (``dir/../x.csv``, a symlink, a hard link), is refused, so
+    that an input is never overwritten.
     """
     if fmt not in FORMATS:
         raise ParameterError(f"{{fmt}} must be one of {', '.join(FORMATS)}, not {fmt!r}")
@@ -406,7 +407,8 @@ def check_output(
             raise ParameterError("{fmt} parquet needs {output} FILE (Parquet is not written to stdout)")
         return
     p = Path(path)
-    for name, given in (inputs or {}).items():
+    pairs = (inputs or {}).items() if isinstance(inputs, dict) or inputs is None else inputs
+    for name, given in pairs:
         if given is not None and str(given) != "-" and same_file(p, Path(given)):
             raise ParameterError(
                 f"{option} {p} is the same file as {name} {given}: an input is never overwritten"

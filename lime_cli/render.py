@@ -137,6 +137,8 @@ class _Fitted:
 def explanation_title(e: Explanation) -> str:
     """``row 3 · label 1``, and the text column when every listed feature is one of its words."""
     label = "" if e.label is None else f" · label {e.label}"
+    if getattr(e, "source", None):
+        label += f" · {e.source}"
     words = {f.column for f in e.features if f.spans is not None}
     if words and all(f.spans is not None for f in e.features) and len(words) == 1:
         label += f" · words of {next(iter(words))}"
@@ -208,7 +210,11 @@ def explanation_table(e: Explanation, layout: TableLayout | None = None, documen
         condition = f.condition
         if f.spans is not None:  # a word: the document above says where; its column if others are listed
             condition = f'"{f.feature}"' if words_only else f'{f.column}: "{f.feature}"'
-        cells = [str(rank), condition, _value(f.value), Text(f"{f.weight:+.{decimals}f}", style=style)]
+        value = _value(f.value)
+        if f.bbox is not None:  # a region: where it lies (rows, columns as numpy slices), its size
+            r0, c0, r1, c1 = f.bbox
+            condition, value = f"{f.feature} [{r0}:{r1}, {c0}:{c1}]", f"{f.area} px"
+        cells = [str(rank), condition, value, Text(f"{f.weight:+.{decimals}f}", style=style)]
         if layout.stability:
             kept = freq.get(rank - 1)
             cells.append("" if kept is None else f"{kept.frequency:.0%}")

@@ -1,8 +1,11 @@
 """The explanation schema, in one place: the dataclasses, their JSON form, the tidy
 (long) table with its Parquet types, and reading explanations back.
 
-Schema version 2 (the README's "Output schema" section describes every field).  Version 2
-added ``column`` and ``spans`` to every feature; files of version 1 (without them) are read too.
+Schema version 3 (the README's "Output schema" section describes every field).  Version 2
+added ``column`` and ``spans`` to every feature; version 3 added, for images, a region's
+``bbox`` and ``area`` to its feature and the image's file, ``source``, to its explanation (in
+JSON only where set; in the tidy form as three last columns).  Files of versions 1 and 2 are
+read too.
 """
 
 from __future__ import annotations
@@ -17,9 +20,10 @@ from pathlib import Path
 
 from .errors import DataError
 
-SCHEMA_VERSION = 2
-#: schema versions :func:`read_explanations` reads (version 1 has no ``column`` and ``spans``)
-READABLE_VERSIONS = (1, 2)
+SCHEMA_VERSION = 3
+#: schema versions :func:`read_explanations` reads (version 1 has no ``column`` and ``spans``,
+#: version 2 no ``bbox``, ``area`` and ``source``)
+READABLE_VERSIONS = (1, 2, 3)
 
 
 @dataclass
@@ -27,9 +31,11 @@ class FeatureWeight:
     """One feature of an explanation: the instance's condition and its weight.
 
     ``column`` is the input column the feature comes from: a tabular feature's column is
-    itself (the default), a word's is its text column.  ``spans`` are the character offsets
-    ``[start, end)`` of a word's occurrences in its text column (for highlighting); None for
-    tabular features.
+    itself (the default), a word's is its text column, an image region's ``"image"``.
+    ``spans`` are the character offsets ``[start, end)`` of a word's occurrences in its text
+    column (for highlighting); None for tabular features.  An image region has ``bbox``, its
+    bounding box ``[r0, c0, r1, c1]`` in pixels (row and column of its top-left corner, ends
+    exclusive), and ``area``, its pixels; None for other features.
     """
 
     feature: str
@@ -38,6 +44,8 @@ class FeatureWeight:
     weight: float
     column: str | None = None
     spans: list[list[int]] | None = None
+    bbox: list[int] | None = None
+    area: int | None = None
 
     @property
     def key(self) -> str:
@@ -53,6 +61,29 @@ class FeatureWeight:
             raise TypeError(f"column of feature {self.feature!r} must be a string, not {self.column!r}")
         if self.spans is not None:
             self.spans = _spans(self.feature, self.spans)
+        if self.bbox is not None:
+            self.bbox = _bbox(self.feature, self.bbox)
+        if self.area is not None:
+            if not _is_int(self.area) or self.area < 0:
+                raise ValueError(
+                    f"area of feature {self.feature!r} must be an integer >= 0, not {self.area!r}"
+                )
+            self.area = int(self.area)
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, numbers.Integral) and not isinstance(v, bool)
+
+
+def _bbox(feature: str, bbox) -> list[int]:
+    """``bbox`` as ``[r0, c0, r1, c1]`` ints, checked: 0 <= r0 <= r1, 0 <= c0 <= c1."""
+    ok = isinstance(bbox, Sequence) and not isinstance(bbox, (str, bytes)) and len(bbox) == 4
+    ok = ok and all(_is_int(i) for i in bbox)
+    if not ok or not (0 <= bbox[0] <= bbox[2] and 0 <= bbox[1] <= bbox[3]):
+        raise ValueError(
+            f"bbox of feature {feature!r}: {bbox!r} is not [r0, c0, r1, c1], 0 <= r0 <= r1, 0 <= c0 <= c1"
+        )
+    return [int(i) for i in bbox]
 
 
 def _spans(feature: str, spans) -> list[list[int]]:
@@ -116,6 +147,8 @@ class Explanation:
     stability: Stability | None = None
     #: why the explanation lists no feature when the instance has none (an empty document)
     note: str | None = None
+    #: the file the instance came from (an image file); None for rows of a table
+    source: str | None = None
 
     def _repr_html_(self) -> str:
         """How a notebook shows it: :func:`lime_cli.html.fragment`."""
@@ -124,13 +157,13 @@ class Explanation:
         return fragment([self])
 
     def to_dict(self) -> dict:
-        """The plain-dict form (schema version 2), as Python values."""
+        """The plain-dict form (schema version 3), as Python values."""
         return asdict(self)
 
     @classmethod
     def from_dict(cls, d: dict) -> Explanation:
-        """From :meth:`to_dict` or the JSON form, of schema version 2 or 1 (features without
-        ``column`` and ``spans``: a feature's column is itself, no spans)."""
+        """From :meth:`to_dict` or the JSON form, of schema version 3, 2 or 1 (version 1's
+        features have no ``column`` and ``spans``: a feature's column is itself, no spans)."""
         d = dict(d)
         d["features"] = [FeatureWeight(**f) for f in d["features"]]
         for f in d["features"]:
@@ -145,6 +178,8 @@ class Explanation:
                 d[key] = _number(d[key], key)
         if d.get("label") is not None and not isinstance(d["label"], str):
             raise TypeError(f"label must be a string or null, not {d['label']!r}")
+        if d.get("source") is not None and not isinstance(d["source"], str):
+            raise TypeError(f"source must be a string or null, not {d['source']!r}")
         if d.get("stability") is not None:
             d["stability"] = Stability.from_dict(d["stability"])
             d["stability"].replicates = _integer(d["stability"].replicates, "stability.replicates")
@@ -183,17 +218,22 @@ def clean_number(x: float) -> float | None:
     return x if math.isfinite(x) else None
 
 
-#: the keys of a feature in the JSON form, in order (every key is always written)
+#: the keys of a feature in the JSON form, in order (each always written)
 FEATURE_KEYS = ("feature", "column", "condition", "value", "weight", "spans")
+#: the keys an image region's feature adds after them (written only where set)
+REGION_KEYS = ("bbox", "area")
 
 
 def explanation_json(e: Explanation) -> dict:
     """The JSON form of ``e``: :meth:`Explanation.to_dict`, with NaN and infinities as null.
 
     A feature's keys are :data:`FEATURE_KEYS`, in that order (``spans`` is null for tabular
-    features).
+    features and image regions), then for an image region :data:`REGION_KEYS`; ``source`` is
+    written only where set (an image read from a file).
     """
     d = e.to_dict()
+    if d["source"] is None:
+        del d["source"]
     for key in ("model_prediction", "local_prediction", "intercept", "score", "fidelity_gap"):
         d[key] = clean_number(d[key])
     features = []
@@ -201,7 +241,8 @@ def explanation_json(e: Explanation) -> dict:
         f["weight"] = clean_number(f["weight"])
         if isinstance(f["value"], float):
             f["value"] = clean_number(f["value"])
-        features.append({key: f[key] for key in FEATURE_KEYS})
+        keys = FEATURE_KEYS + tuple(k for k in REGION_KEYS if f[k] is not None)
+        features.append({key: f[key] for key in keys})
     d["features"] = features
     return d
 
@@ -237,7 +278,8 @@ def read_explanations(path: str) -> list[Explanation]:
             doc = json.loads(text)
             version = doc.get("schema_version", SCHEMA_VERSION)
             if isinstance(version, bool) or version not in READABLE_VERSIONS:
-                readable = " and ".join(map(str, READABLE_VERSIONS))
+                *first, last = map(str, READABLE_VERSIONS)
+                readable = f"{', '.join(first)} and {last}"
                 raise DataError(
                     f"{where} has schema_version {json.dumps(version)}; "
                     f"this lime-cli reads versions {readable}"
@@ -276,6 +318,9 @@ TIDY_TYPES = {
     "stability_score": "float64",
     "selection_frequency": "float64",
     "weight_std": "float64",
+    "source": "string",  # the image file; null for table rows and in-memory images
+    "bbox": "string",  # JSON text, [r0, c0, r1, c1]; null but for image regions
+    "area": "Int64",  # pixels of an image region; null but for image regions
 }
 TIDY_COLUMNS = list(TIDY_TYPES)
 
@@ -286,7 +331,8 @@ def explanations_to_frame(explanations: Sequence[Explanation]):
     An explanation that lists no feature (no selected weight could be told
     apart from zero) is one line of rank 0 with no feature, so that every
     explained row is in the table.  ``spans`` is JSON text (``[[14, 23], [80, 89]]``),
-    null for tabular features.
+    null for tabular features; ``bbox`` JSON text too (``[3, 0, 9, 7]``), null but for image
+    regions, as is ``area``.
     """
     import pandas as pd
 
@@ -319,6 +365,9 @@ def explanations_to_frame(explanations: Sequence[Explanation]):
                     nan if stab is None else stab.score,
                     nan if fs is None else fs.frequency,
                     nan if fs is None else fs.weight_std,
+                    e.source,
+                    None if f.bbox is None else json.dumps(f.bbox),
+                    f.area,
                 )
             )
     frame = pd.DataFrame.from_records(records, columns=TIDY_COLUMNS)
@@ -329,7 +378,8 @@ def parquet_schema():
     """The Parquet (pyarrow) schema of the tidy form."""
     import pyarrow as pa
 
-    kinds = {"int64": pa.int64(), "string": pa.string(), "float64": pa.float64(), "bool": pa.bool_()}
+    kinds = {"int64": pa.int64(), "Int64": pa.int64(), "string": pa.string(), "float64": pa.float64(),
+             "bool": pa.bool_()}  # fmt: skip
     return pa.schema([pa.field(c, kinds[t]) for c, t in TIDY_TYPES.items()])
 
 

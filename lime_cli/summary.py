@@ -35,7 +35,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from .errors import ParameterError
+from .errors import DataError, ParameterError
 from .schema import Explanation, feature_key
 
 #: Columns of :func:`summarize`'s frame, in order.
@@ -87,6 +87,8 @@ def summarize(
     for level in levels:
         if level not in LEVELS:
             raise ParameterError(f"{{by}} must be one of {', '.join(LEVELS)}, not {level!r}")
+    explanations = list(explanations)
+    _no_regions(explanations)
     groups: dict[str | None, list[Explanation]] = {}
     for e in explanations:
         groups.setdefault(e.label, []).append(e)
@@ -131,6 +133,15 @@ def summarize(
     return frame.drop(columns="_level").reset_index(drop=True)
 
 
+def _no_regions(explanations: Sequence[Explanation]) -> None:
+    """Image regions are each image's own: there is no global view of them."""
+    if any(f.bbox is not None for e in explanations for f in e.features):
+        raise DataError(
+            "the explanations are of images: a region is its own image's (region 7 of one image is "
+            "not region 7 of another), so there is no global view or pick of them"
+        )
+
+
 def submodular_pick(explanations: Sequence[Explanation], budget: int) -> list[int]:
     """Indices into ``explanations`` of the ``budget`` explanations SP-LIME picks, in pick order.
 
@@ -142,6 +153,7 @@ def submodular_pick(explanations: Sequence[Explanation], budget: int) -> list[in
     exps = list(explanations)
     if not exps:
         return []
+    _no_regions(exps)
     _, weights, _, _ = _matrix(exps)
     W = np.abs(weights)
     W[~np.isfinite(W)] = 0.0

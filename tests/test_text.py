@@ -340,7 +340,7 @@ def test_the_json_head_and_verbose_say_which_path_the_model_takes(tmp_path, data
         res = CliRunner().invoke(app, [str(a) for a in [*args, "-n", 300, "-f", "json", "-v"]])
         assert res.exit_code == 0, res.stderr
         head = json.loads(res.stdout)
-        assert head["schema_version"] == 2 and head["text"]["path"] == path
+        assert head["schema_version"] == 3 and head["text"]["path"] == path
         assert head["text"]["columns"] == ["review"] and head["text"]["lowercase"] == {"review": True}
         if path == "counts":
             assert head["text"]["path_reason"] is None

@@ -344,7 +344,7 @@ def _package(job, instances, positions, lab, fit, model_pred, insignificant, dro
         for o in order:
             if dropped[p, o]:
                 continue
-            # (feature, condition, value), and (column, spans) from front-ends that have them
+            # (feature, condition, value), and (column, spans, bbox, area) from front-ends that have them
             name, condition, value, *more = job.frontend.describe(instances, b, int(fit.features[p, o]))
             feats.append(FeatureWeight(name, condition, value, float(fit.coef[p, o]), *more))
         label = None if job.model.mode == "regression" else job.model.classes[int(lab[b, li])]
@@ -361,6 +361,7 @@ def _package(job, instances, positions, lab, fit, model_pred, insignificant, dro
                 low_fidelity=bool(fit.score[p] < job.settings.min_fidelity),
                 num_samples=int(n_samples),
                 insignificant=int(insignificant[p].sum()),
+                source=job.frontend.source(instances, b),
             )
         )
     return out

@@ -18,8 +18,10 @@ what an instance and a feature are:
   the samples (by default the euclidean distance to the instance in ``Z`` and
   lime's width, 0.75·√features);
 - :meth:`FrontEnd.describe` says what a feature of an instance is (its name,
-  condition and value; for a word, also its column and where it occurs), for
-  the explanation.
+  condition and value; for a word, also its column and where it occurs; for an
+  image region, its bounding box and area), for the explanation;
+  :meth:`FrontEnd.source` where an instance came from (an image's file), if
+  anywhere.
 
 A front-end must be picklable: it travels to the workers with each chunk.
 """
@@ -100,8 +102,13 @@ class FrontEnd(ABC):
     @abstractmethod
     def describe(self, instances: Instances, b: int, j: int) -> tuple:
         """(feature, condition, value) of feature ``j`` (a column of Z) for instance ``b``, and
-        optionally (column, spans): the input column it belongs to, the character offsets of a
-        word's occurrences."""
+        optionally (column, spans, bbox, area): the input column it belongs to, the character
+        offsets of a word's occurrences, an image region's bounding box and pixels."""
+
+    def source(self, instances: Instances, b: int) -> str | None:
+        """Where instance ``b`` came from (an image's file), for the explanation; None: a row of
+        the explained input, told by its position alone."""
+        return None
 
     def distances(self, Z: np.ndarray, binary: int, samples: Samples | None = None, index=None) -> np.ndarray:
         """(B, S) distances of the samples to their instance: euclidean in Z, by default.

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ..errors import ModelError, ParameterError
+from ..errors import LimeCliError, ModelError, ParameterError
 
 MODES = ("classification", "regression")
 
@@ -38,15 +38,22 @@ class ModelInfo:
             out = getattr(self.model, name)(X)
         except SystemExit as exc:
             raise ModelError(f"the model's {name} called sys.exit({exc.code})") from None
+        except LimeCliError:  # an adapter's own message (lime_cli.image.model): already clear
+            raise
         except Exception as exc:  # the user's model may raise anything
             msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise ModelError(f"the model's {name} failed: {msg}") from exc
         return _checked_predictions(out, name, n, None if self.classes is None else list(self.classes))
 
     def with_classes(self, count: int) -> ModelInfo:
-        """A classifier without ``classes_`` named by the columns of its output: "0", "1", ..."""
+        """A classifier without ``classes_`` named by the columns of its output: "0", "1", ...;
+        or by its ``classes_`` if it has learnt them on its first call (an ONNX model whose
+        probabilities are {class: probability} maps)."""
         if self.mode != "classification" or self.classes is not None:
             return self
+        late = getattr(self.model, "classes_", None)
+        if late is not None and len(late) == count:
+            return replace(self, classes=tuple(str(c) for c in np.asarray(late).tolist()))
         return replace(self, classes=tuple(str(i) for i in range(count)))
 
 

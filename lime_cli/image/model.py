@@ -1,0 +1,583 @@
+"""Models of images: an ONNX file or a Python object, called the way they were trained.
+
+:class:`ImageModel` is what the core calls (:class:`lime_cli.core.model.ModelInfo`
+takes it as it takes any model: ``predict_proba`` or ``predict``, ``classes_``).
+It is called with an :class:`ImageBatch`, the perturbed images of a chunk
+described by the chunk's masks, and builds them piece by piece, each piece at
+most :data:`IMAGE_BATCH_BYTES` of pixels, so that a chunk's memory does not grow
+with the image size or the number of samples.  Each piece is preprocessed as the
+model expects (:class:`Preprocess`: ``(x * scale - mean) / std`` per channel,
+channels first, flattened, the model's dtype), vectorised, and handed to the
+model; the outputs are concatenated.
+
+- :class:`ArrayModel` wraps an object whose ``predict_proba`` (or ``predict``)
+  takes a float32 array (N, H, W, C), or (N, H*W*C) with ``flatten``.
+- :class:`OnnxModel` runs an ONNX file with onnxruntime, and reads from it what it
+  takes (:class:`InputSpec`: its input's name, layout, fixed sizes and dtype) and
+  which output holds the probabilities (skl2onnx classifiers have two outputs,
+  ``label`` and ``probabilities``; the latter may be a list of {class: p} maps,
+  whose keys are then the class names).
+
+Images that do not fit what a model declares are refused before any chunk
+(:meth:`InputSpec.check`, called by the front-end on the first image), with a
+message naming the image file, the model and what each is.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import partial
+from itertools import chain
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import DataError, LimeCliError, ModelError, ParameterError
+
+#: At most this many bytes of perturbed pixels (float32) are built for one call of the model.
+IMAGE_BATCH_BYTES = 64 << 20
+
+_DTYPES = {"tensor(float)": "float32", "tensor(double)": "float64", "tensor(uint8)": "uint8",
+           "tensor(float16)": "float16"}  # fmt: skip
+
+
+# -- the batch of perturbed images ------------------------------------------------------------
+
+
+@dataclass
+class ImageBatch:
+    """Images to give a model: plain ``images``, or the samples of B images described by their
+    masks ``Z`` (B, D, S) over their ``segments``: a sample shows the image where its region is
+    kept and ``fills`` where it is hidden.  Samples are numbered instance-major (b * S + s)."""
+
+    images: np.ndarray  # (B, H, W, C) float32
+    fills: np.ndarray | None = None  # (B, H, W, C) float32
+    segments: np.ndarray | None = None  # (B, H, W) int32, labels 0..widths[b]-1
+    Z: np.ndarray | None = None  # (B, D, S) 0/1
+    widths: np.ndarray | None = None  # (B,) regions of each image
+
+    def __len__(self) -> int:
+        return len(self.images) * (1 if self.Z is None else self.Z.shape[2])
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        return tuple(self.images.shape[1:])
+
+    def build(self, start: int, stop: int, channels_first: bool = False, threads: int = 1) -> np.ndarray:
+        """Samples ``start`` to ``stop`` as a fresh float32 array (n, H, W, C), or (n, C, H, W):
+        for each image, every sample's pixels at once (no loop over samples), each pixel copied
+        from the image or the fill (exactly), on up to ``threads`` threads."""
+        H, W, C = self.image_shape
+        n = stop - start
+        if self.Z is None:
+            x = self.images[start:stop]
+            return np.ascontiguousarray(x.transpose(0, 3, 1, 2)) if channels_first else x.copy()
+        out = np.empty((n, C, H, W) if channels_first else (n, H, W, C), dtype=np.float32)
+        parts = min(threads, max(1, n * H * W * C // (1 << 20)))  # a part of at least 1M values
+        bounds = np.linspace(start, stop, parts + 1).astype(int)
+        from ..core.parallel import run_threads
+
+        ranges = list(zip(bounds[:-1], bounds[1:], strict=True))
+        run_threads(lambda ab: self._fill(out, start, *ab, channels_first), ranges, parts)
+        return out
+
+    def _fill(self, out: np.ndarray, offset: int, start: int, stop: int, channels_first: bool) -> None:
+        """Write samples ``start`` to ``stop`` into ``out`` (whose first row is sample ``offset``)."""
+        S = self.Z.shape[2]
+        for b in range(start // S, (stop - 1) // S + 1):
+            s0, s1 = max(start, b * S) - b * S, min(stop, (b + 1) * S) - b * S
+            o0 = b * S + s0 - offset
+            d = int(self.widths[b]) if self.widths is not None else self.Z.shape[1]
+            keep = (self.Z[b, :d, s0:s1] > 0.5).T[:, self.segments[b]]  # (n, H, W): pixel shown
+            image, fill = self.images[b], self.fills[b]
+            view = out[o0 : o0 + s1 - s0]
+            if channels_first:
+                image, fill, keep = image.transpose(2, 0, 1), fill.transpose(2, 0, 1), keep[:, None]
+            else:
+                keep = keep[..., None]
+            view[...] = fill
+            np.copyto(view, image, where=keep)
+
+
+# -- what a model takes --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """What a model declares it takes, for checking images against it (None: not declared).
+
+    ``layout``: ``"NHWC"``, ``"NCHW"``, ``"NHW"`` (greyscale without a channel axis),
+    ``"flat"`` (one row of ``values`` per image) or ``"any"`` (nothing declared).
+    """
+
+    name: str  # the model, as messages name it: "model file m.onnx", "the model (MLPClassifier)"
+    layout: str = "any"
+    height: int | None = None
+    width: int | None = None
+    channels: int | None = None
+    values: int | None = None
+
+    def check(self, shape: tuple[int, int, int], where: str) -> None:
+        """A DataError naming ``where`` (an image file) when an image of ``shape`` (H, W, C) does
+        not fit the model."""
+        H, W, C = shape
+        if self.layout == "flat":
+            if self.values is not None and self.values != H * W * C:
+                raise DataError(
+                    f"{where} gives {H}x{W}x{C} = {H * W * C} values per image, but {self.name} takes "
+                    f"{self.values}{_flat_hint(self.values, H, W, C)}"
+                )
+            return
+        if self.channels is not None and self.channels != C:
+            hint = "pass grayscale=True" if self.channels == 1 else "give it RGB images"
+            raise DataError(
+                f"{where} is {_kind(C)}, but {self.name} takes {_kind(self.channels)} images: {hint}"
+            )
+        want = (self.height or H, self.width or W)
+        if want != (H, W):
+            raise DataError(
+                f"{where} is {H}x{W} pixels, but {self.name} takes {want[0]}x{want[1]} images: "
+                f"pass image_size=({want[0]}, {want[1]})"
+            )
+
+    def check_size(self, size: tuple[int, int] | None) -> None:
+        """A ParameterError when ``image_size`` contradicts the size the model declares."""
+        fixed = (self.height, self.width)
+        if size is not None and None not in fixed and tuple(size) != fixed:
+            raise ParameterError(
+                f"image_size is {size[0]}x{size[1]}, but {self.name} takes {fixed[0]}x{fixed[1]} images"
+            )
+
+
+def _kind(channels: int) -> str:
+    return {1: "greyscale (1 channel)", 3: "RGB (3 channels)"}.get(channels, f"{channels}-channel")
+
+
+def _flat_hint(values: int, H: int, W: int, C: int) -> str:
+    """What image a flat model of ``values`` inputs may take, and the options that give it."""
+    if C == 3 and values == H * W:
+        return f": {H}x{W} greyscale images, pass grayscale=True"
+    if C == 1 and values == 3 * H * W:
+        return f": {H}x{W} RGB images, and this one is greyscale"
+    for c, extra in ((C, ""), (1, " and grayscale=True")):
+        side = math.isqrt(values // c) if values % c == 0 else 0
+        if side * side * c == values and (c == C or C == 3):
+            kind = "" if c == C else " greyscale"
+            return f": {side}x{side}{kind} images, pass image_size=({side}, {side}){extra}"
+    return ""
+
+
+@dataclass(frozen=True)
+class Preprocess:
+    """How images become the model's input: ``(x * scale - mean) / std`` per channel, then the
+    layout (channels first; flattened to one row per image, or without the channel axis) and
+    the model's dtype."""
+
+    scale: float | None = None
+    mean: tuple[float, ...] | None = None
+    std: tuple[float, ...] | None = None
+    channels_first: bool = False
+    flatten: bool = False
+    squeeze: bool = False  # (N, H, W): a greyscale model without a channel axis
+    dtype: str = "float32"
+
+    @classmethod
+    def create(cls, *, scale=None, mean=None, std=None, **layout) -> Preprocess:
+        """Checked: ``scale`` a positive number, ``mean`` and ``std`` a number or one per channel
+        (``std`` positive)."""
+        if scale is not None and not (_real(scale) and math.isfinite(scale) and scale > 0):
+            raise ParameterError(f"scale must be a positive number, not {scale!r}")
+        return cls(scale=None if scale is None else float(scale), mean=_per_channel("mean", mean),
+                   std=_per_channel("std", std, positive=True), **layout)  # fmt: skip
+
+    def check_channels(self, channels: int, where: str) -> None:
+        for name in ("mean", "std"):
+            values = getattr(self, name)
+            if values is not None and len(values) not in (1, channels):
+                raise ParameterError(
+                    f"{name} has {len(values)} values, but {where} has {channels} channel"
+                    f"{'s' if channels > 1 else ''}: give one value, or one per channel"
+                )
+
+    def apply(self, x: np.ndarray) -> np.ndarray:
+        """The model's input from a fresh float32 batch (n, H, W, C), or (n, C, H, W) with
+        ``channels_first``, changed in place where it can."""
+        shape = (-1, 1, 1) if self.channels_first else (-1,)
+        if self.scale is not None:
+            x *= np.float32(self.scale)
+        if self.mean is not None:
+            x -= np.asarray(self.mean, dtype=np.float32).reshape(shape)
+        if self.std is not None:
+            x /= np.asarray(self.std, dtype=np.float32).reshape(shape)
+        if self.dtype == "uint8":
+            x = np.clip(np.rint(x), 0, 255).astype(np.uint8)
+        elif self.dtype != "float32":
+            x = x.astype(self.dtype)
+        if self.flatten:
+            return x.reshape(len(x), -1)
+        return x.reshape(x.shape[:-1]) if self.squeeze else x
+
+
+def _real(v) -> bool:
+    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+
+
+def _per_channel(name: str, value, positive: bool = False) -> tuple[float, ...] | None:
+    if value is None:
+        return None
+    values = [value] if _real(value) else value
+    ok = isinstance(values, (Sequence, np.ndarray)) and not isinstance(values, str) and len(values) >= 1
+    ok = ok and all(_real(v) and math.isfinite(v) and (v > 0 or not positive) for v in values)
+    if not ok:
+        what = "positive numbers" if positive else "numbers"
+        raise ParameterError(f"{name} must be a number or one per channel, {what}, not {value!r}")
+    return tuple(float(v) for v in values)
+
+
+# -- the models ----------------------------------------------------------------------------
+
+
+class ImageModel:
+    """A model of images as the core calls it: ``predict_proba`` (a classifier) or ``predict``,
+    and ``classes_`` when known; each takes an :class:`ImageBatch` or an array of images
+    (N, H, W[, C]) in their value range, and preprocesses them as the model expects."""
+
+    spec: InputSpec
+    preprocess: Preprocess
+    classifier: bool  # has predict_proba
+    regressor: bool  # has predict
+    #: samples per call when the model takes a fixed number (an ONNX batch dimension of 1)
+    fixed_batch: int | None = None
+    batch_bytes: int = IMAGE_BATCH_BYTES
+    _classes: tuple[str, ...] | None = None
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def predict_proba(self):
+        if not self.classifier:
+            raise AttributeError("predict_proba")
+        return partial(self._call, "predict_proba")
+
+    @property
+    def predict(self):
+        if not self.regressor:
+            raise AttributeError("predict")
+        return partial(self._call, "predict")
+
+    @property
+    def classes_(self) -> np.ndarray:
+        if self._classes is None:
+            raise AttributeError("classes_")
+        return np.array(self._classes, dtype=object)
+
+    def _call(self, method: str, X) -> np.ndarray:
+        batch = X if isinstance(X, ImageBatch) else _plain(X)
+        n = len(batch)
+        per = max(1, self.batch_bytes // max(1, 4 * int(np.prod(batch.image_shape))))
+        if self.fixed_batch:
+            per = self.fixed_batch
+        from ..core.parallel import inner_threads
+
+        threads = inner_threads()
+        outs = []
+        for a in range(0, n, per):
+            b = min(a + per, n)
+            x = batch.build(a, b, self.preprocess.channels_first, threads)
+            if self.fixed_batch and b - a < per:  # pad to the model's batch, drop the extra outputs
+                x = np.concatenate([x, np.repeat(x[-1:], per - (b - a), axis=0)])
+            out = self._run(method, self.preprocess.apply(x))
+            outs.append(out[: b - a] if self.fixed_batch else out)
+        if len(outs) == 1:
+            return outs[0]
+        try:
+            return np.concatenate([np.asarray(o) for o in outs])
+        except ValueError as exc:
+            raise ModelError(f"{self.name}: its {method} gave pieces of different shapes ({exc})") from None
+
+    def _run(self, method: str, x: np.ndarray):
+        raise NotImplementedError
+
+
+def _plain(X) -> ImageBatch:
+    arr = np.asarray(X, dtype=np.float32)
+    if arr.ndim == 3:
+        arr = arr[..., None]
+    if arr.ndim != 4:
+        raise DataError(f"images must be an array (N, H, W) or (N, H, W, C), not of shape {arr.shape}")
+    return ImageBatch(arr)
+
+
+class ArrayModel(ImageModel):
+    """An object whose ``predict_proba`` or ``predict`` takes a float32 array of images (N, H, W, C),
+    (N, C, H, W) with ``channels_first``, or one row per image (N, H*W*C) with ``flatten``."""
+
+    def __init__(self, model, preprocess: Preprocess, *, name: str | None = None, class_names=None) -> None:
+        self.model = model
+        self.preprocess = preprocess
+        values = getattr(model, "n_features_in_", None)
+        name = name or f"the model ({type(model).__name__})"
+        if preprocess.flatten:
+            self.spec = InputSpec(name, "flat", values=int(values) if _real(values) else None)
+        else:
+            self.spec = InputSpec(name)
+        self.classifier = hasattr(model, "predict_proba")
+        self.regressor = hasattr(model, "predict")
+        classes = getattr(model, "classes_", None)
+        if class_names is not None:
+            self._classes = tuple(class_names)
+        elif classes is not None:
+            self._classes = tuple(str(c) for c in np.asarray(classes).tolist())
+
+    def _run(self, method: str, x: np.ndarray):
+        try:
+            return getattr(self.model, method)(x)
+        except Exception as exc:  # the user's model may raise anything
+            msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            hint = ""
+            if not self.preprocess.flatten and getattr(self.model, "n_features_in_", None) is not None:
+                hint = f" (it takes rows of {self.model.n_features_in_} values: pass flatten=True)"
+            raise ModelError(
+                f"{self.name}: its {method} failed on images of shape {x.shape} ({x.dtype}): {msg}{hint}"
+            ) from exc
+
+
+# -- ONNX ------------------------------------------------------------------------------------
+
+#: per process: (model digest, threads) -> session; an OnnxModel holds its file's bytes, not its
+#: session, so that it pickles to workers, which make their own session once
+_SESSIONS: dict[tuple[str, int], object] = {}
+
+
+class OnnxModel(ImageModel):
+    """An ONNX model run with onnxruntime; see the module's docstring for what is read from it.
+
+    ``channels_first`` is needed only when the input's shape does not tell (a channel axis of 1 or
+    3 at position 1, or last); ``mode`` only when the outputs do not (several outputs or one of
+    more than one column: a classifier; one column: a regressor).
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        *,
+        scale=None,
+        mean=None,
+        std=None,
+        channels_first: bool | None = None,
+        flatten: bool = False,
+        mode: str | None = None,
+        class_names=None,
+    ) -> None:
+        self.path = str(path)
+        name = f"model file {path}"
+        _onnxruntime(name)
+        try:
+            self._bytes = Path(path).read_bytes()
+        except OSError as exc:
+            raise ModelError(f"{name} cannot be read: {exc.strerror or exc}") from None
+        self._digest = hashlib.blake2b(self._bytes, digest_size=16).hexdigest()
+        session = self._session()
+        inputs = session.get_inputs()
+        if len(inputs) != 1:
+            raise ModelError(
+                f"{name} takes {len(inputs)} inputs ({', '.join(i.name for i in inputs)}); "
+                "lime-cli gives a model one input, the images"
+            )
+        inp = inputs[0]
+        self.input_name = inp.name
+        dtype = _DTYPES.get(inp.type)
+        if dtype is None:
+            raise ModelError(f"{name} takes {inp.type} input {inp.name!r}; lime-cli gives images as "
+                             "float, double, float16 or uint8 tensors")  # fmt: skip
+        self.spec, layout = _spec(name, list(inp.shape), channels_first, flatten)
+        self.preprocess = Preprocess.create(scale=scale, mean=mean, std=std, dtype=dtype, **layout)
+        batch = inp.shape[0] if inp.shape else None
+        self.fixed_batch = batch if isinstance(batch, int) and batch > 0 else None
+        output, self.classifier = _output(name, session.get_outputs(), mode)
+        self.regressor = not self.classifier
+        self.output_name = output.name
+        self._map = output.type.startswith("seq(map")  # a list of {class: probability}
+        if class_names is not None:
+            self._classes = tuple(class_names)
+        elif self._map:
+            self._classes_from_zeros(inp.shape)
+
+    def _classes_from_zeros(self, shape) -> None:
+        """Read the class names (the keys of the probability maps) by running the model once on
+        zeros, when its input's shape is fixed; else they are read on the first call."""
+        dims = [self.fixed_batch or 1, *shape[1:]]
+        if all(isinstance(d, int) and d > 0 for d in dims):
+            self._run("predict_proba", np.zeros(dims, dtype=self.preprocess.dtype))
+
+    def _session(self):
+        from ..core.parallel import inner_threads
+
+        threads = inner_threads()
+        key = (self._digest, threads)
+        session = _SESSIONS.get(key)
+        if session is None:
+            ort = _onnxruntime(f"model file {self.path}")
+            options = ort.SessionOptions()
+            options.intra_op_num_threads = threads
+            options.inter_op_num_threads = 1
+            options.log_severity_level = 3
+            try:
+                session = ort.InferenceSession(self._bytes, options, providers=["CPUExecutionProvider"])
+            except Exception as exc:  # onnxruntime's own errors: not a model, unsupported operators
+                msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                raise ModelError(f"model file {self.path} cannot be loaded by onnxruntime: {msg}") from None
+            while len(_SESSIONS) >= 4:  # the few of the current run, not every model ever loaded
+                _SESSIONS.pop(next(iter(_SESSIONS)))
+            _SESSIONS[key] = session
+        return session
+
+    def _run(self, method: str, x: np.ndarray):
+        try:
+            out = self._session().run([self.output_name], {self.input_name: x})[0]
+        except LimeCliError:
+            raise
+        except Exception as exc:
+            msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ModelError(
+                f"model file {self.path}: onnxruntime failed on a batch of shape {x.shape} ({x.dtype}): {msg}"
+            ) from None
+        if not self._map:
+            return out
+        if not len(out):
+            return np.zeros((0, len(self._classes or ())))
+        keys = list(out[0])
+        if self._classes is None:
+            self._classes = tuple(str(k) for k in keys)
+        values = np.fromiter(chain.from_iterable(d.values() for d in out), dtype=np.float64,
+                             count=len(out) * len(keys))  # fmt: skip
+        return values.reshape(len(out), len(keys))
+
+
+def _onnxruntime(name: str):
+    try:
+        import onnxruntime
+    except ImportError:
+        raise ParameterError(
+            f"{name} is an ONNX model: reading it needs onnxruntime: pip install 'lime-cli[image]'"
+        ) from None
+    return onnxruntime
+
+
+def _spec(name: str, shape: list, channels_first: bool | None, flatten: bool) -> tuple[InputSpec, dict]:
+    """What an ONNX input of ``shape`` takes, and the layout options of its Preprocess."""
+    dims = [d if isinstance(d, int) and d > 0 else None for d in shape]
+    shown = "(" + ", ".join(str(d) if isinstance(d, int) and d > 0 else str(d or "?") for d in shape) + ")"
+    if len(dims) == 2:
+        layout = {"flatten": True, "channels_first": bool(channels_first)}
+        return InputSpec(name, "flat", values=dims[1]), layout
+    if flatten:
+        raise ParameterError(
+            f"flatten applies to a model taking one row of values per image; {name} takes {shown}"
+        )
+    if len(dims) == 3:
+        if channels_first:
+            raise ParameterError(f"{name} takes greyscale images without a channel axis {shown}: "
+                                 "channels_first does not apply")  # fmt: skip
+        return InputSpec(name, "NHW", dims[1], dims[2], 1), {"squeeze": True}
+    if len(dims) != 4:
+        raise ModelError(
+            f"{name} takes input of shape {shown}; lime-cli gives images as (N, H, W, C), (N, C, H, W), "
+            "(N, H, W) or (N, values)"
+        )
+    first, last = dims[1] in (1, 3), dims[3] in (1, 3)
+    declared = True if first and not last else False if last and not first else None
+    if declared is None and channels_first is None:
+        raise ParameterError(
+            f"{name} takes {shown}: its shape does not tell whether channels come first or last; "
+            "pass channels_first=True or False"
+        )
+    if declared is not None and channels_first is not None and channels_first != declared:
+        where = "first (N, C, H, W)" if declared else "last (N, H, W, C)"
+        raise ParameterError(
+            f"{name} takes {shown}, channels {where}; channels_first={channels_first} contradicts it"
+        )
+    cf = declared if declared is not None else bool(channels_first)
+    C, H, W = (dims[1], dims[2], dims[3]) if cf else (dims[3], dims[1], dims[2])
+    return InputSpec(name, "NCHW" if cf else "NHWC", H, W, C), {"channels_first": cf}
+
+
+def _output(name: str, outputs, mode: str | None):
+    """The output holding the model's probabilities (or predictions), and whether it classifies."""
+    floats = ("tensor(float)", "tensor(double)")
+    maps = [o for o in outputs if o.type.startswith("seq(map") and o.type.endswith("tensor(float)))")]
+    probs = [o for o in outputs if o.type in floats and "prob" in o.name.lower()]
+    tensors = [o for o in outputs if o.type in floats]
+    chosen = (maps or probs or tensors or [None])[0]
+    if chosen is None:
+        shown = ", ".join(f"{o.name} ({o.type})" for o in outputs)
+        raise ModelError(f"{name} has no output of probabilities or numbers: {shown}")
+    if mode is None:
+        last = chosen.shape[-1] if chosen.shape else None
+        single = len(chosen.shape or []) == 1 or last == 1
+        is_map = chosen.type.startswith("seq(map")
+        mode = "classification" if is_map or len(outputs) > 1 or not single else "regression"
+    elif mode not in ("classification", "regression"):
+        raise ParameterError(f"{{mode}} must be classification or regression, not {mode!r}")
+    return chosen, mode == "classification"
+
+
+# -- from what a user gives ------------------------------------------------------------------
+
+
+def image_model(
+    model,
+    *,
+    scale=None,
+    mean=None,
+    std=None,
+    channels_first: bool | None = None,
+    flatten: bool = False,
+    mode: str | None = None,
+    class_names=None,
+) -> ImageModel:
+    """The :class:`ImageModel` of ``model``: a path to an ONNX file (:class:`OnnxModel`), a path to a
+    joblib, pickle or skops file (loaded by :func:`lime_cli.io.load_model`), or an object
+    (:class:`ArrayModel`); an ImageModel is returned as it is."""
+    names = _class_names(class_names)
+    if isinstance(model, ImageModel):
+        return model
+    if isinstance(model, (str, os.PathLike)) and Path(model).suffix.lower() == ".onnx":
+        # class_names that do not match its outputs are an error at the first call (the probe)
+        return OnnxModel(model, scale=scale, mean=mean, std=std, channels_first=channels_first,
+                         flatten=flatten, mode=mode, class_names=names)  # fmt: skip
+    name = None
+    if isinstance(model, (str, os.PathLike)):
+        from ..io import load_model
+
+        name, model = f"model file {model}", load_model(model)
+    from ..core.model import inspect_model
+
+    info = inspect_model(model, mode)  # a ModelError or ParameterError naming what is missing
+    if names is not None and info.classes is not None:
+        _check_names(names, info.classes, name or f"the model ({type(model).__name__})")
+    preprocess = Preprocess.create(scale=scale, mean=mean, std=std, channels_first=bool(channels_first),
+                                   flatten=flatten)  # fmt: skip
+    return ArrayModel(model, preprocess, name=name, class_names=names)
+
+
+def _class_names(names) -> tuple[str, ...] | None:
+    if names is None:
+        return None
+    ok = isinstance(names, (Sequence, np.ndarray)) and not isinstance(names, str) and len(names) > 0
+    if not ok or not all(isinstance(n, str) for n in names):
+        raise ParameterError(f"class_names must be a list of strings, not {names!r}")
+    if len(set(names)) < len(names):
+        raise ParameterError("class_names names a class twice")
+    return tuple(names)
+
+
+def _check_names(names, classes, name: str) -> None:
+    if names is not None and classes is not None and len(names) != len(classes):
+        raise ParameterError(f"class_names has {len(names)} names, but {name} has {len(classes)} classes")
