@@ -473,7 +473,7 @@ IMAGE_OPTIONS = {
             "--segments",
             metavar="METHOD",
             help="Regions: slic, quickshift (lime's), felzenszwalb or grid.",
-            show_default="slic",
+            show_default="slic; lime: quickshift",
         ),
     ],
     "num_segments": Annotated[
@@ -801,7 +801,7 @@ def _image_explainer(model, import_path, trust, mode, method, image):
         raise DataError(f"model file {model}: {'is a folder' if model.is_dir() else 'does not exist'}")
     return ImageExplainer(
         fitted,
-        segments=image["segments"] or "slic",
+        segments=image["segments"],
         num_segments=image["num_segments"],
         hide=image["hide"] or "mean",
         image_size=image["image_size"],

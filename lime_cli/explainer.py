@@ -427,7 +427,8 @@ class ImageExplainer(_Explaining):
         a path to a joblib, pickle or skops file; or an object whose ``predict_proba`` (or
         ``predict``) takes a float32 array (N, H, W, C), or (N, C, H, W), or (N, H*W*C).
     segments, num_segments:
-        ``slic`` (default), ``quickshift`` (lime's), ``felzenszwalb`` or ``grid``, and about how
+        ``slic`` (default; ``quickshift`` with ``preset="lime"``), ``quickshift`` (lime's),
+        ``felzenszwalb`` or ``grid``, and about how
         many regions (default: ``min(50, max(16, H*W/16))``): :mod:`lime_cli.image.segment`.
     hide:
         What a hidden region shows: ``"mean"`` (its mean colour, as lime), ``"blur"`` (a
@@ -465,7 +466,7 @@ class ImageExplainer(_Explaining):
         self,
         model,
         *,
-        segments: str = "slic",
+        segments: str | None = None,
         num_segments: int | None = None,
         hide="mean",
         image_size=None,
@@ -486,6 +487,8 @@ class ImageExplainer(_Explaining):
         if settings.get("num_samples") is None:
             settings["num_samples"] = IMAGE_NUM_SAMPLES
         self.settings = Settings.create(**settings)
+        if segments is None:  # lime's own segmentation with lime's method
+            segments = "quickshift" if self.settings.preset == "lime" else "slic"
         size = check_size(image_size)
         for name, value in (("grayscale", grayscale), ("flatten", flatten)):
             if not isinstance(value, (bool, np.bool_)):

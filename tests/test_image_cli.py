@@ -159,3 +159,18 @@ def test_summary_refuses_image_regions(work, tmp_path):
     res = explain(work, "-f", "jsonl", "-o", tmp_path / "out.jsonl")
     assert res.exit_code == 0, res.stderr
     one_error(invoke(["summary", tmp_path / "out.jsonl"]), "explanations are of images", "no global view")
+
+
+def test_preset_lime_segments_as_lime_does(work):
+    # lime's method with lime's segmentation (quickshift), unless --segments says otherwise
+    from lime_cli import ImageExplainer
+    from lime_cli.image import segment_image
+
+    image = work / "imgs" / "00.png"
+    lime_like = ImageExplainer(PatchBrightness(), preset="lime")
+    ours = ImageExplainer(PatchBrightness())
+    picture = lime_like.prepare_image(image)
+    assert np.array_equal(lime_like.segment_map(image), segment_image(picture, "quickshift"))
+    assert np.array_equal(ours.segment_map(image), segment_image(picture, "slic"))
+    grid = ImageExplainer(PatchBrightness(), preset="lime", segments="grid", num_segments=16)
+    assert grid.segment_map(image).max() + 1 == 16
