@@ -19,6 +19,9 @@ demo: $(STAMP)
 	$(BIN)/lime explain --model sample_models/reviews_tfidf_lr.joblib --rows sample_data/reviews.jsonl \
 		--text review --num-features 6 --format html --output out/demo-report.html --quiet
 	@echo "The HTML report of 400 reviews: out/demo-report.html"
+	$(BIN)/lime explain --model sample_models/digits_mlp.onnx --images sample_data/digits --num-features 5 \
+		--format html --output out/demo-digits.html --quiet
+	@echo "The HTML report of 12 digits, their strongest regions outlined: out/demo-digits.html"
 
 test: $(STAMP) chromium
 	$(BIN)/ruff check .

@@ -625,6 +625,8 @@ FLAGS = {
     "token_pattern": "--token-pattern",
     "mask_string": "--mask-string",
     "text": "--text",
+    **{name: f"--{name.replace('_', '-')}" for name in IMAGE_OPTIONS},
+    "channels_first": "--channels-first/--channels-last",
 }
 
 

@@ -25,7 +25,8 @@ PARAMETERS = frozenset(
         "preset", "locality", "confidence", "min_fidelity", "sampling", "mode", "target",
         "categorical", "discretizer", "labels", "top_labels", "stability", "n_jobs", "data", "stats",
         "positions", "trust", "import_paths", "stdin_format", "fmt", "output", "top_k", "budget", "by",
-        "token_pattern", "mask_string", "text",
+        "token_pattern", "mask_string", "text", "image_size", "grayscale", "flatten", "hide", "segments",
+        "num_segments", "scale", "mean", "std", "channels_first",
     }
 )  # fmt: skip
 

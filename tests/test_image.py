@@ -530,7 +530,7 @@ def test_a_greyscale_image_for_an_rgb_model_names_the_file(tmp_path, rgb_onnx, d
     # and an RGB image for a greyscale model: make it greyscale
     grey_model = linear_onnx(tmp_path / "grey.onnx", ["N", 1, 8, 8], np.ones((64, 2)), np.zeros(2))
     rgb = save(scene()[:8, :8], tmp_path / "rgb.png")
-    with pytest.raises(DataError, match=f"image file {rgb} is RGB .* pass grayscale=True"):
+    with pytest.raises(DataError, match=rf"image file {rgb} is RGB .* make them greyscale \(grayscale\)"):
         ImageExplainer(grey_model).explain([rgb])
     assert ImageExplainer(grey_model, grayscale=True, num_samples=50).explain([rgb])[0].source == rgb
 
@@ -541,7 +541,7 @@ def test_an_image_of_the_wrong_size_names_the_file(tmp_path, rgb_onnx):
         ImageExplainer(rgb_onnx).explain(path)
     assert str(err.value) == (
         f"image file {path} is 10x12 pixels, but model file {rgb_onnx} takes 8x8 images: "
-        "pass image_size=(8, 8)"
+        "resize them to 8x8 (image_size)"
     )
     assert len(ImageExplainer(rgb_onnx, image_size=(8, 8), num_samples=50).explain(path)) == 1
     with pytest.raises(ParameterError, match=f"image_size is 9x9, but model file {rgb_onnx} takes 8x8"):
@@ -555,7 +555,7 @@ def test_images_of_a_run_must_have_one_shape(tmp_path):
         ImageExplainer(BoxMean()).explain([a, b])
     assert str(err.value) == (
         f"image file {b} is 40x48 pixels, RGB, unlike image file {a} (48x48, RGB): the images of a run "
-        "must have one shape (pass image_size to resize every image)"
+        "must have one shape (resize every image to one size (image_size))"
     )
 
 
@@ -570,7 +570,7 @@ def test_a_flat_model_whose_input_does_not_fit_names_the_file_and_what_it_takes(
         ImageExplainer(str(path)).explain([big])
     assert str(err.value) == (
         f"image file {big} gives 16x16x3 = 768 values per image, but model file {path} takes 64: "
-        "8x8 greyscale images, pass image_size=(8, 8) and grayscale=True"
+        "8x8 greyscale images: resize them to 8x8 (image_size) and greyscale (grayscale)"
     )
     # the same check for a Python model with n_features_in_, before any chunk
     with pytest.raises(DataError, match=r"image 0 gives 16x16x3 = 768 values per image, but the model "
@@ -579,7 +579,7 @@ def test_a_flat_model_whose_input_does_not_fit_names_the_file_and_what_it_takes(
     # a model of rows given images: one line saying to flatten them
     with pytest.raises(ModelError) as err:
         ImageExplainer(mlp).explain(np.zeros((1, 16, 16)))
-    assert "pass flatten=True" in str(err.value) and len(str(err.value).splitlines()) == 1
+    assert "flatten the images (flatten)" in str(err.value) and len(str(err.value).splitlines()) == 1
 
 
 def test_a_joblib_file_is_loaded_and_named_in_messages(tmp_path, mlp, digits):
@@ -598,7 +598,7 @@ def test_a_joblib_file_is_loaded_and_named_in_messages(tmp_path, mlp, digits):
         ImageExplainer(str(path), flatten=True).explain(np.zeros((1, 8, 8)))
     assert str(err.value) == (
         f"image 0 gives 8x8x1 = 64 values per image, but model file {path} takes 256: "
-        "16x16 images, pass image_size=(16, 16)"
+        "16x16 images: resize them to 16x16 (image_size)"
     )
 
 
@@ -608,7 +608,7 @@ def test_options_that_contradict_an_onnx_model_name_it(tmp_path):
         ImageExplainer(nchw, channels_first=False)
     assert str(err.value) == (
         f"model file {nchw} takes (N, 3, 8, 8), channels first (N, C, H, W); "
-        "channels_first=False contradicts it"
+        "channels last (channels_first) contradicts it"
     )
     with pytest.raises(ParameterError, match=f"flatten applies to a model taking one row .* {nchw} takes"):
         ImageExplainer(nchw, flatten=True)

@@ -115,10 +115,10 @@ def test_the_html_report_shows_each_image_with_its_regions(work, tmp_path):
         (["--data", "train.csv"], "--data does not go with --images"),
         (["--row", "0"], "--row does not go with --images"),
         (["--text", "review"], "--text does not go with --images"),
-        (["--hide", "purple"], "hide"),
-        (["--segments", "watershed"], "segments"),
+        (["--hide", "purple"], "--hide must be mean, blur or a colour"),
+        (["--segments", "watershed"], "--segments must be one of slic, quickshift, felzenszwalb, grid"),
         (["--mean", "0.5,x"], "--mean takes one number or one per channel"),
-        (["--image-size", "0", "4"], "image_size"),
+        (["--image-size", "0", "4"], "--image-size must be (height, width)"),
     ],
 )
 def test_options_that_do_not_fit_are_one_error_line(work, extra, expected):
@@ -174,3 +174,19 @@ def test_preset_lime_segments_as_lime_does(work):
     assert np.array_equal(ours.segment_map(image), segment_image(picture, "slic"))
     grid = ImageExplainer(PatchBrightness(), preset="lime", segments="grid", num_segments=16)
     assert grid.segment_map(image).max() + 1 == 16
+
+
+def test_an_image_the_model_cannot_take_says_which_option_fits(tmp_path):
+    # the bundled digits MLP takes 784 values: a 32x32 image is resized by --image-size 28 28
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    image = tmp_path / "big.png"
+    Image.fromarray(picture(0, True)[:, :, 0]).save(image)
+    model = root / "sample_models" / "digits_mlp.onnx"
+    res = invoke(["explain", "-m", model, "--images", image, "-n", 200])
+    one_error(res, f"image file {image}", f"model file {model}", "resize them to 28x28 (--image-size)")
+    res = invoke(["explain", "-m", model, "--images", image, "-n", 200, "--image-size", 28, 28, "-f", "jsonl"])
+    assert res.exit_code == 0, res.stderr
+    e = json.loads(res.stdout)
+    assert e["source"] == str(image) and e["num_samples"] == 200

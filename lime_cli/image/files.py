@@ -158,7 +158,7 @@ def check_size(image_size) -> tuple[int, int] | None:
     ok = isinstance(pair, Sequence) and not isinstance(pair, str) and len(pair) == 2
     ok = ok and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= 1 for v in pair)
     if not ok:
-        raise ParameterError(f"image_size must be (height, width), two integers >= 1, not {image_size!r}")
+        raise ParameterError(f"{{image_size}} must be (height, width), two integers >= 1, not {image_size!r}")
     return int(pair[0]), int(pair[1])
 
 

@@ -67,7 +67,7 @@ def parse_hide(hide) -> str | tuple[float, float, float]:
         values *= 3
     if len(values) != 3 or not all(0 <= v <= 255 for v in values) or isinstance(hide, bool):
         raise ParameterError(
-            f'hide must be mean, blur or a colour "R,G,B" of three values 0-255, not {hide!r}'
+            f'{{hide}} must be mean, blur or a colour "R,G,B" of three values 0-255, not {hide!r}'
         )
     return tuple(values)
 
@@ -341,7 +341,8 @@ def _shapes_differ(where: str, shape, first: str, first_shape) -> str:
     h, w, c = first_shape
     what = f"{H}x{W} pixels, {'greyscale' if C == 1 else 'RGB'}"
     then = f"{h}x{w}, {'greyscale' if c == 1 else 'RGB'}"
-    hint = "pass image_size to resize every image" if (h, w) != (H, W) else "pass grayscale=True"
+    resize, grey = "resize every image to one size ({image_size})", "make them greyscale ({grayscale})"
+    hint = resize if (h, w) != (H, W) else grey
     return f"{where} is {what}, unlike {first} ({then}): the images of a run must have one shape ({hint})"
 
 

@@ -133,7 +133,7 @@ class InputSpec:
                 )
             return
         if self.channels is not None and self.channels != C:
-            hint = "pass grayscale=True" if self.channels == 1 else "give it RGB images"
+            hint = "make them greyscale ({grayscale})" if self.channels == 1 else "give it RGB images"
             raise DataError(
                 f"{where} is {_kind(C)}, but {self.name} takes {_kind(self.channels)} images: {hint}"
             )
@@ -141,7 +141,7 @@ class InputSpec:
         if want != (H, W):
             raise DataError(
                 f"{where} is {H}x{W} pixels, but {self.name} takes {want[0]}x{want[1]} images: "
-                f"pass image_size=({want[0]}, {want[1]})"
+                f"resize them to {want[0]}x{want[1]} ({{image_size}})"
             )
 
     def check_size(self, size: tuple[int, int] | None) -> None:
@@ -149,7 +149,7 @@ class InputSpec:
         fixed = (self.height, self.width)
         if size is not None and None not in fixed and tuple(size) != fixed:
             raise ParameterError(
-                f"image_size is {size[0]}x{size[1]}, but {self.name} takes {fixed[0]}x{fixed[1]} images"
+                f"{{image_size}} is {size[0]}x{size[1]}, but {self.name} takes {fixed[0]}x{fixed[1]} images"
             )
 
 
@@ -160,14 +160,14 @@ def _kind(channels: int) -> str:
 def _flat_hint(values: int, H: int, W: int, C: int) -> str:
     """What image a flat model of ``values`` inputs may take, and the options that give it."""
     if C == 3 and values == H * W:
-        return f": {H}x{W} greyscale images, pass grayscale=True"
+        return f": {H}x{W} greyscale images: make them greyscale ({{grayscale}})"
     if C == 1 and values == 3 * H * W:
         return f": {H}x{W} RGB images, and this one is greyscale"
-    for c, extra in ((C, ""), (1, " and grayscale=True")):
+    for c, extra in ((C, ""), (1, " and greyscale ({grayscale})")):
         side = math.isqrt(values // c) if values % c == 0 else 0
         if side * side * c == values and (c == C or C == 3):
             kind = "" if c == C else " greyscale"
-            return f": {side}x{side}{kind} images, pass image_size=({side}, {side}){extra}"
+            return f": {side}x{side}{kind} images: resize them to {side}x{side} ({{image_size}}){extra}"
     return ""
 
 
@@ -342,7 +342,8 @@ class ArrayModel(ImageModel):
             msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             hint = ""
             if not self.preprocess.flatten and getattr(self.model, "n_features_in_", None) is not None:
-                hint = f" (it takes rows of {self.model.n_features_in_} values: pass flatten=True)"
+                values = self.model.n_features_in_
+                hint = f" (it takes rows of {values} values: flatten the images ({{flatten}}))"
             raise ModelError(
                 f"{self.name}: its {method} failed on images of shape {x.shape} ({x.dtype}): {msg}{hint}"
             ) from exc
@@ -501,7 +502,8 @@ def _spec(name: str, shape: list, channels_first: bool | None, flatten: bool) ->
     if declared is not None and channels_first is not None and channels_first != declared:
         where = "first (N, C, H, W)" if declared else "last (N, H, W, C)"
         raise ParameterError(
-            f"{name} takes {shown}, channels {where}; channels_first={channels_first} contradicts it"
+            f"{name} takes {shown}, channels {where}; channels {'first' if channels_first else 'last'} "
+            "({channels_first}) contradicts it"
         )
     cf = declared if declared is not None else bool(channels_first)
     C, H, W = (dims[1], dims[2], dims[3]) if cf else (dims[3], dims[1], dims[2])

@@ -61,12 +61,12 @@ def default_num_segments(height: int, width: int) -> int:
 def check_segments(segments: str, num_segments) -> None:
     """ParameterErrors for the segmentation options."""
     if not isinstance(segments, str) or segments not in SEGMENTERS:
-        raise ParameterError(f"segments must be one of {', '.join(SEGMENTERS)}, not {segments!r}")
+        raise ParameterError(f"{{segments}} must be one of {', '.join(SEGMENTERS)}, not {segments!r}")
     if num_segments is not None:
         if isinstance(num_segments, bool) or not isinstance(num_segments, (int, np.integer)):
-            raise ParameterError(f"num_segments must be an integer >= 1, not {num_segments!r}")
+            raise ParameterError(f"{{num_segments}} must be an integer >= 1, not {num_segments!r}")
         if not 1 <= num_segments <= MAX_SEGMENTS:
-            raise ParameterError(f"num_segments must be between 1 and {MAX_SEGMENTS}, not {num_segments}")
+            raise ParameterError(f"{{num_segments}} must be between 1 and {MAX_SEGMENTS}, not {num_segments}")
         if segments == "quickshift":
             raise ParameterError(
                 "num_segments does not apply to quickshift, which finds its own number of regions "
