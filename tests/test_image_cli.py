@@ -85,9 +85,8 @@ def test_masks_writes_a_picture_per_explanation_and_the_segment_map_per_image(wo
     res = explain(work, "-f", "json", "-o", tmp_path / "out.json", "--masks", masks, "--top-labels", 2)
     assert res.exit_code == 0, res.stderr
     names = sorted(p.name for p in masks.iterdir())
-    assert names == sorted(
-        [f"{r}-segments.npy" for r in range(3)] + [f"{r}-{lab}.png" for r in range(3) for lab in ("bright", "dark")]
-    )
+    pictures = [f"{r}-{lab}.png" for r in range(3) for lab in ("bright", "dark")]
+    assert names == sorted([f"{r}-segments.npy" for r in range(3)] + pictures)
     out = json.loads((tmp_path / "out.json").read_text())
     e = out["explanations"][0]
     seg = np.load(masks / "0-segments.npy")
@@ -186,7 +185,7 @@ def test_an_image_the_model_cannot_take_says_which_option_fits(tmp_path):
     model = root / "sample_models" / "digits_mlp.onnx"
     res = invoke(["explain", "-m", model, "--images", image, "-n", 200])
     one_error(res, f"image file {image}", f"model file {model}", "resize them to 28x28 (--image-size)")
-    res = invoke(["explain", "-m", model, "--images", image, "-n", 200, "--image-size", 28, 28, "-f", "jsonl"])
+    res = invoke(["explain", "-m", model, "--images", image, "-n", 200, "--image-size", 28, 28, "-f", "json"])
     assert res.exit_code == 0, res.stderr
-    e = json.loads(res.stdout)
+    e = json.loads(res.stdout)["explanations"][0]
     assert e["source"] == str(image) and e["num_samples"] == 200
