@@ -729,3 +729,33 @@ def test_a_bad_region_box_or_area_is_refused(bbox):
     box = (np.int64(0), 1, 2, 3)
     f = FeatureWeight("region 0", "region 0 present", None, 0.1, "image", None, box, np.int32(4))
     assert f.bbox == [0, 1, 2, 3] and f.area == 4 and all(type(i) is int for i in [*f.bbox, f.area])
+
+
+@pytest.mark.parametrize("size", [(28, 28, 1), (120, 180, 3)])
+@pytest.mark.parametrize("channels_first", [False, True])
+def test_perturbed_images_are_the_image_where_shown_and_the_fill_elsewhere(size, channels_first):
+    # a digit's short runs take the masked copy, a photograph's long ones the copy run by run
+    from skimage import data as skdata
+
+    from lime_cli.image.model import ImageBatch
+
+    H, W, C = size
+    if C == 3:
+        image = np.asarray(Image.fromarray(skdata.chelsea()).resize((W, H)), dtype=np.float32)
+    else:
+        image = _mnist()[0].reshape(28, 28, 1).astype(np.float32)
+    segments = segment_image(image)
+    d = int(segments.max()) + 1
+    rng = np.random.default_rng(0)
+    images = np.stack([image, image[::-1].copy()])
+    fills = rng.uniform(0, 255, images.shape).astype(np.float32)
+    Z = (rng.random((2, d, 37)) < 0.7).astype(float)
+    batch = ImageBatch(images, fills, np.stack([segments, segments[::-1].copy()]), Z, np.array([d, d]))
+    runs = batch._runs(0)
+    assert (runs is not None) == (C == 3)
+    got = batch.build(5, 70, channels_first=channels_first, threads=2)
+    for i, n in enumerate(range(5, 70)):
+        b, s = divmod(n, 37)
+        shown = (Z[b, :, s] > 0.5)[batch.segments[b]][..., None]
+        want = np.where(shown, images[b], fills[b])
+        assert np.array_equal(got[i], want.transpose(2, 0, 1) if channels_first else want)

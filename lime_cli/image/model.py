@@ -40,6 +40,9 @@ from ..errors import DataError, LimeCliError, ModelError, ParameterError
 
 #: At most this many bytes of perturbed pixels (float32) are built for one call of the model.
 IMAGE_BATCH_BYTES = 64 << 20
+#: runs of a region along a row at least this many values long on average (width x channels) are
+#: copied run by run (2.3x faster than a masked copy on a 300x451 photo; 2x slower on a digit)
+RUN_VALUES = 32
 
 _DTYPES = {"tensor(float)": "float32", "tensor(double)": "float64", "tensor(uint8)": "uint8",
            "tensor(float16)": "float16"}  # fmt: skip
@@ -92,15 +95,42 @@ class ImageBatch:
             s0, s1 = max(start, b * S) - b * S, min(stop, (b + 1) * S) - b * S
             o0 = b * S + s0 - offset
             d = int(self.widths[b]) if self.widths is not None else self.Z.shape[1]
-            keep = (self.Z[b, :d, s0:s1] > 0.5).T[:, self.segments[b]]  # (n, H, W): pixel shown
+            shown = self.Z[b, :d, s0:s1] > 0.5  # (d, n): region shown in sample
             image, fill = self.images[b], self.fills[b]
             view = out[o0 : o0 + s1 - s0]
+            runs = self._runs(b)
             if channels_first:
-                image, fill, keep = image.transpose(2, 0, 1), fill.transpose(2, 0, 1), keep[:, None]
-            else:
-                keep = keep[..., None]
+                image, fill = image.transpose(2, 0, 1), fill.transpose(2, 0, 1)
             view[...] = fill
-            np.copyto(view, image, where=keep)
+            if runs is not None:  # each run of a region along a row: its pixels in every sample showing it
+                for r, c0, c1, k in runs:
+                    if channels_first:
+                        view[shown[k], :, r, c0:c1] = image[:, r, c0:c1]
+                    else:
+                        view[shown[k], r, c0:c1] = image[r, c0:c1]
+                continue
+            keep = shown.T[:, self.segments[b]]  # (n, H, W): pixel shown
+            np.copyto(view, image, where=keep[:, None] if channels_first else keep[..., None])
+
+    def _runs(self, b: int) -> list[tuple[int, int, int, int]] | None:
+        """Image b's runs of one region along a row, (row, first column, end column, region), when
+        they are long enough that copying them sample by sample beats a masked copy of every pixel
+        (a photograph's regions: about 80 values a run; a 28x28 digit's: 4); else None."""
+        cache = self.__dict__.setdefault("_run_cache", {})
+        if b not in cache:
+            seg = self.segments[b]
+            H, W = seg.shape
+            starts = np.ones((H, W), dtype=bool)
+            starts[:, 1:] = seg[:, 1:] != seg[:, :-1]
+            rows, cols = np.nonzero(starts)
+            ends = np.append(cols[1:], W)
+            ends[np.append(rows[1:] != rows[:-1], True)] = W  # a row's last run ends at the edge
+            long_enough = H * W * self.images.shape[3] >= RUN_VALUES * len(rows)
+            regions = seg[rows, cols]
+            cache[b] = list(zip(rows.tolist(), cols.tolist(), ends.tolist(), regions.tolist(), strict=True))
+            if not long_enough:
+                cache[b] = None
+        return cache[b]
 
 
 # -- what a model takes --------------------------------------------------------------------
