@@ -40,6 +40,9 @@ from ..errors import DataError, LimeCliError, ModelError, ParameterError
 
 #: At most this many bytes of perturbed pixels (float32) are built for one call of the model.
 IMAGE_BATCH_BYTES = 64 << 20
+#: and at most this many images: a model's own work grows with the call (a scikit-learn MLP took
+#: 12 ms per digit on calls of 15,000 digits, 3 ms on calls of 1,000: bench/IMAGE.md)
+IMAGE_BATCH_ROWS = 2048
 #: runs of a region along a row at least this many values long on average (width x channels) are
 #: copied run by run (2.3x faster than a masked copy on a 300x451 photo; 2x slower on a digit)
 RUN_VALUES = 32
@@ -312,7 +315,7 @@ class ImageModel:
     def _call(self, method: str, X) -> np.ndarray:
         batch = X if isinstance(X, ImageBatch) else _plain(X)
         n = len(batch)
-        per = max(1, self.batch_bytes // max(1, 4 * int(np.prod(batch.image_shape))))
+        per = max(1, min(IMAGE_BATCH_ROWS, self.batch_bytes // max(1, 4 * int(np.prod(batch.image_shape)))))
         if self.fixed_batch:
             per = self.fixed_batch
         from ..core.parallel import inner_threads
