@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint samples bench bench-quality bench-text bench-gate clean chromium
+.PHONY: demo test lint samples bench bench-quality bench-text bench-image bench-gate clean chromium
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,10 @@ bench-quality: $(STAMP)
 bench-text: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python bench/text.py
+
+bench-image: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench,image]'
+	$(BIN)/python bench/image.py
 
 bench-gate: $(STAMP)
 	$(BIN)/python bench/gate.py
