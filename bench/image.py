@@ -49,6 +49,7 @@ from pathlib import Path
 os.environ.setdefault("TQDM_DISABLE", "1")  # lime_image's progress bar, on stderr for every image
 
 import numpy as np  # noqa: E402
+from _verdicts import _meets, _verdict, fmt  # noqa: E402 - bench/ is on the path
 
 ROOT = Path(__file__).resolve().parent.parent
 K = 10  # regions per explanation
@@ -500,31 +501,6 @@ NAMES = {
     "recall": "recall of G",
     "precision": "precision (pixels in G)",
 }
-
-
-def _meets(value: float, bound: float, at_least: bool) -> bool:
-    return bool(np.isfinite(value)) and (value >= bound if at_least else value <= bound)
-
-
-def _verdict(value, bound, at_least, se=None) -> str:
-    if _meets(value, bound, at_least):
-        return "yes"
-    if not np.isfinite(value):
-        return "no (not measured)"
-    text = f"no, by {abs(value - bound):.3f}"
-    if se is not None and np.isfinite(se) and se > 0:
-        text += f" ({abs(value - bound) / se:.1f} SE)"
-    return text
-
-
-def fmt(value, se=None, digits=3) -> str:
-    if value is None or not np.isfinite(value):
-        return ""
-    return (
-        f"{value:.{digits}f}"
-        if se is None or not np.isfinite(se)
-        else f"{value:.{digits}f} ± {se:.{digits}f}"
-    )
 
 
 # -- the run --------------------------------------------------------------------------------

@@ -41,6 +41,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _verdicts import _meets, _verdict, fmt  # bench/ is on the path
 
 ROOT = Path(__file__).resolve().parent.parent
 K = 10
@@ -404,21 +405,6 @@ NAMES = {
 }
 
 
-def _meets(value: float, bound: float, at_least: bool) -> bool:
-    return bool(np.isfinite(value)) and (value >= bound if at_least else value <= bound)
-
-
-def _verdict(value, bound, at_least, se=None) -> str:
-    if _meets(value, bound, at_least):
-        return "yes"
-    if not np.isfinite(value):
-        return "no (not measured)"
-    text = f"no, by {abs(value - bound):.3f}"
-    if se is not None and np.isfinite(se) and se > 0:
-        text += f" ({abs(value - bound) / se:.1f} SE)"
-    return text
-
-
 def tally(results: dict, label: str) -> tuple[int, int]:
     met = total = 0
     for metric, workload, bound, at_least in QUALITY_TARGETS:
@@ -427,16 +413,6 @@ def tally(results: dict, label: str) -> tuple[int, int]:
             continue
         met, total = met + _meets(r[metric], bound, at_least), total + 1
     return met, total
-
-
-def fmt(value, se=None, digits=3) -> str:
-    if value is None or not np.isfinite(value):
-        return ""
-    return (
-        f"{value:.{digits}f}"
-        if se is None or not np.isfinite(se)
-        else f"{value:.{digits}f} ± {se:.{digits}f}"
-    )
 
 
 def samples_curve(model, docs, sizes) -> list[dict]:
