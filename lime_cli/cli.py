@@ -897,9 +897,7 @@ def _writing_masks(chunks, explainer, folder: Path):
         for e in chunk:
             by_row.setdefault(e.row, []).append(e)
         for row, exps in by_row.items():
-            source = exps[0].source
-            picture = explainer.prepare_image(source)
-            segments = explainer.segment_map(source)
+            picture, segments = explainer.regions(exps[0].source)
             buffer = io.BytesIO()
             np.save(buffer, segments.astype(np.int32))
             write(folder / f"{row}-segments.npy", buffer.getvalue())
@@ -932,7 +930,7 @@ def _report_images(explainer, exps) -> dict:
         if e.source is None:
             continue
         if e.row not in regions:
-            regions[e.row] = (explainer.prepare_image(e.source), explainer.segment_map(e.source))
+            regions[e.row] = explainer.regions(e.source)
         picture, segments = regions[e.row]
         out[e.row, e.label] = _compact_image_uri(_thumbnail(render_regions(picture, segments, e)))
     return out

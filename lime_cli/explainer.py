@@ -562,4 +562,9 @@ class ImageExplainer(_Explaining):
     def segment_map(self, image) -> np.ndarray:
         """The (H, W) int32 map of an image's regions: pixel (r, c) is in ``region k`` of its
         explanation where the map holds k.  ``image`` as for :meth:`prepare_image`."""
-        return self.frontend.segment(self.prepare_image(image))
+        return self.regions(image)[1]
+
+    def regions(self, image) -> tuple[np.ndarray, np.ndarray]:
+        """(:meth:`prepare_image`, :meth:`segment_map`) of ``image``, read and prepared once."""
+        picture = self.prepare_image(image)
+        return picture, self.frontend.segment(picture)

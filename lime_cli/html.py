@@ -248,9 +248,8 @@ def _bars(e: Explanation) -> str:
         s = stab.get(f.feature)
         cell = f'<td class="n">{_num(s.frequency, 2)}</td>' if stab else ""
         condition, value = f.condition, _value(f.value)
-        if f.bbox is not None:  # a region: where it lies (rows, columns as numpy slices), its size
-            r0, c0, r1, c1 = f.bbox
-            condition, value = f"{f.feature} [{r0}:{r1}, {c0}:{c1}]", f"{f.area}\u00a0px"  # one line
+        if f.place is not None:  # a region: where it lies, and its size (on one line)
+            condition, value = f.place, f"{f.area}\u00a0px"
         rows.append(
             f"<tr><td>{escape(_clip(condition))}</td><td>{escape(_clip(value))}</td>"
             f'<td>{_w(f.weight)}</td><td class="{cls}">{effect}</td>'

@@ -211,9 +211,8 @@ def explanation_table(e: Explanation, layout: TableLayout | None = None, documen
         if f.spans is not None:  # a word: the document above says where; its column if others are listed
             condition = f'"{f.feature}"' if words_only else f'{f.column}: "{f.feature}"'
         value = _value(f.value)
-        if f.bbox is not None:  # a region: where it lies (rows, columns as numpy slices), its size
-            r0, c0, r1, c1 = f.bbox
-            condition, value = f"{f.feature} [{r0}:{r1}, {c0}:{c1}]", f"{f.area} px"
+        if f.place is not None:  # a region: where it lies, and its size
+            condition, value = f.place, f"{f.area} px"
         cells = [str(rank), condition, value, Text(f"{f.weight:+.{decimals}f}", style=style)]
         if layout.stability:
             kept = freq.get(rank - 1)

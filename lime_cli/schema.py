@@ -48,6 +48,15 @@ class FeatureWeight:
     area: int | None = None
 
     @property
+    def place(self) -> str | None:
+        """An image region as a person reads it, ``region 7 [24:28, 17:21]`` (its bounding box as
+        numpy slices, rows then columns); None for other features."""
+        if self.bbox is None:
+            return None
+        r0, c0, r1, c1 = self.bbox
+        return f"{self.feature} [{r0}:{r1}, {c0}:{c1}]"
+
+    @property
     def key(self) -> str:
         """What tells this feature from the others of an explanation: a column by its name, a
         word by its column and condition (the same word in two columns, each occurrence apart
