@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
@@ -22,6 +23,10 @@ def run_chunks(func: Callable, tasks: Iterable[tuple], n_jobs: int, backend: str
     if n_jobs == 1 and backend is None:
         return (func(*t) for t in tasks)
     from joblib import Parallel, delayed, parallel_config
+
+    # a run stopped early (Ctrl-C, an error) abandons the generator on purpose: joblib's advice
+    # about the tasks it then cancels is no news to the user, who already has one Error line
+    warnings.filterwarnings("ignore", message=r".*tasks have been successfully executed.*not used")
 
     def generate():
         with parallel_config(backend=backend) if backend else nullcontext():
