@@ -43,9 +43,6 @@ IMAGE_BATCH_BYTES = 64 << 20
 #: and at most this many images: a model's own work grows with the call (a scikit-learn MLP took
 #: 12 ms per digit on calls of 15,000 digits, 3 ms on calls of 1,000: bench/IMAGE.md)
 IMAGE_BATCH_ROWS = 2048
-#: runs of a region along a row at least this many values long on average (width x channels) are
-#: copied run by run (2.3x faster than a masked copy on a 300x451 photo; 2x slower on a digit)
-RUN_VALUES = 32
 
 _DTYPES = {"tensor(float)": "float32", "tensor(double)": "float64", "tensor(uint8)": "uint8",
            "tensor(float16)": "float16"}  # fmt: skip
@@ -73,69 +70,82 @@ class ImageBatch:
     def image_shape(self) -> tuple[int, int, int]:
         return tuple(self.images.shape[1:])
 
-    def build(self, start: int, stop: int, channels_first: bool = False, threads: int = 1) -> np.ndarray:
-        """Samples ``start`` to ``stop`` as a fresh float32 array (n, H, W, C), or (n, C, H, W):
-        for each image, every sample's pixels at once (no loop over samples), each pixel copied
-        from the image or the fill (exactly), on up to ``threads`` threads."""
+    def build(self, start: int, stop: int, channels_first: bool = False, threads: int = 1,
+              out: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
+        """Samples ``start`` to ``stop`` as a float32 array (n, H, W, C), or (n, C, H, W), written
+        into ``out`` when given (an array at least that long, reused from call to call), else fresh.
+
+        Each pixel is copied from the image or the fill, exactly.  A sample is the image, written
+        whole (a plain copy, the fastest write there is), then, for each region it hides, the
+        fill at that region's pixels: in every sample hiding the region at once (no loop over
+        samples), and only at the pixels where the fill differs from the image (on a digit, with
+        each region's mean as fill, the blank background's regions need nothing).  On up to
+        ``threads`` threads, each a share of the samples."""
         H, W, C = self.image_shape
         n = stop - start
+        shape = (n, C, H, W) if channels_first else (n, H, W, C)
+        if out is None:
+            out = np.empty(shape, dtype=np.float32)
+        else:
+            out = out.reshape(-1)[: n * H * W * C].reshape(shape)
         if self.Z is None:
-            x = self.images[start:stop]
-            return np.ascontiguousarray(x.transpose(0, 3, 1, 2)) if channels_first else x.copy()
-        out = np.empty((n, C, H, W) if channels_first else (n, H, W, C), dtype=np.float32)
+            images = self.images[start:stop]
+            out[...] = images.transpose(0, 3, 1, 2) if channels_first else images
+            return out
         parts = min(threads, max(1, n * H * W * C // (1 << 20)))  # a part of at least 1M values
-        if self._runs(start // self.Z.shape[2]) is not None:
-            parts = 1  # copied run by run, a Python loop: threads would wait on each other (1.8x slower)
-        bounds = np.linspace(start, stop, parts + 1).astype(int)
+        if parts == 1:
+            self._fill(out, start, start, stop, channels_first)
+            return out
         from ..core.parallel import run_threads
 
+        bounds = np.linspace(start, stop, parts + 1).astype(int)
         ranges = list(zip(bounds[:-1], bounds[1:], strict=True))
+        for b in range(start // self.Z.shape[2], (stop - 1) // self.Z.shape[2] + 1):
+            self._hiding(b, channels_first)  # made once, before the threads share it
         run_threads(lambda ab: self._fill(out, start, *ab, channels_first), ranges, parts)
         return out
 
     def _fill(self, out: np.ndarray, offset: int, start: int, stop: int, channels_first: bool) -> None:
         """Write samples ``start`` to ``stop`` into ``out`` (whose first row is sample ``offset``)."""
         S = self.Z.shape[2]
+        flat = out.reshape(len(out), -1)
         for b in range(start // S, (stop - 1) // S + 1):
             s0, s1 = max(start, b * S) - b * S, min(stop, (b + 1) * S) - b * S
             o0 = b * S + s0 - offset
-            d = int(self.widths[b]) if self.widths is not None else self.Z.shape[1]
-            shown = self.Z[b, :d, s0:s1] > 0.5  # (d, n): region shown in sample
+            image, places, values, ends = self._hiding(b, channels_first)
+            rows = flat[o0 : o0 + s1 - s0]
+            rows[...] = image
+            hidden = ~(self.Z[b, : len(ends), s0:s1] > 0.5)  # (d, n): region hidden in sample
+            first = 0
+            for k, end in enumerate(ends.tolist()):
+                if end > first:
+                    which = np.flatnonzero(hidden[k])
+                    if len(which):
+                        rows[which[:, None], places[first:end]] = values[first:end]
+                first = end
+
+    def _hiding(self, b: int, channels_first: bool) -> tuple[np.ndarray, ...]:
+        """Image b as one row of values in the output's layout; the places in that row where the
+        fill differs from the image, region by region (region k's end at ``ends[k]``), and the
+        fill's values there."""
+        cache = self.__dict__.setdefault("_hiding_cache", {})
+        if (b, channels_first) not in cache:
             image, fill = self.images[b], self.fills[b]
-            view = out[o0 : o0 + s1 - s0]
-            runs = self._runs(b)
+            labels = self.segments[b]
+            C = image.shape[2]
             if channels_first:
                 image, fill = image.transpose(2, 0, 1), fill.transpose(2, 0, 1)
-            view[...] = fill
-            if runs is not None:  # each run of a region along a row: its pixels in every sample showing it
-                for r, c0, c1, k in runs:
-                    if channels_first:
-                        view[shown[k], :, r, c0:c1] = image[:, r, c0:c1]
-                    else:
-                        view[shown[k], r, c0:c1] = image[r, c0:c1]
-                continue
-            keep = shown.T[:, self.segments[b]]  # (n, H, W): pixel shown
-            np.copyto(view, image, where=keep[:, None] if channels_first else keep[..., None])
-
-    def _runs(self, b: int) -> list[tuple[int, int, int, int]] | None:
-        """Image b's runs of one region along a row, (row, first column, end column, region), when
-        they are long enough that copying them sample by sample beats a masked copy of every pixel
-        (a photograph's regions: about 80 values a run; a 28x28 digit's: 4); else None."""
-        cache = self.__dict__.setdefault("_run_cache", {})
-        if b not in cache:
-            seg = self.segments[b]
-            H, W = seg.shape
-            starts = np.ones((H, W), dtype=bool)
-            starts[:, 1:] = seg[:, 1:] != seg[:, :-1]
-            rows, cols = np.nonzero(starts)
-            ends = np.append(cols[1:], W)
-            ends[np.append(rows[1:] != rows[:-1], True)] = W  # a row's last run ends at the edge
-            long_enough = H * W * self.images.shape[3] >= RUN_VALUES * len(rows)
-            regions = seg[rows, cols]
-            cache[b] = list(zip(rows.tolist(), cols.tolist(), ends.tolist(), regions.tolist(), strict=True))
-            if not long_enough:
-                cache[b] = None
-        return cache[b]
+                labels = np.broadcast_to(labels, (C, *labels.shape))
+            else:
+                labels = np.broadcast_to(labels[..., None], (*labels.shape, C))
+            image, fill = np.ascontiguousarray(image).reshape(-1), np.ascontiguousarray(fill).reshape(-1)
+            places = np.flatnonzero(fill != image)
+            region = labels.reshape(-1)[places]
+            places = places[np.argsort(region, kind="stable")]  # by region, each in order
+            d = int(self.widths[b]) if self.widths is not None else self.Z.shape[1]
+            ends = np.cumsum(np.bincount(region, minlength=d))
+            cache[(b, channels_first)] = (image, places, fill[places], ends)
+        return cache[(b, channels_first)]
 
 
 # -- what a model takes --------------------------------------------------------------------
@@ -321,13 +331,19 @@ class ImageModel:
         from ..core.parallel import inner_threads
 
         threads = inner_threads()
+        # one array for every piece of the call: a fresh one per piece costs its pages' first
+        # touch again (writing a 300x451 photo's pieces took twice as long into fresh arrays)
+        values = int(np.prod(batch.image_shape))
+        buffer = np.empty(per * values, dtype=np.float32) if n > per else None
         outs = []
         for a in range(0, n, per):
             b = min(a + per, n)
-            x = batch.build(a, b, self.preprocess.channels_first, threads)
+            x = batch.build(a, b, self.preprocess.channels_first, threads, out=buffer)
             if self.fixed_batch and b - a < per:  # pad to the model's batch, drop the extra outputs
                 x = np.concatenate([x, np.repeat(x[-1:], per - (b - a), axis=0)])
             out = self._run(method, self.preprocess.apply(x))
+            if buffer is not None and isinstance(out, np.ndarray) and np.may_share_memory(out, buffer):
+                out = out.copy()  # a model's output that views its input outlives the next piece
             outs.append(out[: b - a] if self.fixed_batch else out)
         if len(outs) == 1:
             return outs[0]
