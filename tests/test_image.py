@@ -320,6 +320,56 @@ def test_hidden_regions_show_their_mean_a_blur_or_a_colour():
         np.testing.assert_array_equal(built[2], fill)
 
 
+@pytest.mark.parametrize("channels_first", [False, True])
+def test_the_model_gets_each_perturbed_image_preprocessed_as_a_whole(channels_first):
+    # the adapter preprocesses the image and the fill once; the model must see, to the bit, each
+    # perturbed image built from the raw ones and then preprocessed
+    from lime_cli.image.model import ArrayModel, Preprocess
+
+    seen = []
+
+    class Keep:
+        classes_ = np.array(["a", "b"])
+
+        def predict_proba(self, x):
+            seen.append(np.array(x))
+            return np.full((len(x), 2), 0.5)
+
+    image = scene()
+    seg = segment_image(image)
+    d = int(seg.max()) + 1
+    rng = np.random.default_rng(3)
+    fill = rng.uniform(0, 255, image.shape).astype(np.float32)
+    Z = (rng.random((1, d, 50)) < 0.6).astype(float)
+    raw = ImageBatch(image[None], fill[None], seg[None], Z, np.array([d]))
+    pre = Preprocess.create(scale=1 / 255, mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225),
+                            channels_first=channels_first)  # fmt: skip
+    adapter = ArrayModel(Keep(), pre)
+    adapter.batch_bytes = 7 * image.size * 4  # pieces of 7 images: the buffer is reused
+    adapter.predict_proba(raw)
+    want = pre.apply(raw.build(0, 50, channels_first=channels_first))
+    got = np.concatenate(seen)
+    assert [len(x) for x in seen] == [7] * 7 + [1]
+    assert got.shape == want.shape and got.tobytes() == want.tobytes()
+    assert raw.images[0].tobytes() == image.tobytes()  # the caller's batch untouched
+
+
+def test_a_runs_first_image_is_segmented_once(monkeypatch):
+    import lime_cli.image.frontend as frontend
+
+    calls = []
+    real = frontend.segment_image
+    monkeypatch.setattr(frontend, "segment_image", lambda image, *a: calls.append(1) or real(image, *a))
+    images = [scene(0), scene(1), scene(2)]
+    ex = ImageExplainer(BoxMean(), num_samples=50)
+    first = ex.explain(images)
+    assert len(calls) == 3  # not 5: the probe and the first chunk reuse prepare's regions
+    calls.clear()
+    again = [ImageExplainer(BoxMean(), num_samples=50).explain([im])[0] for im in images]
+    assert [{**e.to_dict(), "row": k} for k, e in enumerate(again)] == [e.to_dict() for e in first]
+    assert len(calls) == 3
+
+
 class Recorder(BoxMean):
     """Records the shape of every batch it is given."""
 

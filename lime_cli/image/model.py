@@ -5,10 +5,12 @@ takes it as it takes any model: ``predict_proba`` or ``predict``, ``classes_``).
 It is called with an :class:`ImageBatch`, the perturbed images of a chunk
 described by the chunk's masks, and builds them piece by piece, each piece at
 most :data:`IMAGE_BATCH_BYTES` of pixels, so that a chunk's memory does not grow
-with the image size or the number of samples.  Each piece is preprocessed as the
-model expects (:class:`Preprocess`: ``(x * scale - mean) / std`` per channel,
-channels first, flattened, the model's dtype), vectorised, and handed to the
-model; the outputs are concatenated.
+with the image size or the number of samples.  Images reach the model as it
+expects (:class:`Preprocess`: ``(x * scale - mean) / std`` per channel, channels
+first, flattened, the model's dtype): the values' transform is applied once to
+each image and its fill, before the pieces are built from them (pixel by pixel,
+the same numbers), the layout and dtype to each piece; the outputs are
+concatenated.
 
 - :class:`ArrayModel` wraps an object whose ``predict_proba`` (or ``predict``)
   takes a float32 array (N, H, W, C), or (N, H*W*C) with ``flatten``.
@@ -69,6 +71,16 @@ class ImageBatch:
     @property
     def image_shape(self) -> tuple[int, int, int]:
         return tuple(self.images.shape[1:])
+
+    def transformed(self, preprocess: Preprocess) -> ImageBatch:
+        """The batch with its images and fills through ``preprocess.values`` (copies)."""
+        if not preprocess.changes_values:
+            return self
+
+        def values(x):
+            return None if x is None else preprocess.values(np.array(x, dtype=np.float32))
+
+        return ImageBatch(values(self.images), values(self.fills), self.segments, self.Z, self.widths)
 
     def build(self, start: int, stop: int, channels_first: bool = False, threads: int = 1,
               out: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
@@ -251,13 +263,28 @@ class Preprocess:
     def apply(self, x: np.ndarray) -> np.ndarray:
         """The model's input from a fresh float32 batch (n, H, W, C), or (n, C, H, W) with
         ``channels_first``, changed in place where it can."""
-        shape = (-1, 1, 1) if self.channels_first else (-1,)
+        return self.layout(self.values(x, self.channels_first))
+
+    def values(self, x: np.ndarray, channels_first: bool = False) -> np.ndarray:
+        """``(x * scale - mean) / std`` per channel, in place in a float32 array (..., H, W, C), or
+        (..., C, H, W) with ``channels_first``.  Pixel by pixel: a perturbed image built from the
+        image and the fill so transformed is, to the bit, the perturbed image transformed."""
+        shape = (-1, 1, 1) if channels_first else (-1,)
         if self.scale is not None:
             x *= np.float32(self.scale)
         if self.mean is not None:
             x -= np.asarray(self.mean, dtype=np.float32).reshape(shape)
         if self.std is not None:
             x /= np.asarray(self.std, dtype=np.float32).reshape(shape)
+        return x
+
+    @property
+    def changes_values(self) -> bool:
+        return self.scale is not None or self.mean is not None or self.std is not None
+
+    def layout(self, x: np.ndarray) -> np.ndarray:
+        """The model's dtype and layout for a float32 batch (n, H, W, C), or (n, C, H, W) with
+        ``channels_first``, whose values :meth:`values` has transformed."""
         if self.dtype == "uint8":
             x = np.clip(np.rint(x), 0, 255).astype(np.uint8)
         elif self.dtype != "float32":
@@ -331,6 +358,8 @@ class ImageModel:
         from ..core.parallel import inner_threads
 
         threads = inner_threads()
+        # the image and the fill preprocessed once, not each of their samples (the same values)
+        batch = batch.transformed(self.preprocess)
         # one array for every piece of the call: a fresh one per piece costs its pages' first
         # touch again (writing a 300x451 photo's pieces took twice as long into fresh arrays)
         values = int(np.prod(batch.image_shape))
@@ -341,7 +370,7 @@ class ImageModel:
             x = batch.build(a, b, self.preprocess.channels_first, threads, out=buffer)
             if self.fixed_batch and b - a < per:  # pad to the model's batch, drop the extra outputs
                 x = np.concatenate([x, np.repeat(x[-1:], per - (b - a), axis=0)])
-            out = self._run(method, self.preprocess.apply(x))
+            out = self._run(method, self.preprocess.layout(x))
             if buffer is not None and isinstance(out, np.ndarray) and np.may_share_memory(out, buffer):
                 out = out.copy()  # a model's output that views its input outlives the next piece
             outs.append(out[: b - a] if self.fixed_batch else out)
