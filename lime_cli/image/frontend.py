@@ -306,14 +306,20 @@ class ImageFrontEnd(FrontEnd):
         segments = np.empty(images.shape[:3], dtype=np.int32)
         fills = np.empty_like(images)
         widths = np.empty(B, dtype=np.intp)
-        boxes, areas = [], []
-        for b in range(B):
-            segments[b] = self.segment(images[b])
-            widths[b] = int(segments[b].max()) + 1
-            fills[b] = fill_of(images[b], segments[b], int(widths[b]), self.hide)
-            box, area = regions(segments[b], int(widths[b]))
-            boxes.append(box)
-            areas.append(area)
+        boxes, areas = [None] * B, [None] * B
+
+        def encode_part(part: range) -> None:  # each image on its own: the same on any thread
+            for b in part:
+                segments[b] = self.segment(images[b])
+                widths[b] = int(segments[b].max()) + 1
+                fills[b] = fill_of(images[b], segments[b], int(widths[b]), self.hide)
+                boxes[b], areas[b] = regions(segments[b], int(widths[b]))
+
+        from ..core.parallel import inner_threads, run_threads
+
+        parts = min(B, inner_threads())  # segmenting (SLIC's loops) releases the GIL
+        bounds = np.linspace(0, B, parts + 1).astype(int) if B else [0, 0]
+        run_threads(encode_part, [range(a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=True)], parts)
         keys = image_keys(images)
         return ImageInstances(images, segments, fills, widths, boxes, areas, list(rows.sources), keys)
 
