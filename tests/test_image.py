@@ -810,3 +810,5 @@ def test_perturbed_images_are_the_image_where_shown_and_the_fill_elsewhere(size,
         shown = (Z[b, :, s] > 0.5)[batch.segments[b]][..., None]
         want = np.where(shown, images[b], fills[b])
         assert np.array_equal(got[i], want.transpose(2, 0, 1) if channels_first else want)
+    few = ImageBatch(images, fills, batch.segments, Z[:, :, 30:33], np.array([d, d]))  # a probe's few
+    assert few.build(1, 5, channels_first=channels_first).tobytes() == got[[26, 27, 62, 63]].tobytes()

@@ -48,6 +48,10 @@ IMAGE_BATCH_BYTES = 16 << 20
 #: 12 ms per digit on calls of 15,000 digits, 3 ms on calls of 1,000: bench/IMAGE.md)
 IMAGE_BATCH_ROWS = 2048
 
+#: images of at most this many samples each are built sample by sample, without the index of
+#: where each region's fill differs (the model's probe: 2 samples; the index of a 300x451 photo
+#: takes 8 ms to make)
+FEW_SAMPLES = 4
 #: a region whose fill differs from the image at this many values or more is written sample by
 #: sample (on a photo's regions, 1 ns a value, against 2.2 at once for every sample hiding it;
 #: a digit's regions, a few dozen values each, are faster at once)
@@ -110,6 +114,14 @@ class ImageBatch:
         if self.Z is None:
             images = self.images[start:stop]
             out[...] = images.transpose(0, 3, 1, 2) if channels_first else images
+            return out
+        if self.Z.shape[2] <= FEW_SAMPLES:  # a probe's few samples: each one masked whole, no index
+            for i, sample in enumerate(range(start, stop)):
+                b, s = divmod(sample, self.Z.shape[2])
+                d = int(self.widths[b]) if self.widths is not None else self.Z.shape[1]
+                shown = (self.Z[b, :d, s] > 0.5)[self.segments[b]][..., None]
+                one = np.where(shown, self.images[b], self.fills[b])
+                out[i] = one.transpose(2, 0, 1) if channels_first else one
             return out
         parts = min(threads, max(1, n * H * W * C // (1 << 20)))  # a part of at least 1M values
         if parts == 1:
