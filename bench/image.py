@@ -548,8 +548,9 @@ def floor(work: Workload, samples: int) -> dict:
 
 def speed_rounds(works: list[Workload], samples: int, rounds: int, digit_rounds: int) -> dict:
     """Seconds per image, in rounds: each round times lime, lime-cli and the floor on every
-    workload back to back, so that a slow spell of the shared machine falls on all three.  Kept:
-    each one's fastest round, with the model's seconds of that same round."""
+    workload back to back, so that a slow spell of the shared machine falls on all three, each
+    warmed up on the workload's first image just before.  Kept: each one's fastest round, with the
+    model's seconds of that same round."""
     runs: dict = {}
     for w in works:  # warm-up: imports, first calls, ONNX sessions
         ours(w.take(1), 3, samples)
@@ -557,9 +558,12 @@ def speed_rounds(works: list[Workload], samples: int, rounds: int, digit_rounds:
         for w in works:
             if r >= (digit_rounds if w.name.startswith("digits") else rounds):
                 continue
-            runs.setdefault((w.name, "lime"), []).append(lime(w, 2, samples))
-            runs.setdefault((w.name, "ours"), []).append(ours(w, 2, samples))
-            runs.setdefault((w.name, "floor"), []).append(floor(w, samples))
+            # each method warmed up on the first image right before it is timed: run right after
+            # another one, a method's first images were slower (its caches, its memory cold)
+            for method, call in (("lime", lime), ("ours", ours), ("floor", floor)):
+                args = (samples,) if call is floor else (2, samples)
+                call(w.take(1), *args)
+                runs.setdefault((w.name, method), []).append(call(w, *args))
             print("speed round", r, w.name, flush=True)
     out: dict = {}
     for (name, method), rs in runs.items():
@@ -882,7 +886,9 @@ def report(args, results, speed, figures, mem, facts, total, parts) -> list[str]
         "",
         f"Seconds per image, seed 2, in {speed['digit_rounds']} rounds on the digits and {rounds} on the"
         " photos: each round runs lime, lime-cli and the floor on"
-        " every workload back to back; each one's fastest round is kept (*spread*: its slowest round ÷"
+        " every workload back to back, each warmed up on the workload's first image just before it is"
+        " timed (run right after another method, a method's first images were slower: its caches and"
+        " memory cold); each one's fastest round is kept (*spread*: its slowest round ÷"
         f" its fastest). Images: the first {speed['digits-mlp']['images']} digits, the first"
         f" {speed['photo-planted']['images']} photo variants. *floor*: the model's own predict on each"
         f" image's {args.samples} perturbed images, built by lime-cli's `ImageBatch` (masks drawn as its"
