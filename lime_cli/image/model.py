@@ -123,6 +123,9 @@ class ImageBatch:
                 one = np.where(shown, self.images[b], self.fills[b])
                 out[i] = one.transpose(2, 0, 1) if channels_first else one
             return out
+        cache = self.__dict__.setdefault("_hiding_cache", {})
+        for key in [key for key in cache if key[0] < start // self.Z.shape[2]]:
+            del cache[key]  # images whose samples are all built (pieces come in order): memory back
         parts = min(threads, max(1, n * H * W * C // (1 << 20)))  # a part of at least 1M values
         if parts == 1:
             self._fill(out, start, start, stop, channels_first)
