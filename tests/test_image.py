@@ -558,6 +558,11 @@ def test_onnx_chunks_on_workers_equal_a_serial_run(tmp_path):
     parallel = [e for chunk in ex.iter_explain(images, n_jobs=2) for e in chunk]
     weights = [[f.weight for f in e.features] for e in serial]
     assert [[f.weight for f in e.features] for e in parallel] == weights
+    import pickle
+
+    ex.frontend.prepare(images, np.arange(3))  # keeps the first image's regions for the run
+    assert ex.frontend._first is not None
+    assert pickle.loads(pickle.dumps(ex.frontend))._first is None  # not sent with every chunk
 
 
 # -- errors --------------------------------------------------------------------------------------

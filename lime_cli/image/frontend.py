@@ -354,6 +354,9 @@ class ImageFrontEnd(FrontEnd):
     def release(self) -> None:
         self._first = None
 
+    def __getstate__(self):  # a worker's chunks segment their own images: the first stays here
+        return {**self.__dict__, "_first": None}
+
 
 def _shapes_differ(where: str, shape, first: str, first_shape) -> str:
     H, W, C = shape
