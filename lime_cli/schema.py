@@ -81,12 +81,15 @@ class FeatureWeight:
 
 
 def _is_int(v) -> bool:
+    if type(v) is int:  # the usual case, without the slow abstract-class check
+        return True
     return isinstance(v, numbers.Integral) and not isinstance(v, bool)
 
 
 def _bbox(feature: str, bbox) -> list[int]:
     """``bbox`` as ``[r0, c0, r1, c1]`` ints, checked: 0 <= r0 <= r1, 0 <= c0 <= c1."""
-    ok = isinstance(bbox, Sequence) and not isinstance(bbox, (str, bytes)) and len(bbox) == 4
+    ok = type(bbox) is list or isinstance(bbox, Sequence) and not isinstance(bbox, (str, bytes))
+    ok = ok and len(bbox) == 4
     ok = ok and all(_is_int(i) for i in bbox)
     if not ok or not (0 <= bbox[0] <= bbox[2] and 0 <= bbox[1] <= bbox[3]):
         raise ValueError(
