@@ -739,17 +739,16 @@ def breakdown(work: Workload, samples: int, repeat: int = 5) -> dict:
     segmenting it; the model adapter's call on its ``samples`` masked images (building them from
     the image, the fill and the masks, a bounded batch at a time, preprocessing, and the model),
     with the model's own share (``_run``); the build alone (``ImageBatch.build`` in the adapter's
-    batches) on one thread and on the threads lime-cli gives it; and, for scale, writing as many
+    batches, into one array); and, for scale, writing as many
     float32 images in batches of the adapter's size into one array (a plain copy of the image)."""
     from lime_cli import ImageExplainer
-    from lime_cli.core.parallel import inner_threads
     from lime_cli.image.frontend import fill_of, region_masks
     from lime_cli.image.model import ImageBatch
 
     model, images = work.groups[0]
     ex = ImageExplainer(model, **work.options)
     image = ex.prepare_image(images[0])
-    best = dict.fromkeys(("segment", "call", "model", "write", "build1", "buildn"), np.inf)
+    best = dict.fromkeys(("segment", "call", "model", "write", "alone"), np.inf)
     adapter = ex.image_model
     for _ in range(repeat):
         t = time.perf_counter()
@@ -770,12 +769,11 @@ def breakdown(work: Workload, samples: int, repeat: int = 5) -> dict:
         for a in range(0, samples, per):
             out[: min(per, samples - a)] = image
         best["write"] = min(best["write"], time.perf_counter() - t)
-        for key, threads in (("build1", 1), ("buildn", inner_threads())):
-            t = time.perf_counter()
-            out = np.empty(min(per, samples) * image.size, dtype=np.float32)
-            for a in range(0, samples, per):
-                batch.build(a, min(a + per, samples), adapter.preprocess.channels_first, threads, out=out)
-            best[key] = min(best[key], time.perf_counter() - t)
+        t = time.perf_counter()
+        out = np.empty(min(per, samples) * image.size, dtype=np.float32)
+        for a in range(0, samples, per):
+            batch.build(a, min(a + per, samples), adapter.preprocess.channels_first, out=out)
+        best["alone"] = min(best["alone"], time.perf_counter() - t)
     best["build"] = best["call"] - best["model"]
     return best
 
@@ -903,7 +901,7 @@ def report(args, results, speed, figures, mem, facts, total, parts) -> list[str]
         " classifier_fn passes on (lime's batches of 10). *rows*: the perturbed images the model got"
         " per explained image (lime-cli's include 2 per run, its probe of the model). lime-cli's"
         " explainer is made before the clock starts (the ONNX session is made then); it uses the"
-        " machine's 2 cores to build images and fit surrogates, lime one.",
+        " machine's cores to segment a chunk's images and fit their surrogates, lime one.",
         "",
         "| workload | floor s/img | lime s/img | lime's model s/img | lime rows | lime spread "
         "| lime-cli s/img | lime-cli's model s/img | lime-cli rows | lime-cli spread | floor spread |",
@@ -932,9 +930,6 @@ def report(args, results, speed, figures, mem, facts, total, parts) -> list[str]
             f"| {name}: lime ÷ its model's calls in its run | {figures[f'{key}_lime_model']:.2f} | | |"
         )
     if parts:
-        from lime_cli.core.parallel import inner_threads
-
-        inner = inner_threads()
         lines += [
             "",
             "### Where lime-cli's time goes",
@@ -946,8 +941,8 @@ def report(args, results, speed, figures, mem, facts, total, parts) -> list[str]
             " masked samples (`ImageModel.predict_proba` on an `ImageBatch`: building each perturbed"
             " image from the image, its fill and the sample's mask, a bounded batch at a time,"
             " preprocessing it, and the model), of which *model* is the model's own calls and *build*"
-            " the rest; *build alone*: `ImageBatch.build` of the same samples in the adapter's batches,"
-            " on one thread and on the threads lime-cli gives it (all the cores); *plain write*:"
+            " the rest; *build alone*: `ImageBatch.build` of the same samples in the adapter's batches"
+            " (on one thread, as in the adapter); *plain write*:"
             " writing as many float32 images in batches of the adapter's size into one array (as the"
             " adapter does), each a plain copy of the image (what any build must at least write);"
             " *rest*: *lime-cli* less *its model in the run*, *segment* and *build*: sampling, fills,"
@@ -955,15 +950,15 @@ def report(args, results, speed, figures, mem, facts, total, parts) -> list[str]
             " variant is a run of its own).",
             "",
             "| workload | lime-cli | its model in the run | segment | adapter | model | build "
-            f"| build alone, 1 thread | build alone, {inner} threads | plain write | rest |",
-            "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+            "| build alone | plain write | rest |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
         ]
         for name, p in parts.items():
             ms = {k: 1000 * v for k, v in p.items()}
             total, inrun = 1000 * speed[name]["ours"], 1000 * speed[name]["ours_model"]
             lines.append(
                 f"| {name} | {total:.2f} | {inrun:.2f} | {ms['segment']:.2f} | {ms['call']:.2f} "
-                f"| {ms['model']:.2f} | {ms['build']:.2f} | {ms['build1']:.2f} | {ms['buildn']:.2f} "
+                f"| {ms['model']:.2f} | {ms['build']:.2f} | {ms['alone']:.2f} "
                 f"| {ms['write']:.2f} | {total - inrun - ms['segment'] - ms['build']:.2f} |"
             )
 
@@ -1039,8 +1034,6 @@ def report(args, results, speed, figures, mem, facts, total, parts) -> list[str]
 
 def missed(results, figures, speed, parts) -> list[str]:
     """Why the default misses what it misses, from this run's own figures."""
-    from lime_cli.core.parallel import inner_threads
-
     out = []
     for title, key, bound, at_least in SPEED_TARGETS:
         if _meets(figures[key], bound, at_least) or "ours ÷ floor" not in title:
@@ -1061,11 +1054,6 @@ def missed(results, figures, speed, parts) -> list[str]:
             f" {ms['write']:.2f} ms for a plain write of as many (×{ms['build'] / ms['write']:.1f});"
             f" segmenting {ms['segment']:.2f} ms; the rest {rest:.2f} ms (*Where lime-cli's time goes*)."
         )
-        if ms["buildn"] > 1.1 * ms["build1"]:
-            text += (
-                f" Built alone on one thread the samples take {ms['build1']:.2f} ms, on lime-cli's"
-                f" {inner_threads()} threads {ms['buildn']:.2f} ms."
-            )
         if inrun > 1.3 * floor_ms:
             text += f" The model's calls in lime-cli's run took {inrun / floor_ms:.1f}× the floor's time."
         assumed = ASSUMED_FLOOR.get(name)

@@ -805,10 +805,10 @@ def test_perturbed_images_are_the_image_where_shown_and_the_fill_elsewhere(size,
     fills = rng.uniform(0, 255, images.shape).astype(np.float32)
     Z = (rng.random((2, d, 37)) < 0.7).astype(float)
     batch = ImageBatch(images, fills, np.stack([segments, segments[::-1].copy()]), Z, np.array([d, d]))
-    got = batch.build(5, 70, channels_first=channels_first, threads=2)
+    got = batch.build(5, 70, channels_first=channels_first)
     buffer = np.full(80 * H * W * C, np.nan, dtype=np.float32)  # longer than the samples, reused
     batch.build(0, 74, channels_first=channels_first, out=buffer)
-    again = batch.build(5, 70, channels_first=channels_first, threads=2, out=buffer)
+    again = batch.build(5, 70, channels_first=channels_first, out=buffer)
     assert np.shares_memory(again, buffer) and np.array_equal(again, got)
     for i, n in enumerate(range(5, 70)):
         b, s = divmod(n, 37)

@@ -93,17 +93,17 @@ class ImageBatch:
 
         return ImageBatch(values(self.images), values(self.fills), self.segments, self.Z, self.widths)
 
-    def build(self, start: int, stop: int, channels_first: bool = False, threads: int = 1,
+    def build(self, start: int, stop: int, channels_first: bool = False,
               out: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
         """Samples ``start`` to ``stop`` as a float32 array (n, H, W, C), or (n, C, H, W), written
         into ``out`` when given (an array at least that long, reused from call to call), else fresh.
 
         Each pixel is copied from the image or the fill, exactly.  A sample is the image, written
-        whole (a plain copy, the fastest write there is), then, for each region it hides, the
-        fill at that region's pixels: in every sample hiding the region at once (no loop over
-        samples), and only at the pixels where the fill differs from the image (on a digit, with
-        each region's mean as fill, the blank background's regions need nothing).  On up to
-        ``threads`` threads, each a share of the samples."""
+        whole (a plain copy, the fastest write there is), then, region by region, the fill at the
+        region's pixels in every sample hiding it at once (no loop over samples), and only where
+        the fill differs from the image (on a digit, with each region's mean as fill, the blank
+        background's regions need nothing).  On one thread: on two, the index arithmetic of the
+        photos' large regions made it slower."""
         H, W, C = self.image_shape
         n = stop - start
         shape = (n, C, H, W) if channels_first else (n, H, W, C)
@@ -126,28 +126,18 @@ class ImageBatch:
                 out[o0 : o0 + s1 - s0] = some.transpose(0, 3, 1, 2) if channels_first else some
             return out
         cache = self.__dict__.setdefault("_hiding_cache", {})
-        for key in [key for key in cache if key[0] < start // self.Z.shape[2]]:
+        for key in [key for key in cache if key[0] < start // S]:
             del cache[key]  # images whose samples are all built (pieces come in order): memory back
-        parts = min(threads, max(1, n * H * W * C // (1 << 20)))  # a part of at least 1M values
-        if parts == 1:
-            self._fill(out, start, start, stop, channels_first)
-            return out
-        from ..core.parallel import run_threads
-
-        bounds = np.linspace(start, stop, parts + 1).astype(int)
-        ranges = list(zip(bounds[:-1], bounds[1:], strict=True))
-        for b in range(start // self.Z.shape[2], (stop - 1) // self.Z.shape[2] + 1):
-            self._hiding(b, channels_first)  # made once, before the threads share it
-        run_threads(lambda ab: self._fill(out, start, *ab, channels_first), ranges, parts)
+        self._fill(out, start, stop, channels_first)
         return out
 
-    def _fill(self, out: np.ndarray, offset: int, start: int, stop: int, channels_first: bool) -> None:
-        """Write samples ``start`` to ``stop`` into ``out`` (whose first row is sample ``offset``)."""
+    def _fill(self, out: np.ndarray, start: int, stop: int, channels_first: bool) -> None:
+        """Write samples ``start`` to ``stop`` into ``out`` (whose first row is sample ``start``)."""
         S = self.Z.shape[2]
         flat = out.reshape(len(out), -1)
         for b in range(start // S, (stop - 1) // S + 1):
             s0, s1 = max(start, b * S) - b * S, min(stop, (b + 1) * S) - b * S
-            o0 = b * S + s0 - offset
+            o0 = b * S + s0 - start
             image, places, values, ends = self._hiding(b, channels_first)
             rows = flat[o0 : o0 + s1 - s0]
             rows[...] = image
@@ -382,9 +372,6 @@ class ImageModel:
         per = max(1, min(IMAGE_BATCH_ROWS, self.batch_bytes // max(1, 4 * int(np.prod(batch.image_shape)))))
         if self.fixed_batch:
             per = self.fixed_batch
-        from ..core.parallel import inner_threads
-
-        threads = inner_threads()
         # the image and the fill preprocessed once, not each of their samples (the same values)
         batch = batch.transformed(self.preprocess)
         # one array for every piece of the call: a fresh one per piece costs its pages' first
@@ -394,7 +381,7 @@ class ImageModel:
         outs = []
         for a in range(0, n, per):
             b = min(a + per, n)
-            x = batch.build(a, b, self.preprocess.channels_first, threads, out=buffer)
+            x = batch.build(a, b, self.preprocess.channels_first, out=buffer)
             if self.fixed_batch and b - a < per:  # pad to the model's batch, drop the extra outputs
                 x = np.concatenate([x, np.repeat(x[-1:], per - (b - a), axis=0)])
             out = self._run(method, self.preprocess.layout(x))
