@@ -41,8 +41,8 @@ import numpy as np
 from ..errors import DataError, LimeCliError, ModelError, ParameterError
 
 #: At most this many bytes of perturbed pixels (float32) are built for one call of the model
-#: (a 300x451 photo's 1,000 samples took 0.9 times as long in pieces of 16 MB as of 64 MB, the
-#: piece then still in the cache when the model reads it; 10 such photos a call)
+#: (a 300x451 photo's 1,000 samples took about as long in pieces of 16 MB as of 64 MB, with a
+#: quarter of the memory; 10 such photos a call)
 IMAGE_BATCH_BYTES = 16 << 20
 #: and at most this many images: a model's own work grows with the call (a scikit-learn MLP took
 #: 12 ms per digit on calls of 15,000 digits, 3 ms on calls of 1,000: bench/IMAGE.md)
