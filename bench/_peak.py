@@ -1,15 +1,14 @@
-"""Run the `lime` CLI in this process and write its peak RSS (VmHWM, KiB) to a file.
+"""Peak resident memory (VmHWM, KiB) across the resets lime-cli makes, and, run as a script, the
+`lime` CLI in this process with its peak written to a file.
 
-`bench/run.py` uses it because a child's ru_maxrss on Linux also counts the parent's memory at
-fork time; VmHWM belongs to the process image after exec only.  lime-cli resets VmHWM before each
-chunk it sizes (lime_cli/core/memory.py), so the peak is read before every reset too, and the largest
-is the one written.
+`bench/run.py` runs it as a script because a child's ru_maxrss on Linux also counts the parent's
+memory at fork time; VmHWM belongs to the process image after exec only.  lime-cli resets VmHWM
+before each chunk it sizes (lime_cli/core/memory.py), so :func:`keep_peak` reads the peak before
+every reset too, and the largest is the one reported.
 """
 
 import atexit
 import sys
-
-PEAK = [0]
 
 
 def _hwm() -> int:
@@ -17,23 +16,32 @@ def _hwm() -> int:
         return int(next(line.split()[1] for line in status if line.startswith("VmHWM:")))
 
 
-def _report(path: str) -> None:
-    with open(path, "w") as out:
-        out.write(str(max(PEAK[0], _hwm())))
+def keep_peak():
+    """Make lime-cli's resets of the peak keep the largest seen; returns a function giving the
+    peak (KiB) so far, resets included."""
+    from lime_cli.core import memory
+
+    peak = [0]
+    reset = memory.reset_peak
+
+    def reset_keeping_the_peak() -> bool:
+        peak[0] = max(peak[0], _hwm())
+        return reset()
+
+    memory.reset_peak = reset_keeping_the_peak
+    return lambda: max(peak[0], _hwm())
 
 
 if __name__ == "__main__":
-    atexit.register(_report, sys.argv[1])
+    peak_kib = keep_peak()
+    path = sys.argv[1]
+
+    def _report() -> None:
+        with open(path, "w") as out:
+            out.write(str(peak_kib()))
+
+    atexit.register(_report)
     sys.argv = ["lime"] + sys.argv[2:]
-    from lime_cli.core import memory as _memory
-
-    reset = _memory.reset_peak
-
-    def reset_keeping_the_peak() -> bool:
-        PEAK[0] = max(PEAK[0], _hwm())
-        return reset()
-
-    _memory.reset_peak = reset_keeping_the_peak
     from lime_cli.cli import main
 
     main()

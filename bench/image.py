@@ -437,34 +437,24 @@ def memory_child(n: int, samples: int, onnx: str, out: str) -> None:
     iter_explain and write to ``out`` the resident memory before explaining (VmRSS, the peak reset
     to it then), the peak while explaining (VmHWM, kept across the resets lime-cli does per chunk),
     the time and the count."""
-    from lime_cli.core import memory
+    from _peak import keep_peak
 
-    peak = [0]
-
-    def hwm() -> int:
-        return (memory.peak_bytes() or 0) // 1024
-
-    reset = memory.reset_peak
-
-    def reset_keeping_the_peak() -> bool:
-        peak[0] = max(peak[0], hwm())
-        return reset()
-
-    memory.reset_peak = reset_keeping_the_peak
     from lime_cli import ImageExplainer
+    from lime_cli.core import memory
 
     train, _, test, _ = digits()
     pool = np.concatenate([test, train])
     images = pool[np.arange(n) % len(pool)]
     ex = ImageExplainer(onnx, scale=1 / 255, num_features=K, num_samples=samples, seed=1)
-    reset()  # the peak from here on is the explaining's
+    memory.reset_peak()  # the peak from here on is the explaining's
+    peak_kib = keep_peak()
     before = (memory.resident_bytes() or 0) // 1024
     t = time.perf_counter()
     count = 0
     for chunk in ex.iter_explain(images):
         count += len(chunk)
     seconds = time.perf_counter() - t
-    result = {"n": n, "count": count, "seconds": seconds, "peak_kib": max(peak[0], hwm())}
+    result = {"n": n, "count": count, "seconds": seconds, "peak_kib": peak_kib()}
     Path(out).write_text(json.dumps(result | {"before_kib": before}))
 
 

@@ -329,26 +329,15 @@ def memory_child(n: int, samples: int, out: str) -> None:
     """In a fresh process: explain ``n`` short documents through iter_explain and write the peak
     resident memory (VmHWM, kept across the resets lime-cli does per chunk), the time and the
     count to ``out``."""
-    from lime_cli.core import memory
+    from _peak import keep_peak
 
-    peak = [0]
-
-    def hwm() -> int:
-        return (memory.peak_bytes() or 0) // 1024
-
-    reset = memory.reset_peak
-
-    def reset_keeping_the_peak() -> bool:
-        peak[0] = max(peak[0], hwm())
-        return reset()
-
-    memory.reset_peak = reset_keeping_the_peak
+    peak_kib = keep_peak()
     from lime_cli import TextExplainer
 
     train, y, test, _ = corpus()
     model = tfidf_lr(train, y)
     docs = short_docs(train + test, n)
-    before = hwm()
+    before = peak_kib()
     ex = TextExplainer(model, num_features=K, num_samples=samples, seed=1)
     t = time.perf_counter()
     count = 0
@@ -359,7 +348,7 @@ def memory_child(n: int, samples: int, out: str) -> None:
         "n": n,
         "count": count,
         "seconds": seconds,
-        "peak_kib": max(peak[0], hwm()),
+        "peak_kib": peak_kib(),
         "before_kib": before,
     }
     Path(out).write_text(json.dumps(result))
