@@ -116,42 +116,44 @@ class ImageBatch:
             out[...] = images.transpose(0, 3, 1, 2) if channels_first else images
             return out
         S = self.Z.shape[2]
-        if S <= FEW_SAMPLES:  # a probe's few samples: an image's samples masked whole, without the index
-            for b in range(start // S, (stop - 1) // S + 1):
-                s0, s1 = max(start, b * S) - b * S, min(stop, (b + 1) * S) - b * S
-                d = int(self.widths[b]) if self.widths is not None else self.Z.shape[1]
-                shown = (self.Z[b, :d, s0:s1] > 0.5).T[:, self.segments[b]][..., None]  # (n, H, W, 1)
-                some = np.where(shown, self.images[b], self.fills[b])
-                o0 = b * S + s0 - start
-                out[o0 : o0 + s1 - s0] = some.transpose(0, 3, 1, 2) if channels_first else some
-            return out
         cache = self.__dict__.setdefault("_hiding_cache", {})
         for key in [key for key in cache if key[0] < start // S]:
             del cache[key]  # images whose samples are all built (pieces come in order): memory back
-        self._fill(out, start, stop, channels_first)
-        return out
-
-    def _fill(self, out: np.ndarray, start: int, stop: int, channels_first: bool) -> None:
-        """Write samples ``start`` to ``stop`` into ``out`` (whose first row is sample ``start``)."""
-        S = self.Z.shape[2]
-        flat = out.reshape(len(out), -1)
-        for b in range(start // S, (stop - 1) // S + 1):
+        for b in range(start // S, (stop - 1) // S + 1):  # the images whose samples are asked for
             s0, s1 = max(start, b * S) - b * S, min(stop, (b + 1) * S) - b * S
             o0 = b * S + s0 - start
-            image, places, values, ends = self._hiding(b, channels_first)
-            rows = flat[o0 : o0 + s1 - s0]
-            rows[...] = image
-            hidden = ~(self.Z[b, : len(ends), s0:s1] > 0.5)  # (d, n): region hidden in sample
-            first, F = 0, rows.shape[1]
-            for k, end in enumerate(ends.tolist()):
-                which = np.flatnonzero(hidden[k]) if end > first else ()
-                if len(which):  # every sample hiding region k at once
-                    at, fill = places[first:end], values[first:end]
-                    if end - first >= FLAT_INDEX:
-                        rows.reshape(-1)[(which[:, None] * F + at).ravel()] = np.tile(fill, len(which))
-                    else:
-                        rows[which[:, None], at] = fill
-                first = end
+            if S <= FEW_SAMPLES:  # a probe's few samples: masked whole, without the index
+                self._masked(out[o0 : o0 + s1 - s0], b, s0, s1, channels_first)
+            else:
+                self._indexed(out[o0 : o0 + s1 - s0].reshape(s1 - s0, -1), b, s0, s1, channels_first)
+        return out
+
+    def _width(self, b: int) -> int:
+        """The regions of image b (the rows of Z it uses)."""
+        return int(self.widths[b]) if self.widths is not None else self.Z.shape[1]
+
+    def _masked(self, out: np.ndarray, b: int, s0: int, s1: int, channels_first: bool) -> None:
+        """Image b's samples s0 to s1 into ``out``, each pixel chosen by its region's mask."""
+        shown = (self.Z[b, : self._width(b), s0:s1] > 0.5).T[:, self.segments[b]][..., None]  # (n, H, W, 1)
+        some = np.where(shown, self.images[b], self.fills[b])
+        out[...] = some.transpose(0, 3, 1, 2) if channels_first else some
+
+    def _indexed(self, rows: np.ndarray, b: int, s0: int, s1: int, channels_first: bool) -> None:
+        """Image b's samples s0 to s1 into ``rows`` (one row of values per sample): the image,
+        then the fill where each hidden region's fill differs (:meth:`_hiding`)."""
+        image, places, values, ends = self._hiding(b, channels_first)
+        rows[...] = image
+        hidden = ~(self.Z[b, : len(ends), s0:s1] > 0.5)  # (d, n): region hidden in sample
+        first, F = 0, rows.shape[1]
+        for k, end in enumerate(ends.tolist()):
+            which = np.flatnonzero(hidden[k]) if end > first else ()
+            if len(which):  # every sample hiding region k at once
+                at, fill = places[first:end], values[first:end]
+                if end - first >= FLAT_INDEX:
+                    rows.reshape(-1)[(which[:, None] * F + at).ravel()] = np.tile(fill, len(which))
+                else:
+                    rows[which[:, None], at] = fill
+            first = end
 
     def _hiding(self, b: int, channels_first: bool) -> tuple[np.ndarray, ...]:
         """Image b as one row of values in the output's layout; the places in that row where the
@@ -171,8 +173,7 @@ class ImageBatch:
             places = np.flatnonzero(fill != image)
             region = labels.reshape(-1)[places]
             places = places[np.argsort(region, kind="stable")]  # by region, each in order
-            d = int(self.widths[b]) if self.widths is not None else self.Z.shape[1]
-            ends = np.cumsum(np.bincount(region, minlength=d))
+            ends = np.cumsum(np.bincount(region, minlength=self._width(b)))
             cache[(b, channels_first)] = (image, places, fill[places], ends)
         return cache[(b, channels_first)]
 
