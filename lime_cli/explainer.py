@@ -554,10 +554,7 @@ class ImageExplainer(_Explaining):
         :meth:`segment_map`."""
         from pathlib import Path
 
-        from .image.files import read_image
-
-        item = read_image(image) if isinstance(image, (str, Path)) else image
-        return self.frontend.image(item, "image")
+        return self.frontend.image(Path(image) if isinstance(image, (str, Path)) else image, "image")
 
     def segment_map(self, image) -> np.ndarray:
         """The (H, W) int32 map of an image's regions: pixel (r, c) is in ``region k`` of its
