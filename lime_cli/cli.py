@@ -848,8 +848,9 @@ def _explain_images(
             backend="dask" if dask else None,
             stability=stability,
         )
-        if masks is not None:
-            chunks = _writing_masks(chunks, explainer, masks)
+        pictures: dict | None = {} if fmt == "html" else None
+        if masks is not None or pictures is not None:
+            chunks = _drawing(chunks, explainer, masks, pictures)
         progress = not quiet and len(files) > 1 and sys.stderr.isatty()
         if fmt == "table":
             _render_tables(chunks, output, len(files) if progress else 0, stability > 0, None)
@@ -862,9 +863,8 @@ def _explain_images(
             from .html import write_report
 
             context = _report_context(explainer, {"model": model, "images": f"{len(files)} files"})
-            exps = [e for chunk in chunks for e in chunk]
-            images = _report_images(explainer, exps)
-            write_report(exps, output, title="LIME explanations", context=context, images=images)
+            exps = [e for chunk in chunks for e in chunk]  # drawing the report's pictures as they come
+            write_report(exps, output, title="LIME explanations", context=context, images=pictures)
         else:
             write_explanations(chunks, fmt, explainer.mode, output, text=None)
 
@@ -883,9 +883,12 @@ def _check_masks_folder(masks: Path, files, model) -> None:
             raise ParameterError(f"--masks {masks}: holds the input {f}, which a mask could overwrite")
 
 
-def _writing_masks(chunks, explainer, folder: Path):
-    """The chunks, unchanged, writing per explanation ``<row>.png`` (``<row>-<label>.png`` when
-    several labels are explained) and per image ``<row>-segments.npy`` as each chunk comes."""
+def _drawing(chunks, explainer, folder: Path | None, pictures: dict | None):
+    """The chunks, unchanged, each image read and segmented once as its chunk comes, and each
+    explanation's strongest regions drawn once on it: with ``--masks`` (``folder``) written as
+    ``<row>.png`` (``<row>-<label>.png`` when several labels are explained) beside the image's
+    ``<row>-segments.npy``; for the HTML report (``pictures``) kept as a data URI keyed by (row,
+    label)."""
     from .image.render import render_regions
 
     def write(path: Path, data: bytes) -> None:
@@ -897,13 +900,20 @@ def _writing_masks(chunks, explainer, folder: Path):
         for e in chunk:
             by_row.setdefault(e.row, []).append(e)
         for row, exps in by_row.items():
+            if exps[0].source is None:
+                continue
             picture, segments = explainer.regions(exps[0].source)
-            buffer = io.BytesIO()
-            np.save(buffer, segments.astype(np.int32))
-            write(folder / f"{row}-segments.npy", buffer.getvalue())
+            if folder is not None:
+                buffer = io.BytesIO()
+                np.save(buffer, segments)
+                write(folder / f"{row}-segments.npy", buffer.getvalue())
             for e in exps:
-                name = f"{row}.png" if len(exps) == 1 else f"{row}-{_safe_name(e.label)}.png"
-                write(folder / name, _png(render_regions(picture, segments, e)))
+                drawn = render_regions(picture, segments, e)
+                if folder is not None:
+                    name = f"{row}.png" if len(exps) == 1 else f"{row}-{_safe_name(e.label)}.png"
+                    write(folder / name, _png(drawn))
+                if pictures is not None:
+                    pictures[e.row, e.label] = _compact_image_uri(_thumbnail(drawn))
         yield chunk
 
 
@@ -917,23 +927,6 @@ def _png(pixels: np.ndarray) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(pixels).save(buffer, format="PNG", optimize=True)
     return buffer.getvalue()
-
-
-def _report_images(explainer, exps) -> dict:
-    """Each explanation's strongest regions drawn on its image, as a data URI keyed by (row,
-    label), for the HTML report."""
-    from .image.render import render_regions
-
-    out: dict = {}
-    regions: dict = {}
-    for e in exps:
-        if e.source is None:
-            continue
-        if e.row not in regions:
-            regions[e.row] = explainer.regions(e.source)
-        picture, segments = regions[e.row]
-        out[e.row, e.label] = _compact_image_uri(_thumbnail(render_regions(picture, segments, e)))
-    return out
 
 
 def _thumbnail(pixels: np.ndarray, most: int = 360) -> np.ndarray:
