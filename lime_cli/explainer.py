@@ -132,6 +132,7 @@ class _Explaining:
         running ``distributed.Client``); the output is identical to a serial run
         and always in row order.
         """
+        rows = self._inputs(rows)
         positions = np.arange(len(rows)) if positions is None else np.asarray(positions, dtype=np.int64)
         if len(positions) != len(rows):
             raise ParameterError("{positions} must have one entry per row")
@@ -146,6 +147,10 @@ class _Explaining:
             label_idx = engine.label_indices(info, labels, top_labels)
         job = self.job(info, label_idx, top_labels, stability)
         return engine.run(job, prepared, positions, n_jobs=n_jobs, backend=backend)
+
+    def _inputs(self, rows):
+        """``rows`` as the front-end takes them (one item per row)."""
+        return rows
 
     def job(self, model_info=None, labels=None, top_labels=None, stability: int = 0) -> engine.Job:
         """What the core runs a chunk with (:class:`lime_cli.core.engine.Job`)."""
@@ -416,7 +421,9 @@ class ImageExplainer(_Explaining):
     bounded batch at a time (:mod:`lime_cli.image.model`).  An explanation's features are
     regions: ``region 7`` (``region 7 present``), with its bounding box ``bbox`` and ``area``;
     :meth:`segment_map` gives an image's regions, :func:`lime_cli.image.render_regions` draws
-    the top ones.
+    the top ones.  ``explain`` and ``iter_explain`` take the images as :meth:`_inputs` says (a
+    path, a folder, a list of paths and arrays, an array of images); an explanation's ``row`` is
+    the image's position among them, its ``source`` the file it came from.
 
     Parameters
     ----------
@@ -520,19 +527,8 @@ class ImageExplainer(_Explaining):
         """The model as the core calls it (:class:`lime_cli.image.model.ImageModel`)."""
         return self.model_info.model
 
-    def iter_explain(
-        self,
-        rows,
-        *,
-        positions: Sequence[int] | None = None,
-        labels: Sequence[str] | None = None,
-        top_labels: int | None = None,
-        n_jobs: int = 1,
-        backend: str | None = None,
-        stability: int = 0,
-    ) -> Iterator[list[Explanation]]:
-        """Yield the explanations of the images ``rows`` chunk by chunk, in order; see
-        :meth:`Explainer.iter_explain` for the other arguments.
+    def _inputs(self, rows):
+        """The images ``rows`` one by one (see :meth:`iter_explain`).
 
         ``rows``: a path to an image file or a folder of them (sorted by name), a list of paths
         and arrays (H, W) or (H, W, C), an array (N, H, W) or (N, H, W, C), or what
@@ -542,11 +538,7 @@ class ImageExplainer(_Explaining):
         """
         from .image.frontend import image_inputs
 
-        inputs = image_inputs(rows)
-        return super().iter_explain(
-            inputs, positions=positions, labels=labels, top_labels=top_labels, n_jobs=n_jobs,
-            backend=backend, stability=stability,
-        )  # fmt: skip
+        return image_inputs(rows)
 
     def prepare_image(self, image) -> np.ndarray:
         """An image (a path, or an array (H, W) or (H, W, C)) as it is explained: a float32 array
