@@ -26,7 +26,7 @@ import math
 from collections.abc import Mapping, Sequence
 from html import escape
 
-from .schema import SCHEMA_VERSION, Explanation
+from .schema import SCHEMA_VERSION, Explanation, has_regions
 
 #: explanations shown in full by default (the others are in the heatmap and the index)
 FULL = 200
@@ -353,7 +353,7 @@ def _body(exps, title, context, documents, full, check, images=None) -> list[str
     shown in full."""
     # an image's regions are its own: "region 7" of one image is not that of another, so there
     # are no SP-LIME picks, global view or heatmap of them
-    regions = any(f.bbox is not None for e in exps for f in e.features)
+    regions = has_regions(exps)
     picks = [] if regions else _picks(exps)
     shown = _full_order(exps, [*_offender_indices(check, exps), *picks])[: max(full, 0)]
     links = _Links(exps, shown)

@@ -80,6 +80,11 @@ class FeatureWeight:
             self.area = int(self.area)
 
 
+def has_regions(explanations) -> bool:
+    """Whether any feature of ``explanations`` is an image's region (each image's own)."""
+    return any(f.bbox is not None for e in explanations for f in e.features)
+
+
 def _is_int(v) -> bool:
     if type(v) is int:  # the usual case, without the slow abstract-class check
         return True
@@ -105,7 +110,7 @@ def _spans(feature: str, spans) -> list[list[int]]:
     out = []
     for span in spans:
         ok = isinstance(span, Sequence) and not isinstance(span, (str, bytes)) and len(span) == 2
-        ok = ok and all(isinstance(i, numbers.Integral) and not isinstance(i, bool) for i in span)
+        ok = ok and all(_is_int(i) for i in span)
         if not ok or not 0 <= span[0] <= span[1]:
             raise ValueError(
                 f"spans of feature {feature!r}: {span!r} is not a pair of offsets [start, end], "
@@ -208,7 +213,7 @@ class ExplanationList(list):
 
 
 def _integer(v, name: str) -> int:
-    if isinstance(v, bool) or not isinstance(v, numbers.Integral):
+    if not _is_int(v):
         raise TypeError(f"{name} must be an integer, not {v!r}")
     return int(v)
 

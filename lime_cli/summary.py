@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import DataError, ParameterError
-from .schema import Explanation, feature_key
+from .schema import Explanation, feature_key, has_regions
 
 #: Columns of :func:`summarize`'s frame, in order.
 SUMMARY_COLUMNS = [
@@ -135,7 +135,7 @@ def summarize(
 
 def _no_regions(explanations: Sequence[Explanation]) -> None:
     """Image regions are each image's own: there is no global view of them."""
-    if any(f.bbox is not None for e in explanations for f in e.features):
+    if has_regions(explanations):
         raise DataError(
             "the explanations are of images: a region is its own image's (region 7 of one image is "
             "not region 7 of another), so there is no global view or pick of them"
