@@ -196,6 +196,26 @@ def test_ctrl_c_right_after_a_jobs_run_starts_prints_one_line(work, delay):
     assert not (work / "out.jsonl").exists() and temporaries(work) == []
 
 
+def _first_fast(i: int) -> int:
+    time.sleep(0 if i == 0 else 3)
+    return i
+
+
+def test_a_jobs_run_stopped_while_workers_are_busy_gives_no_joblib_warning():
+    # what a Ctrl-C leaves: the first chunk used, the next ones still in the workers' hands;
+    # joblib then warns that it cancelled them (once seen in CI as a second line after "Error: interrupted")
+    import warnings
+
+    from lime_cli.core.parallel import run_chunks
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        chunks = run_chunks(_first_fast, [(i,) for i in range(6)], 2, None)
+        assert next(chunks) == 0
+        chunks.close()
+    assert [str(w.message) for w in caught] == []
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("when", ["starting", "working"])
 def test_ctrl_c_during_a_local_dask_run_prints_one_line_and_leaves_no_worker(work, when):

@@ -25,8 +25,10 @@ def run_chunks(func: Callable, tasks: Iterable[tuple], n_jobs: int, backend: str
     from joblib import Parallel, delayed, parallel_config
 
     # a run stopped early (Ctrl-C, an error) abandons the generator on purpose: joblib's advice
-    # about the tasks it then cancels is no news to the user, who already has one Error line
-    warnings.filterwarnings("ignore", message=r".*tasks have been successfully executed.*not used")
+    # about the tasks it then drops ("N tasks have been successfully executed but not used", "N tasks
+    # which were still being processed ... have been cancelled", or both) is no news to the user, who
+    # already has one Error line; every form ends with the same advice
+    warnings.filterwarnings("ignore", message=r"(?s).*You could benefit from adjusting the input task")
 
     def generate():
         with parallel_config(backend=backend) if backend else nullcontext():
