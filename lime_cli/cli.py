@@ -153,17 +153,27 @@ def _stdout_closed() -> bool:
     return type(sys.stdout).__name__ == "PacifyFlushWrapper"
 
 
+#: set once a command has printed its Error line: a failed run says that one line, and warnings
+#: raised while it is torn down (a worker pool abandoned at exit) are not printed after it
+_FAILED = threading.Event()
+
+
 def _fail(message: str, code: int) -> int:
     from .render import print_error
 
     print_error(message)
+    _FAILED.set()
     return code
 
 
 def _install_warning_printer() -> None:
+    _FAILED.clear()
+
     def show(message, category, filename, lineno, file=None, line=None):
         from .render import print_warning
 
+        if _FAILED.is_set():
+            return
         print_warning(str(message).strip().splitlines()[0] if str(message).strip() else category.__name__)
 
     warnings.showwarning = show

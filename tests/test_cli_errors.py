@@ -8,6 +8,7 @@ import pickle
 import sys
 import textwrap
 import uuid
+import warnings
 from pathlib import Path
 
 import joblib
@@ -232,6 +233,20 @@ def test_missing_model_file(tmp_path, cancer_files):
         tmp_path, ["explain", "-m", missing, "-d", data, "-t", "target", "--row", 0], str(missing)
     )
     assert "does not exist" in line
+
+
+def test_nothing_is_printed_after_the_error_line(tmp_path, cancer_files, capsys):
+    # what is torn down after a failed run (a worker pool abandoned at exit) may warn: not printed
+    _, data = cancer_files
+    result = CliRunner().invoke(app, ["explain", "-m", str(tmp_path / "nope.joblib"), "-d", str(data)])
+    assert result.exit_code == 2 and result.output.startswith("Error: ")
+    capsys.readouterr()
+    warnings.showwarning("late", UserWarning, __file__, 1)  # as the warnings module shows one
+    assert capsys.readouterr().err == ""
+    # the next command prints its warnings again
+    assert CliRunner().invoke(app, ["--help"]).exit_code == 0
+    warnings.showwarning("next", UserWarning, __file__, 1)
+    assert capsys.readouterr().err == "Warning: next\n"
 
 
 @pytest.mark.parametrize(
