@@ -536,6 +536,14 @@ IMAGE_OPTIONS = {
         bool,
         _image_option("--flatten", help="Give the model one row of H*W*C values.", show_default=False),
     ],
+    "logits": Annotated[
+        bool,
+        _image_option(
+            "--logits",
+            help="The model gives logits (as PyTorch networks do): softmax them (one: sigmoid).",
+            show_default=False,
+        ),
+    ],
     "masks": Annotated[
         Path | None,
         _image_option(
@@ -547,7 +555,7 @@ IMAGE_OPTIONS = {
     ],
 }
 #: what an image option is when not given
-_IMAGE_UNSET = {"grayscale": False, "flatten": False}
+_IMAGE_UNSET = {"grayscale": False, "flatten": False, "logits": False}
 
 
 def _image_options(command):
@@ -824,6 +832,7 @@ def _image_explainer(model, import_path, trust, mode, method, image):
         grayscale=image["grayscale"],
         flatten=image["flatten"],
         mode=mode,
+        logits=image["logits"],
         **method,
     )
 

@@ -26,7 +26,7 @@ PARAMETERS = frozenset(
         "categorical", "discretizer", "labels", "top_labels", "stability", "n_jobs", "data", "stats",
         "positions", "trust", "import_paths", "stdin_format", "fmt", "output", "top_k", "budget", "by",
         "token_pattern", "mask_string", "text", "image_size", "grayscale", "flatten", "hide", "segments",
-        "num_segments", "scale", "mean", "std", "channels_first",
+        "num_segments", "scale", "mean", "std", "channels_first", "logits",
     }
 )  # fmt: skip
 

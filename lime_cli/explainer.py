@@ -460,6 +460,11 @@ class ImageExplainer(_Explaining):
     class_names:
         Names of the model's output columns, in order, where it has none (an ONNX model giving a
         tensor of probabilities is otherwise named by indices "0", "1", ...).
+    logits:
+        The model is a classifier whose output is logits, scores before softmax (as a PyTorch
+        network exported to ONNX usually gives): each row is made probabilities by its
+        softmax; a single logit per image by its sigmoid p, as two classes (1 - p, p).  A
+        Python model's logits are its ``predict_proba``'s, else its ``predict``'s.
     **settings:
         The method's :class:`~lime_cli.settings.Settings`; ``num_samples`` defaults to 1000 (as
         lime_image), ``kernel_width`` to 0.25 (cosine distances, as lime_image).  The default
@@ -485,6 +490,7 @@ class ImageExplainer(_Explaining):
         flatten: bool = False,
         mode: str | None = None,
         class_names: Sequence[str] | None = None,
+        logits: bool = False,
         **settings,
     ) -> None:
         from .image.files import check_size
@@ -497,14 +503,14 @@ class ImageExplainer(_Explaining):
         if segments is None:  # lime's own segmentation with lime's method
             segments = "quickshift" if self.settings.preset == "lime" else "slic"
         size = check_size(image_size)
-        for name, value in (("grayscale", grayscale), ("flatten", flatten)):
+        for name, value in (("grayscale", grayscale), ("flatten", flatten), ("logits", logits)):
             if not isinstance(value, (bool, np.bool_)):
                 raise ParameterError(f"{name} must be True or False, not {value!r}")
         if channels_first is not None and not isinstance(channels_first, (bool, np.bool_)):
             raise ParameterError(f"channels_first must be True, False or None, not {channels_first!r}")
         adapter = image_model(
             model, scale=scale, mean=mean, std=std, channels_first=channels_first, flatten=bool(flatten),
-            mode=mode, class_names=class_names,
+            mode=mode, class_names=class_names, logits=bool(logits),
         )  # fmt: skip
         adapter.spec.check_size(size)
         self._user_model = model

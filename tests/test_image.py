@@ -109,20 +109,23 @@ def save(image: np.ndarray, path, mode: str | None = None) -> str:
     return str(path)
 
 
-def linear_onnx(path, shape, weights: np.ndarray, bias: np.ndarray) -> str:
-    """An ONNX model: softmax(flatten(x) @ weights + bias), its input declared of ``shape``."""
+def linear_onnx(path, shape, weights: np.ndarray, bias: np.ndarray, logits: bool = False) -> str:
+    """An ONNX model: softmax(flatten(x) @ weights + bias), its input declared of ``shape``; with
+    ``logits``, its one output is flatten(x) @ weights + bias (as a PyTorch export's)."""
     from onnx import TensorProto, helper, numpy_helper
 
     nodes = [
         helper.make_node("Flatten", ["images"], ["flat"], axis=1),
         helper.make_node("Gemm", ["flat", "W", "b"], ["logits"]),
-        helper.make_node("Softmax", ["logits"], ["scores"], axis=1),
     ]
+    if not logits:
+        nodes.append(helper.make_node("Softmax", ["logits"], ["scores"], axis=1))
+    out = "logits" if logits else "scores"
     graph = helper.make_graph(
         nodes,
         "linear",
         [helper.make_tensor_value_info("images", TensorProto.FLOAT, shape)],
-        [helper.make_tensor_value_info("scores", TensorProto.FLOAT, [shape[0], weights.shape[1]])],
+        [helper.make_tensor_value_info(out, TensorProto.FLOAT, [shape[0], weights.shape[1]])],
         initializer=[
             numpy_helper.from_array(weights.astype(np.float32), "W"),
             numpy_helper.from_array(bias.astype(np.float32), "b"),
@@ -817,3 +820,73 @@ def test_perturbed_images_are_the_image_where_shown_and_the_fill_elsewhere(size,
         assert np.array_equal(got[i], want.transpose(2, 0, 1) if channels_first else want)
     few = ImageBatch(images, fills, batch.segments, Z[:, :, 30:33], np.array([d, d]))  # a probe's few
     assert few.build(1, 5, channels_first=channels_first).tobytes() == got[[26, 27, 62, 63]].tobytes()
+
+
+# -- logits ------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def box_weights():
+    """A linear model of the 48x48 scenes whose class 1 rises with the red of BOX (and 2 classes
+    more, of the background): (weights, bias) of its logits."""
+    W = np.zeros((48, 48, 3, 4))
+    r0, r1, c0, c1 = BOX
+    W[r0:r1, c0:c1, 0, 1] = 8 / ((r1 - r0) * (c1 - c0) * 255)
+    W[:, :, 1, 2] = 1 / (48 * 48 * 255)
+    W[:, :, 2, 3] = -1 / (48 * 48 * 255)
+    return W.reshape(-1, 4), np.array([0.0, -4.0, 0.0, 0.0])
+
+
+def test_a_logits_model_with_logits_explains_as_its_softmax_export(tmp_path, box_weights):
+    W, b = box_weights
+    soft = linear_onnx(tmp_path / "soft.onnx", ["N", 48, 48, 3], W, b)
+    raw = linear_onnx(tmp_path / "raw.onnx", ["N", 48, 48, 3], W, b, logits=True)
+    images = np.stack([scene(0), scene(1)])
+    settings = {"num_samples": 600, "segments": "grid", "num_segments": 36, "hide": "0,0,0"}
+    want = ImageExplainer(soft, **settings).explain(images)
+    got = ImageExplainer(raw, logits=True, **settings).explain(images)
+    for g, w in zip(got, want, strict=True):
+        assert g.label == w.label == "1"
+        assert [f.feature for f in g.features] == [f.feature for f in w.features]
+        np.testing.assert_allclose([f.weight for f in g.features], [f.weight for f in w.features], atol=1e-6)
+        np.testing.assert_allclose(g.model_prediction, w.model_prediction, atol=1e-6)
+        # the planted patch (BOX: grid cells of 8x8 inside rows 8-31, columns 16-39) carries it
+        r0, c0, r1, c1 = g.features[0].bbox
+        assert g.features[0].weight > 0 and BOX[0] <= r0 < r1 <= BOX[1] and BOX[2] <= c0 < c1 <= BOX[3]
+
+
+def test_logits_without_the_option_name_it(tmp_path, box_weights):
+    raw = linear_onnx(tmp_path / "raw.onnx", ["N", 48, 48, 3], *box_weights, logits=True)
+    with pytest.raises(ModelError, match=r"raw.onnx gave -?[0-9.]+, which is not a probability.*add logits"):
+        ImageExplainer(raw, num_samples=50).explain(scene(0)[None])
+
+
+def test_one_logit_is_two_classes_by_its_sigmoid(tmp_path):
+    # sigmoid(z) = softmax([0, z])[1]: a one-logit export explains as the two-logit one
+    rng = np.random.default_rng(3)
+    w = rng.normal(size=(48 * 48 * 3, 1)) / 3000
+    one = linear_onnx(tmp_path / "one.onnx", ["N", 48, 48, 3], w, np.array([0.1]), logits=True)
+    two = linear_onnx(tmp_path / "two.onnx", ["N", 48, 48, 3], np.hstack([0 * w, w]), np.array([0.0, 0.1]),
+                      logits=True)  # fmt: skip
+    settings = {"num_samples": 400, "segments": "grid", "num_segments": 16, "logits": True}
+    a = ImageExplainer(one, **settings).explain(scene(2)[None], top_labels=2)
+    b = ImageExplainer(two, **settings).explain(scene(2)[None], top_labels=2)
+    assert [e.label for e in a] == [e.label for e in b] and {e.label for e in a} == {"0", "1"}
+    for x, y in zip(a, b, strict=True):
+        np.testing.assert_allclose([f.weight for f in x.features], [f.weight for f in y.features], atol=1e-6)
+        assert x.model_prediction == pytest.approx(y.model_prediction, abs=1e-6)
+
+
+def test_a_python_network_gives_logits_through_predict():
+    class Net:  # a network's forward pass: logits, no predict_proba
+        def predict(self, x):
+            r0, r1, c0, c1 = BOX
+            z = x[:, r0:r1, c0:c1, 0].mean(axis=(1, 2)) / 255 * 8 - 4
+            return np.stack([np.zeros_like(z), z, z - 1], axis=1)
+
+    with pytest.raises(ParameterError, match="logits applies to classifiers"):
+        ImageExplainer(Net(), logits=True, mode="regression")
+    ex = ImageExplainer(Net(), logits=True, num_samples=400, segments="grid", num_segments=36, hide="0,0,0")
+    e = ex.explain(scene(0)[None])[0]
+    assert e.label == "1" and 0 < e.model_prediction < 1
+    assert e.features[0].weight > 0 and BOX[0] <= e.features[0].bbox[0] < BOX[1]

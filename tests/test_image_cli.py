@@ -189,3 +189,22 @@ def test_an_image_the_model_cannot_take_says_which_option_fits(tmp_path):
     assert res.exit_code == 0, res.stderr
     e = json.loads(res.stdout)["explanations"][0]
     assert e["source"] == str(image) and e["num_samples"] == 200
+
+
+def test_logits_is_an_option_and_its_absence_one_error_line(tmp_path):
+    from test_image import linear_onnx
+
+    W = np.zeros((32, 32, 3, 2))
+    W[8:20, 8:20, 0, 1] = 8 / (144 * 255)  # the patch's red: class 1's logit
+    model = linear_onnx(tmp_path / "net.onnx", ["N", 32, 32, 3], W.reshape(-1, 2), np.array([0.0, -4.0]),
+                        logits=True)  # fmt: skip
+    Image.fromarray(picture(0, bright=True)).save(tmp_path / "p.png")
+    args = ["explain", "-m", model, "--images", tmp_path / "p.png", "-n", 300, "--segments", "grid",
+            "--num-segments", 16, "-f", "json"]  # fmt: skip
+    one_error(invoke(args), f"model file {model} gave ", "not a probability", "add --logits")
+    res = invoke([*args, "--logits"])
+    assert res.exit_code == 0, res.stderr
+    (e,) = json.loads(res.stdout)["explanations"]
+    assert e["label"] == "1" and 0.5 < e["model_prediction"] < 1
+    r0, c0, r1, c1 = e["features"][0]["bbox"]
+    assert e["features"][0]["weight"] > 0 and r0 < 20 and c0 < 20 and r1 > 8 and c1 > 8

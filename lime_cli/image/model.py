@@ -19,6 +19,10 @@ concatenated.
   which output holds the probabilities (skl2onnx classifiers have two outputs,
   ``label`` and ``probabilities``; the latter may be a list of {class: p} maps,
   whose keys are then the class names).
+- ``logits``: a classifier that gives scores before softmax (as a PyTorch network
+  exported to ONNX usually does) has them turned into probabilities
+  (:func:`probabilities`); a classifier's output that is not probabilities is
+  refused, naming the option.
 
 Images that do not fit what a model declares are refused before any chunk
 (:meth:`InputSpec.check`, called by the front-end on the first image), with a
@@ -38,6 +42,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core.model import PROBA_RANGE_TOLERANCE
 from ..errors import DataError, LimeCliError, ModelError, ParameterError
 
 #: At most this many bytes of perturbed pixels (float32) are built for one call of the model
@@ -343,6 +348,8 @@ class ImageModel:
     #: samples per call when the model takes a fixed number (an ONNX batch dimension of 1)
     fixed_batch: int | None = None
     batch_bytes: int = IMAGE_BATCH_BYTES
+    #: the classifier's output is logits, made probabilities here (:func:`probabilities`)
+    logits: bool = False
     _classes: tuple[str, ...] | None = None
 
     @property
@@ -389,8 +396,12 @@ class ImageModel:
             if buffer is not None and isinstance(out, np.ndarray) and np.may_share_memory(out, buffer):
                 out = out.copy()  # a model's output that views its input outlives the next piece
             outs.append(out[: b - a] if self.fixed_batch else out)
-        if len(outs) == 1:
-            return outs[0]
+        out = outs[0] if len(outs) == 1 else self._joined(outs, method)
+        if method != "predict_proba":
+            return out
+        return probabilities(out) if self.logits else _no_logits(out, self.name)
+
+    def _joined(self, outs: list, method: str) -> np.ndarray:
         try:
             return np.concatenate([np.asarray(o) for o in outs])
         except ValueError as exc:
@@ -398,6 +409,36 @@ class ImageModel:
 
     def _run(self, method: str, x: np.ndarray):
         raise NotImplementedError
+
+
+def probabilities(logits) -> np.ndarray:
+    """Class probabilities (n, C) from a classifier's logits: the softmax of each row of (n, C),
+    C >= 2; one logit per image (n,) or (n, 1) is a two-class model's, made (1 - p, p) with p its
+    sigmoid.  In float64, exact for any finite logits (the row's largest is subtracted first)."""
+    z = np.asarray(logits, dtype=np.float64)
+    if z.ndim == 2 and z.shape[1] == 1 or z.ndim == 1:
+        p = 0.5 * (1.0 + np.tanh(0.5 * z.reshape(-1)))  # the sigmoid, without overflow
+        return np.stack([1.0 - p, p], axis=1)
+    if z.ndim != 2:
+        return z  # not one row per image: what the core says of it
+    with np.errstate(invalid="ignore", over="ignore"):  # inf or NaN logits: reported by the core
+        e = np.exp(z - z.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
+
+
+def _no_logits(out, name: str):
+    """``out``, or a ModelError when its numbers are no probabilities, saying which option makes
+    logits probabilities (the core's own check does not know the option)."""
+    if not isinstance(out, np.ndarray) or out.dtype.kind != "f" or not out.size:
+        return out
+    low, high = float(np.nanmin(out)), float(np.nanmax(out))
+    if low >= -PROBA_RANGE_TOLERANCE and high <= 1 + PROBA_RANGE_TOLERANCE:
+        return out
+    bad = low if low < -PROBA_RANGE_TOLERANCE else high
+    raise ModelError(
+        f"{name} gave {bad:.6g}, which is not a probability: if its outputs are logits (scores "
+        "before softmax, as a PyTorch network's usually are), add {logits}"
+    )
 
 
 def _plain(X) -> ImageBatch:
@@ -413,7 +454,8 @@ class ArrayModel(ImageModel):
     """An object whose ``predict_proba`` or ``predict`` takes a float32 array of images (N, H, W, C),
     (N, C, H, W) with ``channels_first``, or one row per image (N, H*W*C) with ``flatten``."""
 
-    def __init__(self, model, preprocess: Preprocess, *, name: str | None = None, class_names=None) -> None:
+    def __init__(self, model, preprocess: Preprocess, *, name: str | None = None, class_names=None,
+                 logits: bool = False) -> None:  # fmt: skip
         self.model = model
         self.preprocess = preprocess
         values = getattr(model, "n_features_in_", None)
@@ -424,6 +466,11 @@ class ArrayModel(ImageModel):
             self.spec = InputSpec(name)
         self.classifier = hasattr(model, "predict_proba")
         self.regressor = hasattr(model, "predict")
+        self.logits = logits
+        # logits come from its predict_proba, or from its predict (a network's forward pass)
+        self._methods = {"predict_proba": "predict_proba" if self.classifier else "predict"} if logits else {}
+        if logits:
+            self.classifier, self.regressor = True, False
         classes = getattr(model, "classes_", None)
         if class_names is not None:
             self._classes = tuple(class_names)
@@ -431,6 +478,7 @@ class ArrayModel(ImageModel):
             self._classes = tuple(str(c) for c in np.asarray(classes).tolist())
 
     def _run(self, method: str, x: np.ndarray):
+        method = self._methods.get(method, method)
         try:
             return getattr(self.model, method)(x)
         except Exception as exc:  # the user's model may raise anything
@@ -470,6 +518,7 @@ class OnnxModel(ImageModel):
         flatten: bool = False,
         mode: str | None = None,
         class_names=None,
+        logits: bool = False,
     ) -> None:
         self.path = str(path)
         name = f"model file {path}"
@@ -496,7 +545,8 @@ class OnnxModel(ImageModel):
         self.preprocess = Preprocess.create(scale=scale, mean=mean, std=std, dtype=dtype, **layout)
         batch = inp.shape[0] if inp.shape else None
         self.fixed_batch = batch if isinstance(batch, int) and batch > 0 else None
-        output, self.classifier = _output(name, session.get_outputs(), mode)
+        output, self.classifier = _output(name, session.get_outputs(), mode, logits)
+        self.logits = logits
         self.regressor = not self.classifier
         self.output_name = output.name
         self._map = output.type.startswith("seq(map")  # a list of {class: probability}
@@ -605,12 +655,22 @@ def _spec(name: str, shape: list, channels_first: bool | None, flatten: bool) ->
     return InputSpec(name, "NCHW" if cf else "NHWC", H, W, C), {"channels_first": cf}
 
 
-def _output(name: str, outputs, mode: str | None):
-    """The output holding the model's probabilities (or predictions), and whether it classifies."""
+def _output(name: str, outputs, mode: str | None, logits: bool = False):
+    """The output holding the model's probabilities (or predictions, or with ``logits`` its
+    logits), and whether it classifies."""
     floats = ("tensor(float)", "tensor(double)")
     maps = [o for o in outputs if o.type.startswith("seq(map") and o.type.endswith("tensor(float)))")]
     probs = [o for o in outputs if o.type in floats and "prob" in o.name.lower()]
     tensors = [o for o in outputs if o.type in floats]
+    if logits:
+        if mode == "regression":
+            raise ParameterError("{logits} applies to classifiers, not to {mode} regression")
+        named = [o for o in tensors if "logit" in o.name.lower()]
+        chosen = (named or tensors or [None])[0]
+        if chosen is None:
+            shown = ", ".join(f"{o.name} ({o.type})" for o in outputs)
+            raise ModelError(f"{name} has no output of numbers to take for logits: {shown}")
+        return chosen, True
     chosen = (maps or probs or tensors or [None])[0]
     if chosen is None:
         shown = ", ".join(f"{o.name} ({o.type})" for o in outputs)
@@ -638,17 +698,19 @@ def image_model(
     flatten: bool = False,
     mode: str | None = None,
     class_names=None,
+    logits: bool = False,
 ) -> ImageModel:
     """The :class:`ImageModel` of ``model``: a path to an ONNX file (:class:`OnnxModel`), a path to a
     joblib, pickle or skops file (loaded by :func:`lime_cli.io.load_model`), or an object
-    (:class:`ArrayModel`); an ImageModel is returned as it is."""
+    (:class:`ArrayModel`); an ImageModel is returned as it is.  ``logits``: the classifier's
+    output is logits (:func:`probabilities`)."""
     names = _class_names(class_names)
     if isinstance(model, ImageModel):
         return model
     if isinstance(model, (str, os.PathLike)) and Path(model).suffix.lower() == ".onnx":
         # class_names that do not match its outputs are an error at the first call (the probe)
         return OnnxModel(model, scale=scale, mean=mean, std=std, channels_first=channels_first,
-                         flatten=flatten, mode=mode, class_names=names)  # fmt: skip
+                         flatten=flatten, mode=mode, class_names=names, logits=logits)  # fmt: skip
     name = None
     if isinstance(model, (str, os.PathLike)):
         from ..io import load_model
@@ -656,12 +718,15 @@ def image_model(
         name, model = f"model file {model}", load_model(model)
     from ..core.model import inspect_model
 
-    info = inspect_model(model, mode)  # a ModelError or ParameterError naming what is missing
+    if logits and mode == "regression":
+        raise ParameterError("{logits} applies to classifiers, not to {mode} regression")
+    # a ModelError or ParameterError naming what is missing (logits may come from predict alone)
+    info = inspect_model(model, None if logits else mode)
     if names is not None and info.classes is not None:
         _check_names(names, info.classes, name or f"the model ({type(model).__name__})")
     preprocess = Preprocess.create(scale=scale, mean=mean, std=std, channels_first=bool(channels_first),
                                    flatten=flatten)  # fmt: skip
-    return ArrayModel(model, preprocess, name=name, class_names=names)
+    return ArrayModel(model, preprocess, name=name, class_names=names, logits=logits)
 
 
 def _class_names(names) -> tuple[str, ...] | None:
