@@ -9,6 +9,7 @@ import signal
 import stat
 import subprocess
 import sys
+import textwrap
 import threading
 import time
 from pathlib import Path
@@ -214,6 +215,26 @@ def test_a_jobs_run_stopped_while_workers_are_busy_gives_no_joblib_warning():
         assert next(chunks) == 0
         chunks.close()
     assert [str(w.message) for w in caught] == []
+
+
+def test_what_an_interrupted_jobs_run_leaves_in_shared_memory_goes_without_a_word(tmp_path):
+    # a Ctrl-C while joblib sets up its memory-mapped folder leaves it to loky's resource tracker,
+    # which removed it and printed two lines of warning below "Error: interrupted" (seen once in
+    # forty runs of the --jobs test above); here the folder is left on purpose
+    code = textwrap.dedent(f"""
+        import tempfile
+        from lime_cli.core.parallel import quiet_resource_tracker
+        quiet_resource_tracker()
+        from joblib.externals.loky.backend.resource_tracker import register
+        folder = tempfile.mkdtemp(dir={str(tmp_path)!r})
+        register(folder, "folder")
+        print(folder)
+    """)
+    # stderr is read to its end: until the tracker, which shares it, has exited too
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    assert not Path(done.stdout.strip()).exists()
 
 
 @pytest.mark.slow

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import threading
 import warnings
 from collections.abc import Callable, Iterable, Iterator
@@ -33,6 +34,7 @@ def run_chunks(func: Callable, tasks: Iterable[tuple], n_jobs: int, backend: str
     def generate():
         with parallel_config(backend=backend) if backend else nullcontext():
             quiet_loky_starts()
+            quiet_resource_tracker()
             yield from Parallel(n_jobs=n_jobs, return_as="generator", pre_dispatch="2*n_jobs")(
                 delayed(as_worker)(func, *t) for t in tasks
             )
@@ -64,6 +66,28 @@ def quiet_loky_starts() -> None:
 
     fork_exec.lime_cli_quiet = True
     module.fork_exec = fork_exec
+
+
+def quiet_resource_tracker() -> None:
+    """Start loky's resource tracker, if it is not running, so that it says nothing.
+
+    The tracker (a process of its own, writing to this one's stderr) removes what the
+    workers' shared memory left behind when this process exits without doing it: after a
+    Ctrl-C or SIGTERM that lands while joblib sets up its memory-mapped folder.  It then
+    warns "There appear to be 1 leaked folder objects to clean up at shutdown" below the
+    run's one Error line.  It still cleans up; only its warnings are off (it takes the
+    ``-W`` options of the process that starts it)."""
+    try:
+        from joblib.externals.loky.backend import resource_tracker
+    except ImportError:  # another joblib layout: the tracker starts as joblib starts it
+        return
+    quiet = "ignore:resource_tracker:UserWarning"
+    saved = list(sys.warnoptions)
+    sys.warnoptions.append(quiet)
+    try:
+        resource_tracker.ensure_running()
+    finally:
+        sys.warnoptions[:] = saved
 
 
 _SESSIONS_LOCK = threading.RLock()
