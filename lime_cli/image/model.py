@@ -416,7 +416,7 @@ def probabilities(logits) -> np.ndarray:
     C >= 2; one logit per image (n,) or (n, 1) is a two-class model's, made (1 - p, p) with p its
     sigmoid.  In float64, exact for any finite logits (the row's largest is subtracted first)."""
     z = np.asarray(logits, dtype=np.float64)
-    if z.ndim == 2 and z.shape[1] == 1 or z.ndim == 1:
+    if z.ndim == 1 or (z.ndim == 2 and z.shape[1] == 1):
         p = 0.5 * (1.0 + np.tanh(0.5 * z.reshape(-1)))  # the sigmoid, without overflow
         return np.stack([1.0 - p, p], axis=1)
     if z.ndim != 2:
