@@ -879,9 +879,11 @@ def _explain_images(
 
             chunks = track(chunks, total=len(files))
         if fmt == "html":
-            from .html import write_report
+            from .html import image_context, write_report
 
-            context = _report_context(explainer, {"model": model, "images": f"{len(files)} files"})
+            inputs = {"model": model, "images": f"{len(files)} files"}
+            how = image_context(explainer.frontend, explainer.image_model.logits)
+            context = _report_context(explainer, inputs, how)
             exps = [e for chunk in chunks for e in chunk]  # drawing the report's pictures as they come
             write_report(exps, output, title="LIME explanations", context=context, images=pictures)
         else:

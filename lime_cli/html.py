@@ -692,6 +692,35 @@ def settings_context(settings, mode: str | None = None, kernel_width: float | No
     return {k: str(v) for k, v in out.items() if v is not None}
 
 
+def image_context(frontend, logits: bool = False) -> dict[str, str]:
+    """What a report's overview says of how images were explained (an image front-end's
+    settings): how regions were cut and hidden, and what the model was given."""
+    count = f"about {frontend.num_segments}" if frontend.num_segments else "about H·W/16 (16 to 50)"
+    hide = frontend.hide
+    hidden = {"mean": "each region's mean colour", "blur": "a blurred copy of the image"}.get(hide) or (
+        "the colour " + ",".join(f"{v:g}" for v in hide)
+    )
+    p = frontend.preprocess
+    values = "pixel" if p.scale is None else f"pixel × {p.scale:g}"
+    if p.mean is not None:
+        values += " − " + ",".join(f"{v:g}" for v in p.mean)
+    if p.std is not None:
+        values = (values if values == "pixel" else f"({values})") + " ÷ " + ",".join(f"{v:g}" for v in p.std)
+    given = [
+        f"resized to {frontend.image_size[0]}×{frontend.image_size[1]}" if frontend.image_size else "",
+        "greyscale" if frontend.grayscale else "",
+        values if values != "pixel" else "",
+        "channels first" if p.channels_first else "",
+        "flattened" if p.flatten else "",
+        "its logits made probabilities (softmax)" if logits else "",
+    ]
+    return {
+        "regions": f"{frontend.segments}, {count} per image",
+        "hidden as": hidden,
+        "model input": ", ".join(g for g in given if g) or "the pixel values as read",
+    }
+
+
 def write_report(explanations, path: str | None, **kwargs) -> int:
     """Write :func:`report` of ``explanations`` to ``path`` (atomically) or stdout; the number of
     explanations."""

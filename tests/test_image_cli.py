@@ -106,6 +106,18 @@ def test_the_html_report_shows_each_image_with_its_regions(work, tmp_path):
     page = (tmp_path / "r.html").read_text()
     assert page.count('<figure class="img"><img src="data:image/') == 3
     assert "supports: region" in page and "(blue)" in page
+    assert "<dt>regions</dt><dd>grid, about 16 per image</dd>" in page
+    assert "<dt>hidden as</dt><dd>each region&#x27;s mean colour</dd>" in page
+    assert "<dt>model input</dt><dd>the pixel values as read</dd>" in page
+
+
+def test_the_html_report_says_how_regions_were_hidden_and_what_the_model_was_given(work, tmp_path):
+    res = explain(work, "-f", "html", "-o", tmp_path / "r.html", "--hide", "0,0,0", "--scale", 0.5,
+                  "--mean", 10, "--std", 2, "--image-size", 24, 24)  # fmt: skip
+    assert res.exit_code == 0, res.stderr
+    page = (tmp_path / "r.html").read_text()
+    assert "<dt>hidden as</dt><dd>the colour 0,0,0</dd>" in page
+    assert "<dt>model input</dt><dd>resized to 24×24, (pixel × 0.5 − 10) ÷ 2</dd>" in page
 
 
 @pytest.mark.parametrize(
