@@ -508,9 +508,12 @@ IMAGE_OPTIONS = {
         ),
     ],
     "scale": Annotated[
-        float | None,
+        str | None,
         _image_option(
-            "--scale", metavar="F", help="The model takes (pixel * F - mean) / std.", show_default="1"
+            "--scale",
+            metavar="F",
+            help="The model takes (pixel * F - mean) / std; F a number or a fraction (1/255).",
+            show_default="1",
         ),
     ],
     "mean": Annotated[
@@ -825,7 +828,7 @@ def _image_explainer(model, import_path, trust, mode, method, image):
         num_segments=image["num_segments"],
         hide=image["hide"] or "mean",
         image_size=image["image_size"],
-        scale=image["scale"],
+        scale=_scale(image["scale"]),
         mean=_channel_values(image["mean"], "--mean"),
         std=_channel_values(image["std"], "--std"),
         channels_first=image["channels_first"],
@@ -835,6 +838,20 @@ def _image_explainer(model, import_path, trust, mode, method, image):
         logits=image["logits"],
         **method,
     )
+
+
+def _scale(text: str | None) -> float | None:
+    """``--scale 0.0039`` or ``--scale 1/255`` (how PyTorch's ToTensor scales 8-bit pixels)."""
+    if text is None:
+        return None
+    top, _, bottom = text.partition("/")
+    try:
+        value = float(top) / float(bottom) if bottom else float(top)
+    except (ValueError, ZeroDivisionError):
+        value = None
+    if value is None or not np.isfinite(value) or value <= 0:
+        raise ParameterError(f"--scale takes a positive number or fraction (0.5 or 1/255), not {text!r}")
+    return value
 
 
 def _channel_values(text: str | None, flag: str) -> list[float] | None:

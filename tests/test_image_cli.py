@@ -112,7 +112,7 @@ def test_the_html_report_shows_each_image_with_its_regions(work, tmp_path):
 
 
 def test_the_html_report_says_how_regions_were_hidden_and_what_the_model_was_given(work, tmp_path):
-    res = explain(work, "-f", "html", "-o", tmp_path / "r.html", "--hide", "0,0,0", "--scale", 0.5,
+    res = explain(work, "-f", "html", "-o", tmp_path / "r.html", "--hide", "0,0,0", "--scale", "1/2",
                   "--mean", 10, "--std", 2, "--image-size", 24, 24)  # fmt: skip
     assert res.exit_code == 0, res.stderr
     page = (tmp_path / "r.html").read_text()
@@ -129,6 +129,8 @@ def test_the_html_report_says_how_regions_were_hidden_and_what_the_model_was_giv
         (["--hide", "purple"], "--hide must be mean, blur or a colour"),
         (["--segments", "watershed"], "--segments must be one of slic, quickshift, felzenszwalb, grid"),
         (["--mean", "0.5,x"], "--mean takes one number or one per channel"),
+        (["--scale", "1/0"], "--scale takes a positive number or fraction (0.5 or 1/255), not '1/0'"),
+        (["--scale", "-2"], "--scale takes a positive number or fraction"),
         (["--image-size", "0", "4"], "--image-size must be (height, width)"),
     ],
 )
