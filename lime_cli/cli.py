@@ -539,6 +539,15 @@ IMAGE_OPTIONS = {
         bool,
         _image_option("--flatten", help="Give the model one row of H*W*C values.", show_default=False),
     ],
+    "class_names": Annotated[
+        str | None,
+        _image_option(
+            "--class-names",
+            metavar="NAMES",
+            help="Names of the model's classes, in order: a file of one name per line, or a,b,c.",
+            show_default="the model's, else 0, 1, ...",
+        ),
+    ],
     "logits": Annotated[
         bool,
         _image_option(
@@ -835,9 +844,34 @@ def _image_explainer(model, import_path, trust, mode, method, image):
         grayscale=image["grayscale"],
         flatten=image["flatten"],
         mode=mode,
+        class_names=_class_names(image["class_names"]),
         logits=image["logits"],
         **method,
     )
+
+
+def _class_names(text: str | None) -> list[str] | None:
+    """``--class-names cats.txt`` (one name per line; blank lines at its end ignored) or
+    ``--class-names cat,dog``."""
+    if text is None:
+        return None
+    path = Path(text)
+    if path.is_file():
+        try:
+            names = path.read_text(encoding="utf-8").rstrip("\n").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise DataError(f"--class-names {text}: cannot be read ({exc})") from None
+        where, item = f"--class-names {text}", "line"
+    elif "," in text:
+        names, where, item = text.split(","), "--class-names", "name"
+    else:
+        looks = path.suffix or os.sep in text
+        raise ParameterError(f"--class-names {text}: " + ("no such file" if looks else
+                             "give a file of one name per line, or two names or more as a,b,c"))  # fmt: skip
+    names = [n.strip() for n in names]
+    if any(not n for n in names):
+        raise DataError(f"{where}: {item} {names.index('') + 1} is empty")
+    return names
 
 
 def _scale(text: str | None) -> float | None:

@@ -27,6 +27,7 @@ PARAMETERS = frozenset(
         "positions", "trust", "import_paths", "stdin_format", "fmt", "output", "top_k", "budget", "by",
         "token_pattern", "mask_string", "text", "image_size", "grayscale", "flatten", "hide", "segments",
         "num_segments", "scale", "mean", "std", "channels_first", "logits",
+        "class_names",
     }
 )  # fmt: skip
 

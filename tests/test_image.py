@@ -188,7 +188,7 @@ def test_grid_is_a_near_square_grid_and_num_segments_sets_the_count():
         ({"scale": -1}, "scale must be a positive number"),
         ({"std": [1, 0, 1]}, "std must be a number or one per channel, positive"),
         ({"grayscale": "yes"}, "grayscale must be True or False"),
-        ({"class_names": ["a", "a"]}, "class_names names a class twice"),
+        ({"class_names": ["a", "a"]}, "class_names names the class 'a' twice"),
     ],
 )
 def test_options_are_checked_when_the_explainer_is_made(kwargs, message):

@@ -222,3 +222,28 @@ def test_logits_is_an_option_and_its_absence_one_error_line(tmp_path):
     assert e["label"] == "1" and 0.5 < e["model_prediction"] < 1
     r0, c0, r1, c1 = e["features"][0]["bbox"]
     assert e["features"][0]["weight"] > 0 and r0 < 20 and c0 < 20 and r1 > 8 and c1 > 8
+
+
+def test_class_names_from_a_file_or_a_list_name_the_labels(tmp_path):
+    from test_image import linear_onnx
+
+    W = np.zeros((32, 32, 3, 3))
+    W[8:20, 8:20, 0, 1] = 8 / (144 * 255)  # the patch's red: class 1's logit
+    bias = np.array([0.0, -4.0, -2.0])
+    model = linear_onnx(tmp_path / "net.onnx", ["N", 32, 32, 3], W.reshape(-1, 3), bias, logits=True)
+    Image.fromarray(picture(0, bright=True)).save(tmp_path / "p.png")
+    (tmp_path / "names.txt").write_text("dark\nbright\ngrey\n\n")  # a blank line at the end is no name
+    args = ["explain", "-m", model, "--images", tmp_path / "p.png", "-n", 300, "--segments", "grid",
+            "--num-segments", 16, "-f", "json", "--logits"]  # fmt: skip
+    for names in [tmp_path / "names.txt", "dark,bright,grey"]:
+        res = invoke([*args, "--class-names", names])
+        assert res.exit_code == 0, res.stderr
+        assert [e["label"] for e in json.loads(res.stdout)["explanations"]] == ["bright"]
+    res = invoke([*args, "--class-names", "dark,bright,grey", "--label", "grey", "--label", "dark"])
+    assert [e["label"] for e in json.loads(res.stdout)["explanations"]] == ["grey", "dark"]
+    (tmp_path / "hole.txt").write_text("dark\n\nbright\n")
+    one_error(invoke([*args, "--class-names", "dark,bright"]),
+              f"--class-names has 2 names, but model file {model} gives 3 classes")  # fmt: skip
+    one_error(invoke([*args, "--class-names", tmp_path / "hole.txt"]), "hole.txt: line 2 is empty")
+    one_error(invoke([*args, "--class-names", tmp_path / "none.txt"]), "none.txt: no such file")
+    one_error(invoke([*args, "--class-names", "a,b,a"]), "--class-names names the class 'a' twice")

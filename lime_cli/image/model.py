@@ -351,6 +351,7 @@ class ImageModel:
     #: the classifier's output is logits, made probabilities here (:func:`probabilities`)
     logits: bool = False
     _classes: tuple[str, ...] | None = None
+    _named: bool = False  # its classes are the user's class_names, checked against its outputs
 
     @property
     def name(self) -> str:
@@ -399,7 +400,11 @@ class ImageModel:
         out = outs[0] if len(outs) == 1 else self._joined(outs, method)
         if method != "predict_proba":
             return out
-        return probabilities(out) if self.logits else _no_logits(out, self.name)
+        out = probabilities(out) if self.logits else _no_logits(out, self.name)
+        if self._named and getattr(out, "ndim", 0) == 2 and out.shape[1] != len(self._classes):
+            raise ParameterError(f"{{class_names}} has {len(self._classes)} names, but {self.name} gives "
+                                 f"{out.shape[1]} classes")  # fmt: skip
+        return out
 
     def _joined(self, outs: list, method: str) -> np.ndarray:
         try:
@@ -473,7 +478,7 @@ class ArrayModel(ImageModel):
             self.classifier, self.regressor = True, False
         classes = getattr(model, "classes_", None)
         if class_names is not None:
-            self._classes = tuple(class_names)
+            self._classes, self._named = tuple(class_names), True
         elif classes is not None:
             self._classes = tuple(str(c) for c in np.asarray(classes).tolist())
 
@@ -551,7 +556,7 @@ class OnnxModel(ImageModel):
         self.output_name = output.name
         self._map = output.type.startswith("seq(map")  # a list of {class: probability}
         if class_names is not None:
-            self._classes = tuple(class_names)
+            self._classes, self._named = tuple(class_names), True
         elif self._map:
             self._classes_from_zeros(inp.shape)
 
@@ -734,12 +739,13 @@ def _class_names(names) -> tuple[str, ...] | None:
         return None
     ok = isinstance(names, (Sequence, np.ndarray)) and not isinstance(names, str) and len(names) > 0
     if not ok or not all(isinstance(n, str) for n in names):
-        raise ParameterError(f"class_names must be a list of strings, not {names!r}")
+        raise ParameterError(f"{{class_names}} must be a list of strings, not {names!r}")
     if len(set(names)) < len(names):
-        raise ParameterError("class_names names a class twice")
+        twice = next(n for n in names if list(names).count(n) > 1)
+        raise ParameterError(f"{{class_names}} names the class {twice!r} twice")
     return tuple(names)
 
 
 def _check_names(names, classes, name: str) -> None:
     if names is not None and classes is not None and len(names) != len(classes):
-        raise ParameterError(f"class_names has {len(names)} names, but {name} has {len(classes)} classes")
+        raise ParameterError(f"{{class_names}} has {len(names)} names, but {name} has {len(classes)} classes")
