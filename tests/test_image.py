@@ -890,3 +890,22 @@ def test_a_python_network_gives_logits_through_predict():
     e = ex.explain(scene(0)[None])[0]
     assert e.label == "1" and 0 < e.model_prediction < 1
     assert e.features[0].weight > 0 and BOX[0] <= e.features[0].bbox[0] < BOX[1]
+
+
+def test_an_onnx_model_with_its_weights_in_a_file_beside_it(tmp_path, box_weights, monkeypatch):
+    # PyTorch's exporter writes the weights beside the model ("external data"): they are read from
+    # the model's folder, whatever the current one (they were looked for in the current folder)
+    import onnx
+
+    W, b = box_weights
+    inline = linear_onnx(tmp_path / "inline.onnx", ["N", 48, 48, 3], W, b)
+    (tmp_path / "m").mkdir()
+    onnx.save_model(onnx.load(inline), str(tmp_path / "m" / "net.onnx"), save_as_external_data=True,
+                    all_tensors_to_one_file=True, location="net.onnx.data", size_threshold=0)  # fmt: skip
+    assert (tmp_path / "m" / "net.onnx.data").stat().st_size > W.size * 4
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    settings = {"num_samples": 300, "segments": "grid", "num_segments": 16, "hide": "0,0,0"}
+    want = ImageExplainer(inline, **settings).explain(scene(0)[None])
+    got = ImageExplainer(str(tmp_path / "m" / "net.onnx"), **settings).explain(scene(0)[None])
+    assert [e.to_dict() for e in got] == [e.to_dict() for e in want]

@@ -499,9 +499,11 @@ class ArrayModel(ImageModel):
 
 # -- ONNX ------------------------------------------------------------------------------------
 
-#: per process: (model digest, threads) -> session; an OnnxModel holds its file's bytes, not its
+#: per process: (model digest, folder, threads) -> session; an OnnxModel holds its file's bytes, not its
 #: session, so that it pickles to workers, which make their own session once
-_SESSIONS: dict[tuple[str, int], object] = {}
+_SESSIONS: dict[tuple[str, str, int], object] = {}
+#: onnxruntime's setting of where a model given as bytes finds its external data
+_EXTERNAL_DATA_FOLDER = "session.model_external_initializers_file_folder_path"
 
 
 class OnnxModel(ImageModel):
@@ -533,6 +535,9 @@ class OnnxModel(ImageModel):
         except OSError as exc:
             raise ModelError(f"{name} cannot be read: {exc.strerror or exc}") from None
         self._digest = hashlib.blake2b(self._bytes, digest_size=16).hexdigest()
+        # weights kept beside the file ("external data", as PyTorch's exporter writes them, and
+        # any model over 2 GB): read from its folder, not from the current one
+        self._folder = str(Path(path).resolve().parent)
         session = self._session()
         inputs = session.get_inputs()
         if len(inputs) != 1:
@@ -571,7 +576,7 @@ class OnnxModel(ImageModel):
         from ..core.parallel import inner_threads
 
         threads = inner_threads()
-        key = (self._digest, threads)
+        key = (self._digest, self._folder, threads)
         session = _SESSIONS.get(key)
         if session is None:
             ort = _onnxruntime(f"model file {self.path}")
@@ -579,6 +584,7 @@ class OnnxModel(ImageModel):
             options.intra_op_num_threads = threads
             options.inter_op_num_threads = 1
             options.log_severity_level = 3
+            options.add_session_config_entry(_EXTERNAL_DATA_FOLDER, self._folder)
             try:
                 session = ort.InferenceSession(self._bytes, options, providers=["CPUExecutionProvider"])
             except Exception as exc:  # onnxruntime's own errors: not a model, unsupported operators
