@@ -36,6 +36,7 @@ from .io import (
     load_model,
     load_table,
     open_output,
+    read_names,
     write_explanations,
 )
 
@@ -851,26 +852,20 @@ def _image_explainer(model, import_path, trust, mode, method, image):
 
 
 def _class_names(text: str | None) -> list[str] | None:
-    """``--class-names cats.txt`` (one name per line; blank lines at its end ignored) or
+    """``--class-names cats.txt`` (one name per line: :func:`lime_cli.io.read_names`) or
     ``--class-names cat,dog``."""
     if text is None:
         return None
     path = Path(text)
-    if path.is_file():
-        try:
-            names = path.read_text(encoding="utf-8").rstrip("\n").splitlines()
-        except (OSError, UnicodeDecodeError) as exc:
-            raise DataError(f"--class-names {text}: cannot be read ({exc})") from None
-        where, item = f"--class-names {text}", "line"
-    elif "," in text:
-        names, where, item = text.split(","), "--class-names", "name"
-    else:
-        looks = path.suffix or os.sep in text
-        raise ParameterError(f"--class-names {text}: " + ("no such file" if looks else
-                             "give a file of one name per line, or two names or more as a,b,c"))  # fmt: skip
-    names = [n.strip() for n in names]
-    if any(not n for n in names):
-        raise DataError(f"{where}: {item} {names.index('') + 1} is empty")
+    if path.exists() or ("," not in text and (path.suffix or os.sep in text)):
+        return read_names(path, "--class-names")
+    if "," not in text:
+        raise ParameterError(
+            f"--class-names {text}: give a file of one name per line, or two names or more as a,b,c"
+        )
+    names = [n.strip() for n in text.split(",")]
+    if "" in names:
+        raise ParameterError(f"--class-names: name {names.index('') + 1} is empty")
     return names
 
 

@@ -712,7 +712,7 @@ def image_context(frontend, logits: bool = False) -> dict[str, str]:
         values if values != "pixel" else "",
         "channels first" if p.channels_first else "",
         "flattened" if p.flatten else "",
-        "its logits made probabilities (softmax)" if logits else "",
+        "its logits made probabilities (softmax; one logit: sigmoid)" if logits else "",
     ]
     return {
         "regions": f"{frontend.segments}, {count} per image",

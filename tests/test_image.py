@@ -109,18 +109,20 @@ def save(image: np.ndarray, path, mode: str | None = None) -> str:
     return str(path)
 
 
-def linear_onnx(path, shape, weights: np.ndarray, bias: np.ndarray, logits: bool = False) -> str:
+def linear_onnx(path, shape, weights: np.ndarray, bias: np.ndarray, logits: bool = False,
+                output: str | None = None) -> str:  # fmt: skip
     """An ONNX model: softmax(flatten(x) @ weights + bias), its input declared of ``shape``; with
-    ``logits``, its one output is flatten(x) @ weights + bias (as a PyTorch export's)."""
+    ``logits``, its one output is flatten(x) @ weights + bias (as a PyTorch export's), named
+    ``output`` (default: "logits")."""
     from onnx import TensorProto, helper, numpy_helper
 
     nodes = [
         helper.make_node("Flatten", ["images"], ["flat"], axis=1),
-        helper.make_node("Gemm", ["flat", "W", "b"], ["logits"]),
+        helper.make_node("Gemm", ["flat", "W", "b"], [(output or "logits") if logits else "logits"]),
     ]
     if not logits:
         nodes.append(helper.make_node("Softmax", ["logits"], ["scores"], axis=1))
-    out = "logits" if logits else "scores"
+    out = (output or "logits") if logits else "scores"
     graph = helper.make_graph(
         nodes,
         "linear",
@@ -856,9 +858,40 @@ def test_a_logits_model_with_logits_explains_as_its_softmax_export(tmp_path, box
 
 
 def test_logits_without_the_option_name_it(tmp_path, box_weights):
-    raw = linear_onnx(tmp_path / "raw.onnx", ["N", 48, 48, 3], *box_weights, logits=True)
+    # an output named for logits says so at once; another (PyTorch's legacy "output") when it gives
+    # a number that is no probability
+    named = linear_onnx(tmp_path / "named.onnx", ["N", 48, 48, 3], *box_weights, logits=True)
+    with pytest.raises(ParameterError, match=r"named.onnx gives logits \(its output 'logits'\): add logits"):
+        ImageExplainer(named)
+    raw = linear_onnx(tmp_path / "raw.onnx", ["N", 48, 48, 3], *box_weights, logits=True, output="output")
     with pytest.raises(ModelError, match=r"raw.onnx gave -?[0-9.]+, which is not a probability.*add logits"):
         ImageExplainer(raw, num_samples=50).explain(scene(0)[None])
+    # a model of probabilities is not taken for one of logits
+    soft = linear_onnx(tmp_path / "soft.onnx", ["N", 48, 48, 3], *box_weights)
+    ImageExplainer(soft, logits=True)  # its output "scores" could be logits: the user says so
+    with pytest.raises(ParameterError, match=r"probabilities already \(probabilities\): leave out logits"):
+        ImageExplainer(_renamed(soft, tmp_path / "prob.onnx", "probabilities"), logits=True)
+
+
+def _renamed(path, to, name: str) -> str:
+    """The ONNX model at ``path`` with its one output renamed ``name``, saved at ``to``."""
+    import onnx
+
+    model = onnx.load(path)
+    old = model.graph.output[0].name
+    for node in model.graph.node:
+        node.output[:] = [name if o == old else o for o in node.output]
+    model.graph.output[0].name = name
+    onnx.save(model, str(to))
+    return str(to)
+
+
+def test_a_model_giving_nan_is_told_so_once(tmp_path, box_weights):
+    W, b = box_weights
+    nan = linear_onnx(tmp_path / "nan.onnx", ["N", 48, 48, 3], W * np.nan, b)
+    with pytest.raises(ModelError, match="NaN or infinite") as err:
+        ImageExplainer(nan, num_samples=50).explain(scene(0)[None])
+    assert "logits" not in str(err.value)
 
 
 def test_one_logit_is_two_classes_by_its_sigmoid(tmp_path):
@@ -869,6 +902,8 @@ def test_one_logit_is_two_classes_by_its_sigmoid(tmp_path):
     two = linear_onnx(tmp_path / "two.onnx", ["N", 48, 48, 3], np.hstack([0 * w, w]), np.array([0.0, 0.1]),
                       logits=True)  # fmt: skip
     settings = {"num_samples": 400, "segments": "grid", "num_segments": 16, "logits": True}
+    with pytest.raises(ParameterError, match=r"class_names has 1 name, but .* 2 classes \(its one logit"):
+        ImageExplainer(one, class_names=["cat"], **settings).explain(scene(2)[None])
     a = ImageExplainer(one, **settings).explain(scene(2)[None], top_labels=2)
     b = ImageExplainer(two, **settings).explain(scene(2)[None], top_labels=2)
     assert [e.label for e in a] == [e.label for e in b] and {e.label for e in a} == {"0", "1"}
@@ -886,6 +921,8 @@ def test_a_python_network_gives_logits_through_predict():
 
     with pytest.raises(ParameterError, match="logits applies to classifiers"):
         ImageExplainer(Net(), logits=True, mode="regression")
+    with pytest.raises(ParameterError, match="mode must be classification or regression"):
+        ImageExplainer(Net(), logits=True, mode="ranking")
     ex = ImageExplainer(Net(), logits=True, num_samples=400, segments="grid", num_segments=36, hide="0,0,0")
     e = ex.explain(scene(0)[None])[0]
     assert e.label == "1" and 0 < e.model_prediction < 1

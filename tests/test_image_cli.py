@@ -211,7 +211,7 @@ def test_logits_is_an_option_and_its_absence_one_error_line(tmp_path):
     W = np.zeros((32, 32, 3, 2))
     W[8:20, 8:20, 0, 1] = 8 / (144 * 255)  # the patch's red: class 1's logit
     model = linear_onnx(tmp_path / "net.onnx", ["N", 32, 32, 3], W.reshape(-1, 2), np.array([0.0, -4.0]),
-                        logits=True)  # fmt: skip
+                        logits=True, output="output")  # fmt: skip
     Image.fromarray(picture(0, bright=True)).save(tmp_path / "p.png")
     args = ["explain", "-m", model, "--images", tmp_path / "p.png", "-n", 300, "--segments", "grid",
             "--num-segments", 16, "-f", "json"]  # fmt: skip
@@ -245,5 +245,8 @@ def test_class_names_from_a_file_or_a_list_name_the_labels(tmp_path):
     one_error(invoke([*args, "--class-names", "dark,bright"]),
               f"--class-names has 2 names, but model file {model} gives 3 classes")  # fmt: skip
     one_error(invoke([*args, "--class-names", tmp_path / "hole.txt"]), "hole.txt: line 2 is empty")
-    one_error(invoke([*args, "--class-names", tmp_path / "none.txt"]), "none.txt: no such file")
+    one_error(invoke([*args, "--class-names", tmp_path / "none.txt"]), "none.txt does not exist")
+    (tmp_path / "bom.txt").write_bytes("\ufeffdark\nbright\ngrey\n  \n".encode())  # a BOM, a blank end
+    res = invoke([*args, "--class-names", tmp_path / "bom.txt", "--label", "dark"])
+    assert [e["label"] for e in json.loads(res.stdout)["explanations"]] == ["dark"], res.stderr
     one_error(invoke([*args, "--class-names", "a,b,a"]), "--class-names names the class 'a' twice")

@@ -34,7 +34,8 @@ def run_chunks(func: Callable, tasks: Iterable[tuple], n_jobs: int, backend: str
     def generate():
         with parallel_config(backend=backend) if backend else nullcontext():
             quiet_loky_starts()
-            quiet_resource_tracker()
+            if backend in (None, "loky"):  # the processes whose shared memory loky's tracker keeps
+                quiet_resource_tracker()
             yield from Parallel(n_jobs=n_jobs, return_as="generator", pre_dispatch="2*n_jobs")(
                 delayed(as_worker)(func, *t) for t in tasks
             )
@@ -76,7 +77,8 @@ def quiet_resource_tracker() -> None:
     Ctrl-C or SIGTERM that lands while joblib sets up its memory-mapped folder.  It then
     warns "There appear to be 1 leaked folder objects to clean up at shutdown" below the
     run's one Error line.  It still cleans up; only its warnings are off (it takes the
-    ``-W`` options of the process that starts it)."""
+    ``-W`` options of the process that starts it), those of a failed clean-up too: the
+    user could not act on them."""
     try:
         from joblib.externals.loky.backend import resource_tracker
     except ImportError:  # another joblib layout: the tracker starts as joblib starts it

@@ -400,10 +400,13 @@ class ImageModel:
         out = outs[0] if len(outs) == 1 else self._joined(outs, method)
         if method != "predict_proba":
             return out
+        one = self.logits and (np.ndim(out) == 1 or (np.ndim(out) == 2 and np.shape(out)[1] == 1))
         out = probabilities(out) if self.logits else _no_logits(out, self.name)
         if self._named and getattr(out, "ndim", 0) == 2 and out.shape[1] != len(self._classes):
-            raise ParameterError(f"{{class_names}} has {len(self._classes)} names, but {self.name} gives "
-                                 f"{out.shape[1]} classes")  # fmt: skip
+            n = len(self._classes)
+            hint = " (its one logit is two classes, (1 - p, p): name both, 1 - p's first)" if one else ""
+            raise ParameterError(f"{{class_names}} has {n} name{'s' * (n != 1)}, but {self.name} gives "
+                                 f"{out.shape[1]} classes{hint}")  # fmt: skip
         return out
 
     def _joined(self, outs: list, method: str) -> np.ndarray:
@@ -434,9 +437,13 @@ def probabilities(logits) -> np.ndarray:
 def _no_logits(out, name: str):
     """``out``, or a ModelError when its numbers are no probabilities, saying which option makes
     logits probabilities (the core's own check does not know the option)."""
-    if not isinstance(out, np.ndarray) or out.dtype.kind != "f" or not out.size:
-        return out
-    low, high = float(np.nanmin(out)), float(np.nanmax(out))
+    try:
+        arr = np.asarray(out, dtype=np.float64)
+    except (TypeError, ValueError):
+        return out  # not numbers: what the core says of it
+    if not arr.size or not np.isfinite(arr).all():
+        return out  # NaN or infinite values: the core says so (no logits can be told from them)
+    low, high = float(arr.min()), float(arr.max())
     if low >= -PROBA_RANGE_TOLERANCE and high <= 1 + PROBA_RANGE_TOLERANCE:
         return out
     bad = low if low < -PROBA_RANGE_TOLERANCE else high
@@ -673,15 +680,23 @@ def _output(name: str, outputs, mode: str | None, logits: bool = False):
     maps = [o for o in outputs if o.type.startswith("seq(map") and o.type.endswith("tensor(float)))")]
     probs = [o for o in outputs if o.type in floats and "prob" in o.name.lower()]
     tensors = [o for o in outputs if o.type in floats]
+    if mode not in (None, "classification", "regression"):
+        raise ParameterError(f"{{mode}} must be classification or regression, not {mode!r}")
+    named = [o for o in tensors if "logit" in o.name.lower()]
     if logits:
         if mode == "regression":
             raise ParameterError("{logits} applies to classifiers, not to {mode} regression")
-        named = [o for o in tensors if "logit" in o.name.lower()]
-        chosen = (named or tensors or [None])[0]
+        chosen = (named or [o for o in tensors if o not in probs] or [None])[0]
+        if chosen is None and (maps or probs):
+            shown = ", ".join(o.name for o in maps + probs)
+            raise ParameterError(f"{name} gives probabilities already ({shown}): leave out {{logits}}")
         if chosen is None:
             shown = ", ".join(f"{o.name} ({o.type})" for o in outputs)
             raise ModelError(f"{name} has no output of numbers to take for logits: {shown}")
         return chosen, True
+    if named and not (maps or probs) and mode != "regression":
+        raise ParameterError(f"{name} gives logits (its output {named[0].name!r}): add {{logits}} to make "
+                             "them probabilities")  # fmt: skip
     chosen = (maps or probs or tensors or [None])[0]
     if chosen is None:
         shown = ", ".join(f"{o.name} ({o.type})" for o in outputs)
@@ -691,8 +706,6 @@ def _output(name: str, outputs, mode: str | None, logits: bool = False):
         single = len(chosen.shape or []) == 1 or last == 1
         is_map = chosen.type.startswith("seq(map")
         mode = "classification" if is_map or len(outputs) > 1 or not single else "regression"
-    elif mode not in ("classification", "regression"):
-        raise ParameterError(f"{{mode}} must be classification or regression, not {mode!r}")
     return chosen, mode == "classification"
 
 
@@ -729,8 +742,10 @@ def image_model(
         name, model = f"model file {model}", load_model(model)
     from ..core.model import inspect_model
 
-    if logits and mode == "regression":
-        raise ParameterError("{logits} applies to classifiers, not to {mode} regression")
+    if logits and mode not in (None, "classification"):
+        if mode == "regression":
+            raise ParameterError("{logits} applies to classifiers, not to {mode} regression")
+        raise ParameterError(f"{{mode}} must be classification or regression, not {mode!r}")
     # a ModelError or ParameterError naming what is missing (logits may come from predict alone)
     info = inspect_model(model, None if logits else mode)
     if names is not None and info.classes is not None:
