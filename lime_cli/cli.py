@@ -676,6 +676,10 @@ EXPLAIN_EPILOG = """\
   Explain the images of a folder, and draw their strongest regions:
   [cyan]lime explain -m model.onnx --images photos/ --masks regions/ -f jsonl > out.jsonl[/cyan]
 
+  A PyTorch network exported to ONNX (ImageNet's normalisation; logits out):
+  [cyan]lime explain -m net.onnx --images cat.jpg --image-size 224 224 --scale 1/255
+    --mean 0.485,0.456,0.406 --std 0.229,0.224,0.225 --logits --class-names classes.txt[/cyan]
+
 Exit codes: 0 success, 2 bad input or usage, 1 internal error.
 """
 
