@@ -8,12 +8,25 @@ every reset too, and the largest is the one reported.
 """
 
 import atexit
+import json
+import subprocess
 import sys
+import tempfile
+from pathlib import Path
 
 
 def _hwm() -> int:
     with open("/proc/self/status") as status:
         return int(next(line.split()[1] for line in status if line.startswith("VmHWM:")))
+
+
+def memory_child_run(script: str, *args) -> dict:
+    """What ``script --memory-child ARGS... OUT`` writes to OUT as JSON: a fresh process of its
+    own, whose peak memory is its explaining's alone."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "peak.json"
+        subprocess.run([sys.executable, script, "--memory-child", *map(str, args), str(out)], check=True)
+        return json.loads(out.read_text())
 
 
 def keep_peak():

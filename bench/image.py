@@ -38,8 +38,6 @@ import argparse
 import json
 import os
 import platform
-import subprocess
-import sys
 import tempfile
 import time
 import warnings
@@ -49,7 +47,8 @@ from pathlib import Path
 os.environ.setdefault("TQDM_DISABLE", "1")  # lime_image's progress bar, on stderr for every image
 
 import numpy as np  # noqa: E402
-from _verdicts import _meets, _verdict, fmt  # noqa: E402 - bench/ is on the path
+from _peak import keep_peak, memory_child_run  # noqa: E402 - bench/ is on the path
+from _verdicts import _meets, _se, _verdict, fmt, git_state, memory_rows, ratio_table  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 K = 10  # regions per explanation
@@ -338,12 +337,6 @@ def run_method(label: str, work: Workload, seed: int, samples: int, segments: st
 # -- the measures ------------------------------------------------------------------------------
 
 
-def _se(values) -> float:
-    """Standard error of the mean over images."""
-    values = np.asarray(values, dtype=float)
-    return float(np.std(values, ddof=1) / np.sqrt(len(values))) if len(values) > 1 else float("nan")
-
-
 def pixels(seg: np.ndarray, regions) -> np.ndarray:
     """The (H, W) mask of ``regions`` of ``seg``."""
     return np.isin(seg, np.asarray(list(regions), dtype=seg.dtype))
@@ -437,7 +430,6 @@ def memory_child(n: int, samples: int, onnx: str, out: str) -> None:
     iter_explain and write to ``out`` the resident memory before explaining (VmRSS, the peak reset
     to it then), the peak while explaining (VmHWM, kept across the resets lime-cli does per chunk),
     the time and the count."""
-    from _peak import keep_peak
 
     from lime_cli import ImageExplainer
     from lime_cli.core import memory
@@ -459,12 +451,7 @@ def memory_child(n: int, samples: int, onnx: str, out: str) -> None:
 
 
 def memory_run(n: int, samples: int, onnx: str) -> dict:
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "peak.json"
-        subprocess.run(
-            [sys.executable, __file__, "--memory-child", str(n), str(samples), onnx, str(out)], check=True
-        )
-        return json.loads(out.read_text())
+    return memory_child_run(__file__, n, samples, onnx)
 
 
 # -- targets --------------------------------------------------------------------------------
@@ -770,15 +757,10 @@ def breakdown(work: Workload, samples: int, repeat: int = 5) -> dict:
 
 def revision() -> str:
     """The commit lime-cli ran at, and whether lime_cli/ had changes not committed."""
-    try:
-        head = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "lime_cli"], cwd=ROOT, capture_output=True, text=True, check=True
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
+    state = git_state("lime_cli")
+    if state is None:
         return "an unknown commit"
+    head, dirty = state
     return f"commit {head}" + (" with uncommitted changes in lime_cli/" if dirty else "")
 
 
@@ -905,12 +887,7 @@ def report(args, results, speed, figures, mem, facts, total, parts) -> list[str]
             f"| {fmt(s['ours'], digits=4)} | {fmt(s['ours_model'], digits=4)} | {s['ours_rows']:.0f} "
             f"| {fmt(s['ours_spread'], digits=2)} | {fmt(s['floor_spread'], digits=2)} |"
         )
-    lines += ["", "| ratio | value | target | met? |", "| --- | --- | --- | --- |"]
-    for title, key, bound, at_least in SPEED_TARGETS:
-        sign = "≥" if at_least else "≤"
-        lines.append(
-            f"| {title} | {figures[key]:.2f} | {sign} {bound} | {_verdict(figures[key], bound, at_least)} |"
-        )
+    lines += ratio_table(SPEED_TARGETS, figures)
     for key, name in (("mlp", "digits-mlp"), ("onnx", "digits-mlp-onnx"), ("photo", "photo-planted")):
         lines.append(
             f"| {name}: ours ÷ its model's calls in its run | {figures[f'{key}_ours_inrun']:.2f} | | |"
@@ -1005,12 +982,7 @@ def report(args, results, speed, figures, mem, facts, total, parts) -> list[str]
             "| digits | s/img | before MiB | peak MiB | growth MiB |",
             "| --- | --- | --- | --- | --- |",
         ]
-        for m in mem:
-            before, peak = m["before_kib"] / 1024, m["peak_kib"] / 1024
-            lines.append(
-                f"| {m['n']:,} | {m['seconds'] / m['n']:.5f} | {before:.0f} | {peak:.0f} "
-                f"| {peak - before:.0f} |"
-            )
+        lines += memory_rows(mem)
         if len(mem) == 2 and mem[0]["peak_kib"] > mem[0]["before_kib"]:
             few, many = ((m["peak_kib"] - m["before_kib"]) for m in mem)
             lines += [

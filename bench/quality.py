@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _verdicts import _se  # bench/ is on the path
 
 ROOT = Path(__file__).resolve().parent.parent
 K = 10
@@ -151,11 +152,6 @@ def measure(method, model, X, rows, gold, samples) -> dict:
         recalls = [len(g & x[0]) / len(g) for g, x in zip(golds, a, strict=True)]
         res["recall"], res["recall_se"] = float(np.mean(recalls)), _se(recalls)
     return res
-
-
-def _se(values) -> float:
-    """Standard error of the mean over rows."""
-    return float(np.std(values, ddof=1) / np.sqrt(len(values))) if len(values) > 1 else float("nan")
 
 
 def _is_number(text: str) -> bool:

@@ -38,6 +38,7 @@ from pathlib import Path
 import joblib
 import numpy as np
 import pandas as pd
+from _verdicts import git_state  # bench/ is on the path
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -310,14 +311,11 @@ def pipeline_memory_runs(rows: int, tmp: Path) -> list[dict]:
 
 def _commit() -> str:
     """The checked-out commit (and '+changes' when the tree differs from it)."""
-    try:
-        head = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
-        ).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain"], cwd=ROOT, capture_output=True, text=True)
-    except (OSError, subprocess.CalledProcessError):
+    state = git_state()
+    if state is None:
         return "unknown"
-    return head + ("+changes" if dirty.stdout.strip() else "")
+    head, dirty = state
+    return head + ("+changes" if dirty else "")
 
 
 def main() -> None:

@@ -35,13 +35,12 @@ import json
 import os
 import platform
 import re
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
-from _verdicts import _meets, _verdict, fmt  # bench/ is on the path
+from _peak import keep_peak, memory_child_run  # bench/ is on the path
+from _verdicts import _meets, _se, _verdict, fmt, memory_rows, ratio_table
 
 ROOT = Path(__file__).resolve().parent.parent
 K = 10
@@ -224,12 +223,6 @@ def run_method(label, model, docs, seed, samples) -> dict:
 # -- the measures ------------------------------------------------------------------------------
 
 
-def _se(values) -> float:
-    """Standard error of the mean over documents."""
-    values = np.asarray(values, dtype=float)
-    return float(np.std(values, ddof=1) / np.sqrt(len(values))) if len(values) > 1 else float("nan")
-
-
 def jaccard(a: set, b: set) -> float:
     return 1.0 if not a and not b else len(a & b) / len(a | b)
 
@@ -329,7 +322,6 @@ def memory_child(n: int, samples: int, out: str) -> None:
     """In a fresh process: explain ``n`` short documents through iter_explain and write the peak
     resident memory (VmHWM, kept across the resets lime-cli does per chunk), the time and the
     count to ``out``."""
-    from _peak import keep_peak
 
     peak_kib = keep_peak()
     from lime_cli import TextExplainer
@@ -355,14 +347,7 @@ def memory_child(n: int, samples: int, out: str) -> None:
 
 
 def memory_run(n: int, samples: int) -> dict:
-    import tempfile
-
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "peak.json"
-        subprocess.run(
-            [sys.executable, __file__, "--memory-child", str(n), str(samples), str(out)], check=True
-        )
-        return json.loads(out.read_text())
+    return memory_child_run(__file__, n, samples)
 
 
 # -- targets --------------------------------------------------------------------------------
@@ -712,12 +697,7 @@ def report(
             f"| {name} | {s['path']} | {lime_text} | {lime_model} | {spread} | {fmt(s['ours'], digits=4)} "
             f"| {fmt(s['ours_model'], digits=4)} | {fmt(s['ours_spread'], digits=2)} |"
         )
-    lines += ["", "| ratio | value | target | met? |", "| --- | --- | --- | --- |"]
-    for title, key, bound, at_least in SPEED_TARGETS:
-        sign = "≥" if at_least else "≤"
-        lines.append(
-            f"| {title} | {figures[key]:.2f} | {sign} {bound} | {_verdict(figures[key], bound, at_least)} |"
-        )
+    lines += ratio_table(SPEED_TARGETS, figures)
     lines += [
         f"| tfidf-lr: lime ÷ the model on lime's strings | {figures['lr_lime_model']:.2f} | | |",
         f"| tfidf-svd-hgb: lime ÷ ours | {figures['hgb_lime_ours']:.2f} | | |",
@@ -823,12 +803,7 @@ def report(
             "| documents | s/doc | peak before MiB | peak MiB | growth MiB |",
             "| --- | --- | --- | --- | --- |",
         ]
-        for m in mem:
-            before, peak = m["before_kib"] / 1024, m["peak_kib"] / 1024
-            lines.append(
-                f"| {m['n']:,} | {m['seconds'] / m['n']:.5f} | {before:.0f} | {peak:.0f} "
-                f"| {peak - before:.0f} |"
-            )
+        lines += memory_rows(mem)
     return lines
 
 
