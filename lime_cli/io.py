@@ -374,19 +374,25 @@ def read_names(path: str | os.PathLike, what: str) -> list[str]:
     """The names in a text file, one per line (UTF-8, a byte-order mark ignored; blank lines at
     its end ignored), each stripped; a DataError naming the file and line otherwise."""
     p = Path(path)
-    _check_readable(p, what, DataError)
-    try:
-        text = p.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError:
-        raise DataError(f"{what} file {p} is not UTF-8 text") from None
-    except OSError as exc:
-        raise DataError(f"{what} file {p} cannot be read: {exc.strerror or _first_line(exc)}") from None
+    text = _read_text(p, what, "utf-8-sig")
     names = [line.strip() for line in text.rstrip().splitlines()]
     if not names:
         raise DataError(f"{what} file {p} is empty")
     if "" in names:
         raise DataError(f"{what} file {p}: line {names.index('') + 1} is empty")
     return names
+
+
+def _read_text(p: Path, what: str, encoding: str = "utf-8", not_text: str = "is not UTF-8 text") -> str:
+    """The text of the ``what`` file ``p``; a DataError naming it when it is missing, a folder,
+    unreadable or not text (``not_text`` says what it then is not)."""
+    _check_readable(p, what, DataError)
+    try:
+        return p.read_text(encoding=encoding)
+    except UnicodeDecodeError:
+        raise DataError(f"{what} file {p} {not_text}") from None
+    except OSError as exc:
+        raise DataError(f"{what} file {p} cannot be read ({exc.strerror or _first_line(exc)})") from None
 
 
 def _check_readable(p: Path, what: str, error: type) -> None:

@@ -110,7 +110,7 @@ import pandas as pd
 from pandas.api.types import pandas_dtype
 
 from ..errors import DataError, ParameterError
-from ..io import AtomicFile, _check_readable, _first_line
+from ..io import AtomicFile, _first_line, _read_text
 from .stats import DISCRETIZERS, ColumnStats, TrainingStats
 
 FORMAT_VERSION = 1
@@ -428,13 +428,7 @@ def write_explainer_file(
 def read_explainer_file(path: str | os.PathLike) -> TrainingStats:
     """The training statistics of an explainer file; a one-line :class:`DataError` naming it if bad."""
     p = Path(path)
-    _check_readable(p, "explainer", DataError)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise DataError(f"explainer file {p} is not JSON (not UTF-8 text)") from None
-    except OSError as exc:
-        raise DataError(f"explainer file {p} cannot be read ({exc.strerror or _first_line(exc)})") from None
+    text = _read_text(p, "explainer", not_text="is not JSON (not UTF-8 text)")
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
