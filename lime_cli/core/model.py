@@ -91,6 +91,15 @@ PROBA_SUM_TOLERANCE = 1e-3
 PROBA_RANGE_TOLERANCE = 1e-6
 
 
+def not_a_probability(arr: np.ndarray) -> float | None:
+    """The value of the finite array ``arr`` furthest outside [0, 1] (beyond the tolerance), or
+    None when every value is a probability."""
+    low, high = float(arr.min()), float(arr.max())
+    if low < -PROBA_RANGE_TOLERANCE:
+        return low
+    return high if high > 1 + PROBA_RANGE_TOLERANCE else None
+
+
 def _checked_predictions(out, name: str, n: int, classes: list[str] | None) -> np.ndarray:
     """The model's output as a float (n, C) array, or a ModelError saying what is wrong with it.
 
@@ -132,9 +141,8 @@ def _checked_predictions(out, name: str, n: int, classes: list[str] | None) -> n
             f"the model's predict_proba returned {arr.shape[1]} columns for its {len(classes)} "
             f"classes ({shown}): the columns cannot be matched to the classes"
         )
-    low, high = float(arr.min()), float(arr.max())
-    if low < -PROBA_RANGE_TOLERANCE or high > 1 + PROBA_RANGE_TOLERANCE:
-        bad = low if low < -PROBA_RANGE_TOLERANCE else high
+    bad = not_a_probability(arr)
+    if bad is not None:
         raise ModelError(
             f"the model's predict_proba returned {bad:.6g}, which is not a probability "
             "(scores or a decision function are not probabilities)"

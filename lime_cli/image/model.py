@@ -42,7 +42,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..core.model import PROBA_RANGE_TOLERANCE
+from ..core.model import not_a_probability
 from ..errors import DataError, LimeCliError, ModelError, ParameterError
 
 #: At most this many bytes of perturbed pixels (float32) are built for one call of the model
@@ -443,10 +443,9 @@ def _no_logits(out, name: str):
         return out  # not numbers: what the core says of it
     if not arr.size or not np.isfinite(arr).all():
         return out  # NaN or infinite values: the core says so (no logits can be told from them)
-    low, high = float(arr.min()), float(arr.max())
-    if low >= -PROBA_RANGE_TOLERANCE and high <= 1 + PROBA_RANGE_TOLERANCE:
+    bad = not_a_probability(arr)
+    if bad is None:
         return out
-    bad = low if low < -PROBA_RANGE_TOLERANCE else high
     raise ModelError(
         f"{name} gave {bad:.6g}, which is not a probability: if its outputs are logits (scores "
         "before softmax, as a PyTorch network's usually are), add {logits}"
