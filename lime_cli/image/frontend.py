@@ -281,8 +281,7 @@ class ImageFrontEnd(FrontEnd):
                 raise DataError(_shapes_differ(where[k], image.shape, where[0], shape))
         if shape is not None:
             self.shape = shape
-            self._first = None
-            self._first = (first, self.segment(first))
+            self._first = (first, segment_image(first, self.segments, self.num_segments))
             self.n_features = int(self._first[1].max()) + 1
             H, W, C = shape
             per_image = H * W * (8 * C + 4)  # image and fill (float32), segment map (int32)
