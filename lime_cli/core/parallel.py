@@ -8,7 +8,7 @@ import sys
 import threading
 import warnings
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
 
 from ..errors import ParameterError
@@ -160,6 +160,18 @@ def run_threads(func: Callable, items: list, threads: int) -> list:
     if pool is None:
         pool = _POOLS[threads] = ThreadPoolExecutor(threads, thread_name_prefix="lime-cli")
     return list(pool.map(func, items))  # in order; re-raises the first error
+
+
+_BACKGROUND: list[ThreadPoolExecutor] = []
+os.register_at_fork(after_in_child=_BACKGROUND.clear)
+
+
+def in_background(func: Callable, *args) -> Future:
+    """``func(*args)`` started on a thread of its own (one, shared: calls run in turn), while the
+    caller goes on; its Future gives the result or raises its error."""
+    if not _BACKGROUND:
+        _BACKGROUND.append(ThreadPoolExecutor(1, thread_name_prefix="lime-cli-background"))
+    return _BACKGROUND[0].submit(func, *args)
 
 
 def as_worker(func: Callable, *args):

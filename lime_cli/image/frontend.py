@@ -330,7 +330,8 @@ class ImageFrontEnd(FrontEnd):
         return Samples(Z=Z, binary=Z.shape[1], widths=widths.copy())
 
     def model_input(self, instances: ImageInstances, samples: Samples, threads: int = 1) -> ImageBatch:
-        return ImageBatch(instances.images, instances.fills, instances.segments, samples.Z, instances.widths)
+        return ImageBatch(instances.images, instances.fills, instances.segments, samples.Z, instances.widths,
+                          threads)
 
     def describe(self, instances: ImageInstances, b: int, j: int):
         box = instances.boxes[b][j].tolist()

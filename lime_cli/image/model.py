@@ -5,7 +5,9 @@ takes it as it takes any model: ``predict_proba`` or ``predict``, ``classes_``).
 It is called with an :class:`ImageBatch`, the perturbed images of a chunk
 described by the chunk's masks, and builds them piece by piece, each piece at
 most :data:`IMAGE_BATCH_BYTES` of pixels, so that a chunk's memory does not grow
-with the image size or the number of samples.  Images reach the model as it
+with the image size or the number of samples.  The build is a compiled kernel
+(``_kernel.c``, numpy where it could not be compiled); with a second core, the
+next piece is built on a thread of its own while the model runs on this one.  Images reach the model as it
 expects (:class:`Preprocess`: ``(x * scale - mean) / std`` per channel, channels
 first, flattened, the model's dtype): the values' transform is applied once to
 each image and its fill, before the pieces are built from them (pixel by pixel,
@@ -34,7 +36,7 @@ from __future__ import annotations
 import hashlib
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
 from itertools import chain
@@ -43,6 +45,7 @@ from pathlib import Path
 import numpy as np
 
 from ..core.model import not_a_probability
+from ..core.parallel import in_background, run_threads
 from ..errors import DataError, LimeCliError, ModelError, ParameterError
 
 #: At most this many bytes of perturbed pixels (float32) are built for one call of the model
@@ -52,6 +55,15 @@ IMAGE_BATCH_BYTES = 16 << 20
 #: and at most this many images: a model's own work grows with the call (a scikit-learn MLP took
 #: 12 ms per digit on calls of 15,000 digits, 3 ms on calls of 1,000: bench/IMAGE.md)
 IMAGE_BATCH_ROWS = 2048
+
+#: the compiled build gives each thread at least this many values to write (a thread's start
+#: costs about what writing 100,000 values does)
+KERNEL_SHARE = 1 << 17
+
+try:  # the compiled build (setup.py); without it, numpy builds the same values
+    from . import _kernel
+except ImportError:  # pragma: no cover - a machine that could not compile it
+    _kernel = None
 
 #: images of at most this many samples each are built sample by sample, without the index of
 #: where each region's fill differs (the model's probe: 2 samples; the index of a 300x451 photo
@@ -80,6 +92,7 @@ class ImageBatch:
     segments: np.ndarray | None = None  # (B, H, W) int32, labels 0..widths[b]-1
     Z: np.ndarray | None = None  # (B, D, S) 0/1
     widths: np.ndarray | None = None  # (B,) regions of each image
+    threads: int = 1  # for the compiled build
 
     def __len__(self) -> int:
         return len(self.images) * (1 if self.Z is None else self.Z.shape[2])
@@ -96,19 +109,23 @@ class ImageBatch:
         def values(x):
             return None if x is None else preprocess.values(np.array(x, dtype=np.float32))
 
-        return ImageBatch(values(self.images), values(self.fills), self.segments, self.Z, self.widths)
+        return ImageBatch(values(self.images), values(self.fills), self.segments, self.Z, self.widths,
+                          self.threads)
 
     def build(self, start: int, stop: int, channels_first: bool = False,
-              out: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
+              out: np.ndarray | None = None, threads: int | None = None) -> np.ndarray:  # fmt: skip
         """Samples ``start`` to ``stop`` as a float32 array (n, H, W, C), or (n, C, H, W), written
         into ``out`` when given (an array at least that long, reused from call to call), else fresh.
 
         Each pixel is copied from the image or the fill, exactly.  A sample is the image, written
-        whole (a plain copy, the fastest write there is), then, region by region, the fill at the
-        region's pixels in every sample hiding it at once (no loop over samples), and only where
-        the fill differs from the image (on a digit, with each region's mean as fill, the blank
-        background's regions need nothing).  On one thread: on two, the index arithmetic of the
-        photos' large regions made it slower."""
+        whole (a plain copy, the fastest write there is), then the fill over each region it hides,
+        only where the fill differs from the image (on a digit, with each region's mean as fill,
+        the blank background's regions need nothing).  The compiled kernel (:mod:`._kernel`)
+        writes a sample at a time, the fill as runs of consecutive values, on ``threads``
+        threads (a share of the samples each); without it, numpy writes region by region, the
+        fill at the region's pixels in every sample hiding it at once (no loop over samples),
+        on one thread (on two, the index arithmetic of the photos' large regions made it
+        slower).  Both write the same values."""
         H, W, C = self.image_shape
         n = stop - start
         shape = (n, C, H, W) if channels_first else (n, H, W, C)
@@ -124,6 +141,9 @@ class ImageBatch:
         cache = self.__dict__.setdefault("_hiding_cache", {})
         for key in [key for key in cache if key[0] < start // S]:
             del cache[key]  # images whose samples are all built (pieces come in order): memory back
+        if S > FEW_SAMPLES and self._compiles():
+            self._compiled(out.reshape(n, -1), start, stop, channels_first, threads or self.threads)
+            return out
         for b in range(start // S, (stop - 1) // S + 1):  # the images whose samples are asked for
             s0, s1 = max(start, b * S) - b * S, min(stop, (b + 1) * S) - b * S
             o0 = b * S + s0 - start
@@ -166,21 +186,70 @@ class ImageBatch:
         fill's values there."""
         cache = self.__dict__.setdefault("_hiding_cache", {})
         if (b, channels_first) not in cache:
-            image, fill = self.images[b], self.fills[b]
-            labels = self.segments[b]
-            C = image.shape[2]
-            if channels_first:
-                image, fill = image.transpose(2, 0, 1), fill.transpose(2, 0, 1)
-                labels = np.broadcast_to(labels, (C, *labels.shape))
-            else:
-                labels = np.broadcast_to(labels[..., None], (*labels.shape, C))
-            image, fill = np.ascontiguousarray(image).reshape(-1), np.ascontiguousarray(fill).reshape(-1)
+            image, fill, labels = self._rows(b, channels_first)
             places = np.flatnonzero(fill != image)
-            region = labels.reshape(-1)[places]
+            region = labels[places]
             places = places[np.argsort(region, kind="stable")]  # by region, each in order
             ends = np.cumsum(np.bincount(region, minlength=self._width(b)))
             cache[(b, channels_first)] = (image, places, fill[places], ends)
         return cache[(b, channels_first)]
+
+    def _rows(self, b: int, channels_first: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Image b, its fill and its region labels, each as one row of values in the output's
+        layout."""
+        image, fill = self.images[b], self.fills[b]
+        labels = self.segments[b]
+        C = image.shape[2]
+        if channels_first:
+            image, fill = image.transpose(2, 0, 1), fill.transpose(2, 0, 1)
+            labels = np.broadcast_to(labels, (C, *labels.shape))
+        else:
+            labels = np.broadcast_to(labels[..., None], (*labels.shape, C))
+        image, fill = np.ascontiguousarray(image).reshape(-1), np.ascontiguousarray(fill).reshape(-1)
+        return image, fill, labels.reshape(-1)
+
+    def _runs(self, b: int, channels_first: bool) -> tuple[np.ndarray, ...]:
+        """For the compiled build: image b and its fill as rows of values in the output's layout,
+        and the places where the fill differs as runs of consecutive values of one region (their
+        starts and lengths, by region: region k's are ``first[k]`` to ``first[k + 1]``)."""
+        cache = self.__dict__.setdefault("_hiding_cache", {})
+        if (b, channels_first, "runs") not in cache:
+            image, fill, labels = self._rows(b, channels_first)
+            key = np.where(fill != image, labels, -1)  # a run: consecutive values of one key
+            starts = np.flatnonzero(np.concatenate([[True], key[1:] != key[:-1]]))
+            lengths = np.diff(np.append(starts, len(key)))
+            region = key[starts]
+            starts, lengths, region = starts[region >= 0], lengths[region >= 0], region[region >= 0]
+            order = np.argsort(region, kind="stable")
+            first = np.concatenate([[0], np.cumsum(np.bincount(region, minlength=self._width(b)))])
+            runs = (starts[order], lengths[order], first)
+            cache[(b, channels_first, "runs")] = (image, fill, *(r.astype(np.int64) for r in runs))
+        return cache[(b, channels_first, "runs")]
+
+    def _compiled(self, rows: np.ndarray, start: int, stop: int, channels_first: bool, threads: int) -> None:
+        """Samples ``start`` to ``stop`` into ``rows`` (one row of values per sample) with the
+        compiled kernel, on up to ``threads`` threads, each a contiguous share of the samples."""
+        S = self.Z.shape[2]
+        images = range(start // S, (stop - 1) // S + 1)
+        runs = {b: self._runs(b, channels_first) for b in images}
+        n = stop - start
+        parts = max(1, min(threads, n, n * rows.shape[1] // KERNEL_SHARE))
+        bounds = np.linspace(0, n, parts + 1).astype(int).tolist()
+
+        def write(part: tuple[int, int]) -> None:
+            for b in images:
+                lo, hi = max(start + part[0], b * S), min(start + part[1], (b + 1) * S)
+                if lo < hi:
+                    image, fill, starts, lengths, first = runs[b]
+                    shown = (self.Z[b, : len(first) - 1, lo - b * S : hi - b * S] > 0.5).T
+                    shown = np.ascontiguousarray(shown).view(np.uint8)
+                    _kernel.build(image, fill, starts, lengths, first, shown, rows[lo - start : hi - start])
+
+        run_threads(write, list(zip(bounds[:-1], bounds[1:], strict=True)), len(bounds) - 1)
+
+    def _compiles(self) -> bool:
+        """Whether the compiled kernel builds this batch's samples (float32 images and fills)."""
+        return _kernel is not None and self.images.dtype == self.fills.dtype == np.float32
 
 
 # -- what a model takes --------------------------------------------------------------------
@@ -377,24 +446,15 @@ class ImageModel:
 
     def _call(self, method: str, X) -> np.ndarray:
         batch = X if isinstance(X, ImageBatch) else _plain(X)
-        n = len(batch)
-        per = max(1, min(IMAGE_BATCH_ROWS, self.batch_bytes // max(1, 4 * int(np.prod(batch.image_shape)))))
-        if self.fixed_batch:
-            per = self.fixed_batch
         # the image and the fill preprocessed once, not each of their samples (the same values)
         batch = batch.transformed(self.preprocess)
-        # one array for every piece of the call: a fresh one per piece costs its pages' first
-        # touch again (writing a 300x451 photo's pieces took twice as long into fresh arrays)
-        values = int(np.prod(batch.image_shape))
-        buffer = np.empty(per * values, dtype=np.float32) if n > per else None
         outs = []
-        for a in range(0, n, per):
-            b = min(a + per, n)
-            x = batch.build(a, b, self.preprocess.channels_first, out=buffer)
-            if self.fixed_batch and b - a < per:  # pad to the model's batch, drop the extra outputs
-                x = np.concatenate([x, np.repeat(x[-1:], per - (b - a), axis=0)])
+        for a, b, x in self._pieces(batch):
+            pad = self.fixed_batch - (b - a) if self.fixed_batch else 0
+            if pad:  # to the model's batch; the extra outputs are dropped
+                x = np.concatenate([x, np.repeat(x[-1:], pad, axis=0)])
             out = self._run(method, self.preprocess.layout(x))
-            if buffer is not None and isinstance(out, np.ndarray) and np.may_share_memory(out, buffer):
+            if isinstance(out, np.ndarray) and np.may_share_memory(out, x):
                 out = out.copy()  # a model's output that views its input outlives the next piece
             outs.append(out[: b - a] if self.fixed_batch else out)
         out = outs[0] if len(outs) == 1 else self._joined(outs, method)
@@ -408,6 +468,36 @@ class ImageModel:
             raise ParameterError(f"{{class_names}} has {n} name{'s' * (n != 1)}, but {self.name} gives "
                                  f"{out.shape[1]} classes{hint}")  # fmt: skip
         return out
+
+    def _pieces(self, batch: ImageBatch) -> Iterator[tuple[int, int, np.ndarray]]:
+        """The batch's images a piece at a time, ``(start, stop, images)``, each piece at most
+        ``batch_bytes`` of pixels (or the model's fixed batch).  With the compiled build and a
+        second core, the next piece is built on a thread of its own while the model runs on this
+        one: two pieces are then in memory, each at most half of ``batch_bytes`` (a 300x451
+        photo's 1,000 samples took as long in pieces of 8 MB as of 16 MB)."""
+        n, values = len(batch), int(np.prod(batch.image_shape))
+        overlap = batch.threads > 1 and batch.Z is not None and batch._compiles()
+        fits = self.batch_bytes // (1 + overlap) // (4 * values)  # images in a piece
+        per = self.fixed_batch or max(1, min(IMAGE_BATCH_ROWS, fits))
+        pieces = [(a, min(a + per, n)) for a in range(0, n, per)]
+        overlap = overlap and len(pieces) > 1
+        # an array for each piece in memory, reused from piece to piece: a fresh one per piece
+        # costs its pages' first touch again (a 300x451 photo's pieces took twice as long)
+        buffers = [np.empty(per * values, np.float32) for _ in range(1 + overlap)] if pieces[1:] else [None]
+        cf = self.preprocess.channels_first
+
+        def built(i: int) -> np.ndarray:
+            return batch.build(*pieces[i], cf, out=buffers[i % len(buffers)], threads=1 if overlap else None)
+
+        pending = in_background(built, 0) if overlap else None
+        for i, (a, b) in enumerate(pieces):
+            if overlap:
+                x = pending.result()
+                if i + 1 < len(pieces):  # its buffer's piece has been through the model
+                    pending = in_background(built, i + 1)
+            else:
+                x = built(i)
+            yield a, b, x
 
     def _joined(self, outs: list, method: str) -> np.ndarray:
         try:
