@@ -818,7 +818,8 @@ def test_perturbed_images_are_the_image_where_shown_and_the_fill_elsewhere(size,
     fills[same] = images[same]
     Z = (rng.random((2, d, 37)) < 0.7).astype(float)
     threads = 2 if "2 threads" in build else 1
-    batch = ImageBatch(images, fills, np.stack([segments, segments[::-1].copy()]), Z, np.array([d, d]), threads)
+    segs = np.stack([segments, segments[::-1].copy()])
+    batch = ImageBatch(images, fills, segs, Z, np.array([d, d]), threads)
     assert batch._compiles() == (build != "numpy")
     got = batch.build(5, 70, channels_first=channels_first)
     buffer = np.full(80 * H * W * C, np.nan, dtype=np.float32)  # longer than the samples, reused
@@ -926,8 +927,8 @@ def test_a_model_that_fails_while_the_next_piece_is_built_gives_its_error(monkey
     FailsThird.calls = -100
     again = ImageExplainer(FailsThird(), num_samples=400)
     again.image_model.batch_bytes = 100 * 48 * 48 * 3 * 4
-    fresh = ImageExplainer(BoxMean(), num_samples=400)
-    assert [e.to_dict() for e in again.explain([scene(0)])] == [e.to_dict() for e in fresh.explain([scene(0)])]
+    fresh = ImageExplainer(BoxMean(), num_samples=400).explain([scene(0)])
+    assert [e.to_dict() for e in again.explain([scene(0)])] == [e.to_dict() for e in fresh]
 
 
 def test_explanations_are_the_same_with_the_compiled_build_and_without(monkeypatch):

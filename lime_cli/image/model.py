@@ -7,12 +7,12 @@ described by the chunk's masks, and builds them piece by piece, each piece at
 most :data:`IMAGE_BATCH_BYTES` of pixels, so that a chunk's memory does not grow
 with the image size or the number of samples.  The build is a compiled kernel
 (``_kernel.c``, numpy where it could not be compiled); with a second core, the
-next piece is built on a thread of its own while the model runs on this one.  Images reach the model as it
-expects (:class:`Preprocess`: ``(x * scale - mean) / std`` per channel, channels
-first, flattened, the model's dtype): the values' transform is applied once to
-each image and its fill, before the pieces are built from them (pixel by pixel,
-the same numbers), the layout and dtype to each piece; the outputs are
-concatenated.
+next piece is built on a thread of its own while a Python model runs on this
+one.  Images reach the model as it expects (:class:`Preprocess`:
+``(x * scale - mean) / std`` per channel, channels first, flattened, the
+model's dtype): the values' transform is applied once to each image and its
+fill, before the pieces are built from them (pixel by pixel, the same numbers),
+the layout and dtype to each piece; the outputs are concatenated.
 
 - :class:`ArrayModel` wraps an object whose ``predict_proba`` (or ``predict``)
   takes a float32 array (N, H, W, C), or (N, H*W*C) with ``flatten``.
@@ -417,6 +417,10 @@ class ImageModel:
     #: samples per call when the model takes a fixed number (an ONNX batch dimension of 1)
     fixed_batch: int | None = None
     batch_bytes: int = IMAGE_BATCH_BYTES
+    #: whether the next piece is built while the model runs on this one (on a second core): not
+    #: for an ONNX session, whose own threads use every core (the digits' ONNX MLP took 1.4 times
+    #: as long beside a build)
+    overlaps: bool = True
     #: the classifier's output is logits, made probabilities here (:func:`probabilities`)
     logits: bool = False
     _classes: tuple[str, ...] | None = None
@@ -473,12 +477,10 @@ class ImageModel:
         """The batch's images a piece at a time, ``(start, stop, images)``, each piece at most
         ``batch_bytes`` of pixels (or the model's fixed batch).  With the compiled build and a
         second core, the next piece is built on a thread of its own while the model runs on this
-        one: two pieces are then in memory, each at most half of ``batch_bytes`` (a 300x451
-        photo's 1,000 samples took as long in pieces of 8 MB as of 16 MB)."""
+        one (``overlaps``): two pieces are then in memory, each at most half of ``batch_bytes``
+        (a 300x451 photo's 1,000 samples took about as long in pieces of 8 MB as of 16 MB)."""
         n, values = len(batch), int(np.prod(batch.image_shape))
-        overlap = batch.threads > 1 and batch.Z is not None and batch._compiles()
-        fits = self.batch_bytes // (1 + overlap) // (4 * values)  # images in a piece
-        per = self.fixed_batch or max(1, min(IMAGE_BATCH_ROWS, fits))
+        per, overlap = self.piece_size(batch)
         pieces = [(a, min(a + per, n)) for a in range(0, n, per)]
         overlap = overlap and len(pieces) > 1
         # an array for each piece in memory, reused from piece to piece: a fresh one per piece
@@ -498,6 +500,12 @@ class ImageModel:
             else:
                 x = built(i)
             yield a, b, x
+
+    def piece_size(self, batch: ImageBatch) -> tuple[int, bool]:
+        """(images in a piece, whether the next piece is built while the model runs) for ``batch``."""
+        overlap = self.overlaps and batch.threads > 1 and batch.Z is not None and batch._compiles()
+        fits = self.batch_bytes // (1 + overlap) // (4 * int(np.prod(batch.image_shape)))
+        return self.fixed_batch or max(1, min(IMAGE_BATCH_ROWS, fits)), overlap
 
     def _joined(self, outs: list, method: str) -> np.ndarray:
         try:
@@ -609,6 +617,8 @@ class OnnxModel(ImageModel):
     3 at position 1, or last); ``mode`` only when the outputs do not (several outputs or one of
     more than one column: a classifier; one column: a regressor).
     """
+
+    overlaps = False
 
     def __init__(
         self,
