@@ -848,23 +848,25 @@ def test_the_compiled_build_refuses_arrays_that_do_not_fit_together():
 
     image, fill = np.ones(12, np.float32), np.zeros(12, np.float32)
     runs = (np.array([0, 6], np.int64), np.array([6, 6], np.int64), np.array([0, 1, 2], np.int64))
+    masks = np.array([[1, 0, 0, 0], [0, 1, 0, 1]], np.float64)  # (regions, samples)
     out = np.empty((3, 12), np.float32)
-    _kernel.build(image, fill, *runs, np.array([[1, 0], [0, 1], [0, 0]], np.uint8), out)
-    assert out.tolist() == [[1] * 6 + [0] * 6, [0] * 6 + [1] * 6, [0] * 12]
-    shown = np.ones((3, 2), np.uint8)
+    _kernel.build(image, fill, *runs, masks, 4, 1, out)  # samples 1 to 3
+    assert out.tolist() == [[0] * 6 + [1] * 6, [0] * 12, [0] * 6 + [1] * 6]
     bad = [
-        (image.astype(np.float64), fill, *runs, shown, out),  # not float32
-        (image, fill[:6], *runs, shown, out),  # fill shorter than the image
-        (image, fill, np.array([0, 7], np.int64), runs[1], runs[2], shown, out),  # a run past the end
-        (image, fill, runs[0], runs[1], np.array([0, 3, 2], np.int64), shown, out),  # not a partition
-        (image, fill, *runs, np.ones((4, 2), np.uint8), out),  # more samples than out holds
-        (image, fill, *runs, shown, out[:, ::2]),  # not contiguous
+        (image.astype(np.float64), fill, *runs, masks, 4, 0, out),  # not float32
+        (image, fill[:6], *runs, masks, 4, 0, out),  # fill shorter than the image
+        (image, fill, np.array([0, 7], np.int64), runs[1], runs[2], masks, 4, 0, out),  # a run past the end
+        (image, fill, runs[0], runs[1], np.array([0, 3, 2], np.int64), masks, 4, 0, out),  # not a partition
+        (image, fill, *runs, masks, 4, 2, out),  # samples past the masks
+        (image, fill, *runs, masks[:1], 4, 0, out),  # fewer regions than the runs
+        (image, fill, *runs, masks, 3, 0, out),  # masks not of S samples a region
+        (image, fill, *runs, masks.astype(np.float32), 4, 0, out),  # masks not float64
+        (image, fill, *runs, masks, 4, 0, out[:, ::2]),  # not contiguous
+        (image, fill, *runs, masks, 4, 0, out.astype(np.float64)),  # not float32
     ]
     for args in bad:
         with pytest.raises((ValueError, TypeError, BufferError)):
             _kernel.build(*args)
-    with pytest.raises(TypeError):
-        _kernel.build(image, fill, *runs, shown, out.astype(np.float64))
 
 
 @pytest.mark.parametrize("channels_first", [False, True])

@@ -22,40 +22,43 @@ want(Py_buffer *view, Py_ssize_t itemsize, const char *name)
     return 1;
 }
 
-/* build(image, fill, starts, lengths, first, shown, out)
+/* build(image, fill, starts, lengths, first, masks, s0, out)
  *   image, fill: float32, P values each (one image in the output's layout)
  *   starts, lengths: int64, the runs, by region (region k's runs are first[k] to first[k + 1])
  *   first: int64, d + 1 values
- *   shown: uint8 (n, d), nonzero where a sample shows a region
- *   out: float32, writable, at least n * P values */
+ *   masks: float64 (D, S), C order, D >= d: sample s shows region k where masks[k, s] > 0.5
+ *   s0: the first sample to write
+ *   out: float32, writable, n * P values: samples s0 to s0 + n */
 static PyObject *
 build(PyObject *self, PyObject *args)
 {
-    Py_buffer image, fill, starts, lengths, first, shown, out;
-    if (!PyArg_ParseTuple(args, "y*y*y*y*y*y*w*", &image, &fill, &starts, &lengths, &first,
-                          &shown, &out))
+    Py_buffer image, fill, starts, lengths, first, masks, out;
+    Py_ssize_t s0, S;
+    if (!PyArg_ParseTuple(args, "y*y*y*y*y*y*nnw*", &image, &fill, &starts, &lengths, &first,
+                          &masks, &S, &s0, &out))
         return NULL;
     PyObject *result = NULL;
-    Py_ssize_t P = image.len / 4, d = first.len / 8 - 1;
+    Py_ssize_t P = image.len / 4, d = first.len / 8 - 1, runs = starts.len / 8;
     if (!want(&image, 4, "image") || !want(&fill, 4, "fill") || !want(&starts, 8, "starts")
-        || !want(&lengths, 8, "lengths") || !want(&first, 8, "first") || !want(&out, 4, "out"))
+        || !want(&lengths, 8, "lengths") || !want(&first, 8, "first") || !want(&masks, 8, "masks")
+        || !want(&out, 4, "out"))
         goto done;
-    if (fill.len != image.len || starts.len != lengths.len || d < 0 || (d == 0 && shown.len != 0)
-        || (d > 0 && shown.len % d != 0)) {
+    if (fill.len != image.len || starts.len != lengths.len || d < 0 || P == 0 || S <= 0
+        || masks.len / 8 % S != 0 || masks.len / 8 / S < d || out.len / 4 % P != 0) {
         PyErr_SetString(PyExc_ValueError, "build: the arrays do not fit together");
         goto done;
     }
-    Py_ssize_t n = d ? shown.len / d : 0, runs = starts.len / 8;
-    if (out.len / 4 < n * P) {
-        PyErr_SetString(PyExc_ValueError, "build: out is too short");
+    Py_ssize_t n = out.len / 4 / P;
+    if (s0 < 0 || s0 + n > S) {
+        PyErr_SetString(PyExc_ValueError, "build: the samples are outside the masks");
         goto done;
     }
     const float *im = image.buf, *fi = fill.buf;
     const int64_t *st = starts.buf, *ln = lengths.buf, *fr = first.buf;
-    const uint8_t *z = shown.buf;
+    const double *z = masks.buf;
     float *o = out.buf;
     for (Py_ssize_t k = 0; k <= d; k++) { /* every run inside the image: checked before writing */
-        if (fr[k] < 0 || fr[k] > runs || k && fr[k] < fr[k - 1]) {
+        if (fr[k] < 0 || fr[k] > runs || (k && fr[k] < fr[k - 1])) {
             PyErr_SetString(PyExc_ValueError, "build: first is not a partition of the runs");
             goto done;
         }
@@ -67,12 +70,12 @@ build(PyObject *self, PyObject *args)
         }
     }
     Py_BEGIN_ALLOW_THREADS
-    for (Py_ssize_t s = 0; s < n; s++) {
-        float *row = o + s * P;
-        const uint8_t *zs = z + s * d;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        float *row = o + i * P;
+        const double *zs = z + s0 + i;
         memcpy(row, im, (size_t)P * sizeof(float));
         for (Py_ssize_t k = 0; k < d; k++) {
-            if (zs[k])
+            if (zs[k * S] > 0.5)
                 continue;
             for (int64_t r = fr[k]; r < fr[k + 1]; r++)
                 memcpy(row + st[r], fi + st[r], (size_t)ln[r] * sizeof(float));
@@ -86,7 +89,7 @@ done:
     PyBuffer_Release(&starts);
     PyBuffer_Release(&lengths);
     PyBuffer_Release(&first);
-    PyBuffer_Release(&shown);
+    PyBuffer_Release(&masks);
     PyBuffer_Release(&out);
     return result;
 }

@@ -53,8 +53,12 @@ from ..errors import DataError, LimeCliError, ModelError, ParameterError
 #: quarter of the memory; 10 such photos a call)
 IMAGE_BATCH_BYTES = 16 << 20
 #: and at most this many images: a model's own work grows with the call (a scikit-learn MLP took
-#: 12 ms per digit on calls of 15,000 digits, 3 ms on calls of 1,000: bench/IMAGE.md)
+#: 12 ms per digit on calls of 15,000 digits, 3 ms on calls of 1,000: bench/IMAGE.md), an ONNX
+#: session's
 IMAGE_BATCH_ROWS = 2048
+#: a Python model's: numpy's work on a piece that fits a core's cache (1,024 digits: 3.2 MB) is
+#: faster (the MLP on the digits' pieces of 1,024 took less time than on pieces of 2,048)
+PYTHON_BATCH_ROWS = 1024
 
 #: the compiled build gives each thread at least this many values to write (a thread's start
 #: costs about what writing 100,000 values does)
@@ -232,6 +236,7 @@ class ImageBatch:
         S = self.Z.shape[2]
         images = range(start // S, (stop - 1) // S + 1)
         runs = {b: self._runs(b, channels_first) for b in images}
+        masks = {b: np.ascontiguousarray(self.Z[b], dtype=np.float64) for b in images}  # no copy, as sampled
         n = stop - start
         parts = max(1, min(threads, n, n * rows.shape[1] // KERNEL_SHARE))
         bounds = np.linspace(0, n, parts + 1).astype(int).tolist()
@@ -240,10 +245,7 @@ class ImageBatch:
             for b in images:
                 lo, hi = max(start + part[0], b * S), min(start + part[1], (b + 1) * S)
                 if lo < hi:
-                    image, fill, starts, lengths, first = runs[b]
-                    shown = (self.Z[b, : len(first) - 1, lo - b * S : hi - b * S] > 0.5).T
-                    shown = np.ascontiguousarray(shown).view(np.uint8)
-                    _kernel.build(image, fill, starts, lengths, first, shown, rows[lo - start : hi - start])
+                    _kernel.build(*runs[b], masks[b], S, lo - b * S, rows[lo - start : hi - start])
 
         run_threads(write, list(zip(bounds[:-1], bounds[1:], strict=True)), len(bounds) - 1)
 
@@ -417,6 +419,7 @@ class ImageModel:
     #: samples per call when the model takes a fixed number (an ONNX batch dimension of 1)
     fixed_batch: int | None = None
     batch_bytes: int = IMAGE_BATCH_BYTES
+    batch_rows: int = PYTHON_BATCH_ROWS  # at most this many images a call
     #: whether the next piece is built while the model runs on this one (on a second core): not
     #: for an ONNX session, whose own threads use every core (the digits' ONNX MLP took 1.4 times
     #: as long beside a build)
@@ -505,7 +508,7 @@ class ImageModel:
         """(images in a piece, whether the next piece is built while the model runs) for ``batch``."""
         overlap = self.overlaps and batch.threads > 1 and batch.Z is not None and batch._compiles()
         fits = self.batch_bytes // (1 + overlap) // (4 * int(np.prod(batch.image_shape)))
-        return self.fixed_batch or max(1, min(IMAGE_BATCH_ROWS, fits)), overlap
+        return self.fixed_batch or max(1, min(self.batch_rows, fits)), overlap
 
     def _joined(self, outs: list, method: str) -> np.ndarray:
         try:
@@ -619,6 +622,7 @@ class OnnxModel(ImageModel):
     """
 
     overlaps = False
+    batch_rows = IMAGE_BATCH_ROWS
 
     def __init__(
         self,
