@@ -869,20 +869,24 @@ def test_the_compiled_build_refuses_arrays_that_do_not_fit_together():
             _kernel.build(*args)
 
 
+class Keep:
+    """Keeps a copy of every batch it is given; its output is a view of its input."""
+
+    classes_ = np.array(["a", "b"])
+
+    def __init__(self):
+        self.seen = []
+
+    def predict_proba(self, x):
+        self.seen.append(np.array(x))
+        return x.reshape(len(x), -1)[:, :2] / 255
+
+
 @pytest.mark.parametrize("channels_first", [False, True])
 def test_pieces_built_while_the_model_runs_are_what_it_would_get_one_by_one(channels_first):
     # with a second core, the next piece is built on a thread of its own while the model runs on
-    # this one, in two buffers of half the bytes: the model sees the same images, in order
+    # this one, in the two halves of the array: the model sees the same images, in order
     from lime_cli.image.model import ArrayModel, Preprocess
-
-    seen = []
-
-    class Keep:
-        classes_ = np.array(["a", "b"])
-
-        def predict_proba(self, x):
-            seen.append(np.array(x))
-            return x.reshape(len(x), -1)[:, :2] / 255  # a view of its input: kept, not overwritten
 
     image = scene()
     seg = segment_image(image)
@@ -891,17 +895,50 @@ def test_pieces_built_while_the_model_runs_are_what_it_would_get_one_by_one(chan
     fill = np.zeros_like(image)
     pre = Preprocess.create(channels_first=channels_first)
     got = {}
-    for threads in (1, 2):
-        seen.clear()
+    for threads, overlaps in ((1, None), (2, False), (2, True)):
         adapter = ArrayModel(Keep(), pre)
-        adapter.batch_bytes = 8 * image.size * 4
+        adapter.batch_bytes, adapter.overlaps = 8 * image.size * 4, overlaps
         out = adapter.predict_proba(ImageBatch(image[None], fill[None], seg[None], Z, np.array([d]), threads))
-        got[threads] = (np.concatenate(seen), out, [len(x) for x in seen])
-    assert got[1][2] == [8] * 6 + [2] and got[2][2] == [4] * 12 + [2]  # half the bytes a piece
-    assert got[1][0].tobytes() == got[2][0].tobytes()
-    assert np.array_equal(got[1][1], got[2][1])
+        seen = adapter.model.seen
+        got[threads, overlaps] = (np.concatenate(seen), out, [len(x) for x in seen])
+    assert got[1, None][2] == got[2, False][2] == [8] * 6 + [2]
+    assert got[2, True][2] == [4] * 12 + [2]  # half the array each
+    for key in ((2, False), (2, True)):
+        assert got[key][0].tobytes() == got[1, None][0].tobytes()
+        assert np.array_equal(got[key][1], got[1, None][1])
     want = ImageBatch(image[None], fill[None], seg[None], Z, np.array([d])).build(0, 50, channels_first)
-    assert got[2][0].tobytes() == want.tobytes()
+    assert got[1, None][0].tobytes() == want.tobytes()
+
+
+@pytest.mark.parametrize("cores_used", [1, 2])
+def test_whether_to_build_beside_the_model_is_learnt_on_its_first_piece(cores_used, monkeypatch):
+    # the model's first piece is timed: its process time against its wall time tells whether it
+    # leaves a core idle (numpy code) or uses them all (BLAS's threads, an ONNX session's)
+    from lime_cli.image import model
+    from lime_cli.image.model import ArrayModel, Preprocess
+
+    clock = {"wall": 0.0, "cpu": 0.0}
+
+    def tick(key, step):
+        clock[key] += step
+        return clock[key]
+
+    monkeypatch.setattr(model, "perf_counter", lambda: tick("wall", 1.0))
+    monkeypatch.setattr(model, "process_time", lambda: tick("cpu", 0.95 * cores_used))
+    image = scene()
+    seg = segment_image(image)
+    d = int(seg.max()) + 1
+    Z = (np.random.default_rng(5).random((1, d, 50)) < 0.6).astype(float)
+    adapter = ArrayModel(Keep(), Preprocess.create())
+    adapter.batch_bytes = 8 * image.size * 4
+    batch = ImageBatch(image[None], np.zeros_like(image)[None], seg[None], Z, np.array([d]), 2)
+    adapter.predict_proba(batch)
+    sizes = [len(x) for x in adapter.model.seen]
+    assert adapter.overlaps is (cores_used == 1)
+    assert sizes == ([8] + [4] * 10 + [2] if cores_used == 1 else [8] * 6 + [2])
+    adapter.model.seen.clear()
+    adapter.predict_proba(batch)  # learnt once: the next call overlaps from its first piece, or not at all
+    assert [len(x) for x in adapter.model.seen] == ([4] * 12 + [2] if cores_used == 1 else [8] * 6 + [2])
 
 
 def test_a_model_that_fails_while_the_next_piece_is_built_gives_its_error(monkeypatch):
@@ -921,7 +958,7 @@ def test_a_model_that_fails_while_the_next_piece_is_built_gives_its_error(monkey
             return super().predict_proba(x)
 
     ex = ImageExplainer(FailsThird(), num_samples=400)
-    ex.image_model.batch_bytes = 100 * 48 * 48 * 3 * 4
+    ex.image_model.batch_bytes, ex.image_model.overlaps = 100 * 48 * 48 * 3 * 4, True
     with pytest.raises(ModelError, match="out of memory"):
         ex.explain([scene(0), scene(1)])
     assert sizes == [2, 50, 50]  # the probe, then pieces of half the bytes: the next was being built
@@ -944,6 +981,7 @@ def test_explanations_are_the_same_with_the_compiled_build_and_without(monkeypat
     def run(**kw):
         ex = ImageExplainer(rec, num_samples=300, **kw)
         ex.image_model.batch_bytes = 64 * 48 * 48 * 3 * 4  # pieces, overlapped when compiled
+        ex.image_model.overlaps = True
         return [e.to_dict() for e in ex.explain(images)]
 
     compiled = [run(), run(hide="blur"), run(hide="0,0,0", segments="grid")]

@@ -7,8 +7,8 @@ described by the chunk's masks, and builds them piece by piece, each piece at
 most :data:`IMAGE_BATCH_BYTES` of pixels, so that a chunk's memory does not grow
 with the image size or the number of samples.  The build is a compiled kernel
 (``_kernel.c``, numpy where it could not be compiled); with a second core, the
-next piece is built on a thread of its own while a Python model runs on this
-one.  Images reach the model as it expects (:class:`Preprocess`:
+next piece is built on a thread of its own while a model that leaves it idle
+runs on this one.  Images reach the model as it expects (:class:`Preprocess`:
 ``(x * scale - mean) / std`` per channel, channels first, flattened, the
 model's dtype): the values' transform is applied once to each image and its
 fill, before the pieces are built from them (pixel by pixel, the same numbers),
@@ -41,6 +41,7 @@ from dataclasses import dataclass
 from functools import partial
 from itertools import chain
 from pathlib import Path
+from time import perf_counter, process_time
 
 import numpy as np
 
@@ -420,10 +421,12 @@ class ImageModel:
     fixed_batch: int | None = None
     batch_bytes: int = IMAGE_BATCH_BYTES
     batch_rows: int = PYTHON_BATCH_ROWS  # at most this many images a call
-    #: whether the next piece is built while the model runs on this one (on a second core): not
-    #: for an ONNX session, whose own threads use every core (the digits' ONNX MLP took 1.4 times
-    #: as long beside a build)
-    overlaps: bool = True
+    #: whether the next piece is built while the model runs on this one, learnt on the first
+    #: call of many pieces (None: not yet): yes when the model leaves a core idle (its process
+    #: time under the number of cores less one half, times its wall time), as a model in numpy
+    #: code does; not beside a model that uses every core (BLAS's threads in a scikit-learn MLP,
+    #: an ONNX session's), which a build beside it slows by more than the build takes
+    overlaps: bool | None = None
     #: the classifier's output is logits, made probabilities here (:func:`probabilities`)
     logits: bool = False
     _classes: tuple[str, ...] | None = None
@@ -478,37 +481,51 @@ class ImageModel:
 
     def _pieces(self, batch: ImageBatch) -> Iterator[tuple[int, int, np.ndarray]]:
         """The batch's images a piece at a time, ``(start, stop, images)``, each piece at most
-        ``batch_bytes`` of pixels (or the model's fixed batch).  With the compiled build and a
-        second core, the next piece is built on a thread of its own while the model runs on this
-        one (``overlaps``): two pieces are then in memory, each at most half of ``batch_bytes``
-        (a 300x451 photo's 1,000 samples took about as long in pieces of 8 MB as of 16 MB)."""
+        ``batch_bytes`` of pixels (or the model's fixed batch), built into one array reused from
+        piece to piece (a fresh one per piece costs its pages' first touch again: a 300x451
+        photo's pieces took twice as long).  With the compiled build, a second core and a model
+        that leaves one idle (``overlaps``), the next piece is built on a thread of its own while
+        the model runs on this one: the pieces after the first are then each half of that array
+        (a photo's 1,000 samples took about as long in pieces of 8 MB as of 16 MB)."""
         n, values = len(batch), int(np.prod(batch.image_shape))
-        per, overlap = self.piece_size(batch)
-        pieces = [(a, min(a + per, n)) for a in range(0, n, per)]
-        overlap = overlap and len(pieces) > 1
-        # an array for each piece in memory, reused from piece to piece: a fresh one per piece
-        # costs its pages' first touch again (a 300x451 photo's pieces took twice as long)
-        buffers = [np.empty(per * values, np.float32) for _ in range(1 + overlap)] if pieces[1:] else [None]
+        per, can = self.piece_size(batch)
         cf = self.preprocess.channels_first
+        if n <= per:
+            yield 0, n, batch.build(0, n, cf)
+            return
+        buffer = np.empty(per * values, np.float32)
+        start = 0
+        if can and self.overlaps is None:  # learn it on this call's first piece
+            wall, cpu = perf_counter(), process_time()
+            yield 0, per, batch.build(0, per, cf, out=buffer)  # the model runs on it meanwhile
+            wall, cpu = perf_counter() - wall, process_time() - cpu
+            self.overlaps = cpu < (batch.threads - 0.5) * wall
+            start = per
+        if not (can and self.overlaps):
+            for a in range(start, n, per):
+                yield a, min(a + per, n), batch.build(a, min(a + per, n), cf, out=buffer)
+            return
+        half = max(1, per // 2)
+        pieces = [(a, min(a + half, n)) for a in range(start, n, half)]
+        halves = [buffer[: half * values], buffer[half * values : 2 * half * values]]
 
         def built(i: int) -> np.ndarray:
-            return batch.build(*pieces[i], cf, out=buffers[i % len(buffers)], threads=1 if overlap else None)
+            return batch.build(*pieces[i], cf, out=halves[i % 2], threads=1)
 
-        pending = in_background(built, 0) if overlap else None
+        pending = in_background(built, 0)
         for i, (a, b) in enumerate(pieces):
-            if overlap:
-                x = pending.result()
-                if i + 1 < len(pieces):  # its buffer's piece has been through the model
-                    pending = in_background(built, i + 1)
-            else:
-                x = built(i)
+            x = pending.result()
+            if i + 1 < len(pieces):  # into the other half, whose piece has been through the model
+                pending = in_background(built, i + 1)
             yield a, b, x
 
     def piece_size(self, batch: ImageBatch) -> tuple[int, bool]:
-        """(images in a piece, whether the next piece is built while the model runs) for ``batch``."""
-        overlap = self.overlaps and batch.threads > 1 and batch.Z is not None and batch._compiles()
-        fits = self.batch_bytes // (1 + overlap) // (4 * int(np.prod(batch.image_shape)))
-        return self.fixed_batch or max(1, min(self.batch_rows, fits)), overlap
+        """(images in a piece, whether the next piece can be built while the model runs on this
+        one: the compiled build, a second core, a batch of samples, no fixed batch) for ``batch``."""
+        can = batch.threads > 1 and batch.Z is not None and batch._compiles() and not self.fixed_batch
+        fits = self.batch_bytes // (4 * int(np.prod(batch.image_shape)))
+        per = self.fixed_batch or max(1, min(self.batch_rows, fits))
+        return per, bool(can and self.overlaps is not False)
 
     def _joined(self, outs: list, method: str) -> np.ndarray:
         try:
@@ -621,7 +638,6 @@ class OnnxModel(ImageModel):
     more than one column: a classifier; one column: a regressor).
     """
 
-    overlaps = False
     batch_rows = IMAGE_BATCH_ROWS
 
     def __init__(
