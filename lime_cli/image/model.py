@@ -46,7 +46,7 @@ from time import perf_counter, process_time
 import numpy as np
 
 from ..core.model import not_a_probability
-from ..core.parallel import in_background, run_threads
+from ..core.parallel import in_background
 from ..errors import DataError, LimeCliError, ModelError, ParameterError
 
 #: At most this many bytes of perturbed pixels (float32) are built for one call of the model
@@ -60,10 +60,6 @@ IMAGE_BATCH_ROWS = 2048
 #: a Python model's: numpy's work on a piece that fits a core's cache (1,024 digits: 3.2 MB) is
 #: faster (the MLP on the digits' pieces of 1,024 took less time than on pieces of 2,048)
 PYTHON_BATCH_ROWS = 1024
-
-#: the compiled build gives each thread at least this many values to write (a thread's start
-#: costs about what writing 100,000 values does)
-KERNEL_SHARE = 1 << 17
 
 try:  # the compiled build (setup.py); without it, numpy builds the same values
     from . import _kernel
@@ -97,7 +93,7 @@ class ImageBatch:
     segments: np.ndarray | None = None  # (B, H, W) int32, labels 0..widths[b]-1
     Z: np.ndarray | None = None  # (B, D, S) 0/1
     widths: np.ndarray | None = None  # (B,) regions of each image
-    threads: int = 1  # for the compiled build
+    threads: int = 1  # cores the run may use: with 2, a piece is built while the model runs
 
     def __len__(self) -> int:
         return len(self.images) * (1 if self.Z is None else self.Z.shape[2])
@@ -118,7 +114,7 @@ class ImageBatch:
                           self.threads)
 
     def build(self, start: int, stop: int, channels_first: bool = False,
-              out: np.ndarray | None = None, threads: int | None = None) -> np.ndarray:  # fmt: skip
+              out: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
         """Samples ``start`` to ``stop`` as a float32 array (n, H, W, C), or (n, C, H, W), written
         into ``out`` when given (an array at least that long, reused from call to call), else fresh.
 
@@ -126,11 +122,11 @@ class ImageBatch:
         whole (a plain copy, the fastest write there is), then the fill over each region it hides,
         only where the fill differs from the image (on a digit, with each region's mean as fill,
         the blank background's regions need nothing).  The compiled kernel (:mod:`._kernel`)
-        writes a sample at a time, the fill as runs of consecutive values, on ``threads``
-        threads (a share of the samples each); without it, numpy writes region by region, the
-        fill at the region's pixels in every sample hiding it at once (no loop over samples),
-        on one thread (on two, the index arithmetic of the photos' large regions made it
-        slower).  Both write the same values."""
+        writes a sample at a time, the fill as runs of consecutive values; without it, numpy
+        writes region by region, the fill at the region's pixels in every sample hiding it at
+        once (no loop over samples).  Both write the same values, on one thread (on two, right
+        after a model's call, a digit's samples took longer: the model's threads still held the
+        cores)."""
         H, W, C = self.image_shape
         n = stop - start
         shape = (n, C, H, W) if channels_first else (n, H, W, C)
@@ -147,7 +143,7 @@ class ImageBatch:
         for key in [key for key in cache if key[0] < start // S]:
             del cache[key]  # images whose samples are all built (pieces come in order): memory back
         if S > FEW_SAMPLES and self._compiles():
-            self._compiled(out.reshape(n, -1), start, stop, channels_first, threads or self.threads)
+            self._compiled(out.reshape(n, -1), start, stop, channels_first)
             return out
         for b in range(start // S, (stop - 1) // S + 1):  # the images whose samples are asked for
             s0, s1 = max(start, b * S) - b * S, min(stop, (b + 1) * S) - b * S
@@ -231,24 +227,14 @@ class ImageBatch:
             cache[(b, channels_first, "runs")] = (image, fill, *(r.astype(np.int64) for r in runs))
         return cache[(b, channels_first, "runs")]
 
-    def _compiled(self, rows: np.ndarray, start: int, stop: int, channels_first: bool, threads: int) -> None:
+    def _compiled(self, rows: np.ndarray, start: int, stop: int, channels_first: bool) -> None:
         """Samples ``start`` to ``stop`` into ``rows`` (one row of values per sample) with the
-        compiled kernel, on up to ``threads`` threads, each a contiguous share of the samples."""
+        compiled kernel, image by image."""
         S = self.Z.shape[2]
-        images = range(start // S, (stop - 1) // S + 1)
-        runs = {b: self._runs(b, channels_first) for b in images}
-        masks = {b: np.ascontiguousarray(self.Z[b], dtype=np.float64) for b in images}  # no copy, as sampled
-        n = stop - start
-        parts = max(1, min(threads, n, n * rows.shape[1] // KERNEL_SHARE))
-        bounds = np.linspace(0, n, parts + 1).astype(int).tolist()
-
-        def write(part: tuple[int, int]) -> None:
-            for b in images:
-                lo, hi = max(start + part[0], b * S), min(start + part[1], (b + 1) * S)
-                if lo < hi:
-                    _kernel.build(*runs[b], masks[b], S, lo - b * S, rows[lo - start : hi - start])
-
-        run_threads(write, list(zip(bounds[:-1], bounds[1:], strict=True)), len(bounds) - 1)
+        for b in range(start // S, (stop - 1) // S + 1):
+            lo, hi = max(start, b * S), min(stop, (b + 1) * S)
+            masks = np.ascontiguousarray(self.Z[b], dtype=np.float64)  # no copy: as sampled
+            _kernel.build(*self._runs(b, channels_first), masks, S, lo - b * S, rows[lo - start : hi - start])
 
     def _compiles(self) -> bool:
         """Whether the compiled kernel builds this batch's samples (float32 images and fills)."""
@@ -510,7 +496,7 @@ class ImageModel:
         halves = [buffer[: half * values], buffer[half * values : 2 * half * values]]
 
         def built(i: int) -> np.ndarray:
-            return batch.build(*pieces[i], cf, out=halves[i % 2], threads=1)
+            return batch.build(*pieces[i], cf, out=halves[i % 2])
 
         pending = in_background(built, 0)
         for i, (a, b) in enumerate(pieces):
