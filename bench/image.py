@@ -715,9 +715,10 @@ def breakdown(work: Workload, samples: int, repeat: int = 5) -> dict:
     """Where lime-cli's time goes on the workload's first image, each part the best of ``repeat``:
     segmenting it; the model adapter's call on its ``samples`` masked images (building them from
     the image, the fill and the masks, a bounded batch at a time, preprocessing, and the model; on
-    the threads a run gives it, so the next batch is built while the model runs on this one), with
-    the model's own share (``_run``); the build alone (``ImageBatch.build`` in the adapter's
-    batches, into one array, on one thread); and, for scale, writing as many
+    the threads a run gives it, so the next batch may be built while the model runs on this one),
+    with the model's own share (``_run``); the build alone (``ImageBatch.build`` in the adapter's
+    batches, into one array, on one thread), with the compiled kernel and with numpy (as where it
+    could not be compiled); and, for scale, writing as many
     float32 images in batches of the adapter's size into one array (a plain copy of the image)."""
     from lime_cli import ImageExplainer
     from lime_cli.core.parallel import inner_threads
@@ -727,7 +728,9 @@ def breakdown(work: Workload, samples: int, repeat: int = 5) -> dict:
     model, images = work.groups[0]
     ex = ImageExplainer(model, **work.options)
     image = ex.prepare_image(images[0])
-    best = dict.fromkeys(("segment", "call", "model", "write", "alone"), np.inf)
+    from lime_cli.image import model as image_model
+
+    best = dict.fromkeys(("segment", "call", "model", "write", "alone", "numpy"), np.inf)
     adapter = ex.image_model
     for _ in range(repeat):
         t = time.perf_counter()
@@ -753,6 +756,14 @@ def breakdown(work: Workload, samples: int, repeat: int = 5) -> dict:
         for a in range(0, samples, per):
             batch.build(a, min(a + per, samples), adapter.preprocess.channels_first, out=out)
         best["alone"] = min(best["alone"], time.perf_counter() - t)
+        kernel, image_model._kernel = image_model._kernel, None  # as where it could not be compiled
+        try:
+            t = time.perf_counter()
+            for a in range(0, samples, per):
+                batch.build(a, min(a + per, samples), adapter.preprocess.channels_first, out=out)
+            best["numpy"] = min(best["numpy"], time.perf_counter() - t)
+        finally:
+            image_model._kernel = kernel
     best["build"] = best["call"] - best["model"]
     return best
 
@@ -909,11 +920,13 @@ def report(args, results, speed, figures, mem, facts, total, parts) -> list[str]
             " *segment*: `segment_map` of the image; *adapter*: the model adapter's call on the image's"
             " masked samples (`ImageModel.predict_proba` on an `ImageBatch`: building each perturbed"
             " image from the image, its fill and the sample's mask, a bounded batch at a time,"
-            " preprocessing it, and the model; with a second core, the next batch is built on a"
-            " thread of its own while the model runs on this one), of which *model* is the model's own"
+            " preprocessing it, and the model; with a second core and a model that leaves it idle, as"
+            " the photos' planted model (learnt on the model's first batch), the next batch is built on"
+            " a thread of its own while the model runs on this one), of which *model* is the model's own"
             " calls and *build* the rest (the building not hidden behind the model's calls);"
             " *build alone*: `ImageBatch.build` of the same samples in the adapter's batches, on one"
-            " thread (the compiled kernel, as in the adapter); *plain write*:"
+            " thread, with the compiled kernel (as in the adapter); *numpy build*: the same where the"
+            " kernel could not be compiled (numpy's indexing; the same values); *plain write*:"
             " writing as many float32 images in batches of the adapter's size into one array (as the"
             " adapter does), each a plain copy of the image (what any build must at least write);"
             " *rest*: *lime-cli* less *its model in the run*, *segment* and *build*: sampling, fills,"
@@ -921,15 +934,15 @@ def report(args, results, speed, figures, mem, facts, total, parts) -> list[str]
             " variant is a run of its own).",
             "",
             "| workload | lime-cli | its model in the run | segment | adapter | model | build "
-            "| build alone | plain write | rest |",
-            "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+            "| build alone | numpy build | plain write | rest |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
         ]
         for name, p in parts.items():
             ms = {k: 1000 * v for k, v in p.items()}
             total, inrun = 1000 * speed[name]["ours"], 1000 * speed[name]["ours_model"]
             lines.append(
                 f"| {name} | {total:.2f} | {inrun:.2f} | {ms['segment']:.2f} | {ms['call']:.2f} "
-                f"| {ms['model']:.2f} | {ms['build']:.2f} | {ms['alone']:.2f} "
+                f"| {ms['model']:.2f} | {ms['build']:.2f} | {ms['alone']:.2f} | {ms['numpy']:.2f} "
                 f"| {ms['write']:.2f} | {total - inrun - ms['segment'] - ms['build']:.2f} |"
             )
 
