@@ -862,6 +862,9 @@ def test_the_compiled_build_refuses_arrays_that_do_not_fit_together():
         (image, fill, *runs, masks.astype(np.float32), 4, 0, out),  # masks not float64
         (image, fill, *runs, masks, 4, 0, out[:, ::2]),  # not contiguous
         (image, fill, *runs, masks, 4, 0, out.astype(np.float64)),  # not float32
+        (image, fill, np.array([1, 6], np.int64), np.array([2**63 - 1, 6], np.int64), runs[2], masks, 4, 0,
+         out),  # a length that overflows start + length  # fmt: skip
+        (image, fill, *runs, masks, 4, 2**62, out),  # a first sample that overflows s0 + n
     ]
     for args in bad:
         with pytest.raises((ValueError, TypeError, BufferError)):
@@ -910,34 +913,41 @@ def test_pieces_built_while_the_model_runs_are_what_it_would_get_one_by_one(chan
 
 
 @pytest.mark.parametrize("cores_used", [1, 2])
-def test_whether_to_build_beside_the_model_is_learnt_on_its_first_piece(cores_used, monkeypatch):
-    # the model's first piece is timed: its process time against its wall time tells whether it
-    # leaves a core idle (numpy code) or uses them all (BLAS's threads, an ONNX session's)
+def test_whether_to_build_beside_the_model_is_learnt_on_its_first_pieces(cores_used, monkeypatch):
+    # the model's calls on two pieces, after one that warms it up, are timed: its process time
+    # against their wall time tells whether it leaves a core idle (numpy code) or uses them all
+    # (BLAS's threads, an ONNX session's)
     from lime_cli.image import model
     from lime_cli.image.model import ArrayModel, Preprocess
 
     clock = {"wall": 0.0, "cpu": 0.0}
 
-    def tick(key, step):
-        clock[key] += step
-        return clock[key]
+    class Timed(Keep):
+        def predict_proba(self, x):  # 1 s per image, on one core or two
+            clock["wall"] += len(x)
+            clock["cpu"] += len(x) * 0.95 * cores_used
+            return super().predict_proba(x)
 
-    monkeypatch.setattr(model, "perf_counter", lambda: tick("wall", 1.0))
-    monkeypatch.setattr(model, "process_time", lambda: tick("cpu", 0.95 * cores_used))
+    monkeypatch.setattr(model, "perf_counter", lambda: clock["wall"])
+    monkeypatch.setattr(model, "process_time", lambda: clock["cpu"])
     image = scene()
     seg = segment_image(image)
     d = int(seg.max()) + 1
     Z = (np.random.default_rng(5).random((1, d, 50)) < 0.6).astype(float)
-    adapter = ArrayModel(Keep(), Preprocess.create())
+    adapter = ArrayModel(Timed(), Preprocess.create())
     adapter.batch_bytes = 8 * image.size * 4
     batch = ImageBatch(image[None], np.zeros_like(image)[None], seg[None], Z, np.array([d]), 2)
-    adapter.predict_proba(batch)
-    sizes = [len(x) for x in adapter.model.seen]
+    first = adapter.predict_proba(batch)
     assert adapter.overlaps is (cores_used == 1)
-    assert sizes == ([8] + [4] * 10 + [2] if cores_used == 1 else [8] * 6 + [2])
+    sizes = [len(x) for x in adapter.model.seen]
+    assert sizes == [8, 8, 8] + ([4] * 6 + [2] if cores_used == 1 else [8] * 3 + [2])
     adapter.model.seen.clear()
-    adapter.predict_proba(batch)  # learnt once: the next call overlaps from its first piece, or not at all
+    assert np.array_equal(adapter.predict_proba(batch), first)  # learnt once: the next call goes one way
     assert [len(x) for x in adapter.model.seen] == ([4] * 12 + [2] if cores_used == 1 else [8] * 6 + [2])
+    single = ArrayModel(Keep(), Preprocess.create())
+    single.batch_bytes, single.overlaps = image.size * 4, True  # pieces of one image: never beside
+    assert np.array_equal(single.predict_proba(batch), first)
+    assert [len(x) for x in single.model.seen] == [1] * 50
 
 
 def test_a_model_that_fails_while_the_next_piece_is_built_gives_its_error(monkeypatch):

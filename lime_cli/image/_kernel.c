@@ -2,9 +2,10 @@
  *
  * A sample is the image, copied whole, then the fill over the runs of every region the sample
  * hides: a run is a stretch of consecutive values, in the output's layout, of one region where
- * the fill differs from the image.  Exactly what the numpy build writes, value for value, at
- * about the speed of a plain copy; the GIL is released, so that threads can share a batch's
- * samples.  Optional: when it is not compiled, the numpy build runs. */
+ * the fill differs from the image.  Exactly what the numpy build writes, value for value, in
+ * a little more than the time of a plain copy; the GIL is released, so that the next piece can
+ * be built on a thread of its own while the model runs.  Optional: when it is not compiled,
+ * the numpy build runs.  Every index is checked before anything is written. */
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -22,7 +23,7 @@ want(Py_buffer *view, Py_ssize_t itemsize, const char *name)
     return 1;
 }
 
-/* build(image, fill, starts, lengths, first, masks, s0, out)
+/* build(image, fill, starts, lengths, first, masks, S, s0, out)
  *   image, fill: float32, P values each (one image in the output's layout)
  *   starts, lengths: int64, the runs, by region (region k's runs are first[k] to first[k + 1])
  *   first: int64, d + 1 values
@@ -49,7 +50,7 @@ build(PyObject *self, PyObject *args)
         goto done;
     }
     Py_ssize_t n = out.len / 4 / P;
-    if (s0 < 0 || s0 + n > S) {
+    if (s0 < 0 || s0 > S || n > S - s0) {
         PyErr_SetString(PyExc_ValueError, "build: the samples are outside the masks");
         goto done;
     }
@@ -64,7 +65,7 @@ build(PyObject *self, PyObject *args)
         }
     }
     for (Py_ssize_t r = 0; r < runs; r++) {
-        if (st[r] < 0 || ln[r] < 0 || st[r] + ln[r] > P) {
+        if (st[r] < 0 || st[r] > P || ln[r] < 0 || ln[r] > P - st[r]) {
             PyErr_SetString(PyExc_ValueError, "build: a run is outside the image");
             goto done;
         }

@@ -60,6 +60,8 @@ IMAGE_BATCH_ROWS = 2048
 #: a Python model's: numpy's work on a piece that fits a core's cache (1,024 digits: 3.2 MB) is
 #: faster (the MLP on the digits' pieces of 1,024 took less time than on pieces of 2,048)
 PYTHON_BATCH_ROWS = 1024
+#: pieces whose model calls are timed, after one that warms it up, to learn ImageModel.overlaps
+TIMED_PIECES = 2
 
 try:  # the compiled build (setup.py); without it, numpy builds the same values
     from . import _kernel
@@ -407,11 +409,12 @@ class ImageModel:
     fixed_batch: int | None = None
     batch_bytes: int = IMAGE_BATCH_BYTES
     batch_rows: int = PYTHON_BATCH_ROWS  # at most this many images a call
-    #: whether the next piece is built while the model runs on this one, learnt on the first
-    #: call of many pieces (None: not yet): yes when the model leaves a core idle (its process
-    #: time under the number of cores less one half, times its wall time), as a model in numpy
-    #: code does; not beside a model that uses every core (BLAS's threads in a scikit-learn MLP,
-    #: an ONNX session's), which a build beside it slows by more than the build takes
+    #: whether the next piece is built while the model runs on this one (None: not yet known),
+    #: learnt on the first call of enough pieces: yes when the model leaves a core idle (the
+    #: process's time over its calls on two pieces, after one that warms it up, under the cores
+    #: less one half times their wall time), as the planted photo model in numpy does; not
+    #: beside one whose threads use every core (BLAS's in a scikit-learn MLP, an ONNX session's),
+    #: which a build beside it slowed by more than the build took
     overlaps: bool | None = None
     #: the classifier's output is logits, made probabilities here (:func:`probabilities`)
     logits: bool = False
@@ -470,9 +473,10 @@ class ImageModel:
         ``batch_bytes`` of pixels (or the model's fixed batch), built into one array reused from
         piece to piece (a fresh one per piece costs its pages' first touch again: a 300x451
         photo's pieces took twice as long).  With the compiled build, a second core and a model
-        that leaves one idle (``overlaps``), the next piece is built on a thread of its own while
-        the model runs on this one: the pieces after the first are then each half of that array
-        (a photo's 1,000 samples took about as long in pieces of 8 MB as of 16 MB)."""
+        beside which it pays (``overlaps``), the next piece is built on a thread of its own while
+        the model runs on this one, each piece then half of that array (a photo's 1,000 samples
+        took about as long in pieces of 8 MB as of 16 MB).  The pieces' images are the same
+        either way."""
         n, values = len(batch), int(np.prod(batch.image_shape))
         per, can = self.piece_size(batch)
         cf = self.preprocess.channels_first
@@ -480,25 +484,34 @@ class ImageModel:
             yield 0, n, batch.build(0, n, cf)
             return
         buffer = np.empty(per * values, np.float32)
-        start = 0
-        if can and self.overlaps is None:  # learn it on this call's first piece
-            wall, cpu = perf_counter(), process_time()
-            yield 0, per, batch.build(0, per, cf, out=buffer)  # the model runs on it meanwhile
-            wall, cpu = perf_counter() - wall, process_time() - cpu
-            self.overlaps = cpu < (batch.threads - 0.5) * wall
-            start = per
-        if not (can and self.overlaps):
-            for a in range(start, n, per):
-                yield a, min(a + per, n), batch.build(a, min(a + per, n), cf, out=buffer)
+        half, start = per // 2, 0
+        if can and self.overlaps is None and n > (1 + TIMED_PIECES) * per:  # learn it on this call
+            yield 0, per, batch.build(0, per, cf, out=buffer)  # not timed: the first call warms up
+            wall = cpu = 0.0
+            for a in range(per, (1 + TIMED_PIECES) * per, per):
+                x = batch.build(a, a + per, cf, out=buffer)
+                t, c = perf_counter(), process_time()
+                yield a, a + per, x  # the model runs on it meanwhile
+                wall, cpu = wall + perf_counter() - t, cpu + process_time() - c
+            self.overlaps = cpu < (batch.threads - 0.5) * wall  # it leaves a core idle
+            start = (1 + TIMED_PIECES) * per
+        if can and self.overlaps:
+            yield from self._beside(batch, start, n, half, buffer)
             return
-        half = max(1, per // 2)
-        pieces = [(a, min(a + half, n)) for a in range(start, n, half)]
+        for a in range(start, n, per):
+            yield a, min(a + per, n), batch.build(a, min(a + per, n), cf, out=buffer)
+
+    def _beside(self, batch: ImageBatch, start: int, stop: int, half: int, buffer: np.ndarray) -> Iterator:
+        """Images ``start`` to ``stop`` in pieces of ``half``, each built on a thread of its own
+        into one half of ``buffer`` while the model runs on the previous one, from the other."""
+        values = int(np.prod(batch.image_shape))
         halves = [buffer[: half * values], buffer[half * values : 2 * half * values]]
+        pieces = [(a, min(a + half, stop)) for a in range(start, stop, half)]
 
         def built(i: int) -> np.ndarray:
-            return batch.build(*pieces[i], cf, out=halves[i % 2])
+            return batch.build(*pieces[i], self.preprocess.channels_first, out=halves[i % 2])
 
-        pending = in_background(built, 0)
+        pending = in_background(built, 0) if pieces else None
         for i, (a, b) in enumerate(pieces):
             x = pending.result()
             if i + 1 < len(pieces):  # into the other half, whose piece has been through the model
@@ -506,12 +519,13 @@ class ImageModel:
             yield a, b, x
 
     def piece_size(self, batch: ImageBatch) -> tuple[int, bool]:
-        """(images in a piece, whether the next piece can be built while the model runs on this
-        one: the compiled build, a second core, a batch of samples, no fixed batch) for ``batch``."""
+        """(images in a piece, whether pieces can be built while the model runs: the compiled
+        build, a second core, a batch of samples, pieces of 2 images or more, no fixed batch, and
+        not known not to pay) for ``batch``; pieces built beside the model hold half as many."""
         can = batch.threads > 1 and batch.Z is not None and batch._compiles() and not self.fixed_batch
         fits = self.batch_bytes // (4 * int(np.prod(batch.image_shape)))
         per = self.fixed_batch or max(1, min(self.batch_rows, fits))
-        return per, bool(can and self.overlaps is not False)
+        return per, bool(can and per >= 2 and self.overlaps is not False)
 
     def _joined(self, outs: list, method: str) -> np.ndarray:
         try:
@@ -625,6 +639,7 @@ class OnnxModel(ImageModel):
     """
 
     batch_rows = IMAGE_BATCH_ROWS
+    overlaps = False  # its session's threads use every core (_session): nothing to learn
 
     def __init__(
         self,
