@@ -142,9 +142,17 @@ def inner_threads() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-_POOLS: dict[int, ThreadPoolExecutor] = {}
+_POOLS: dict[tuple[str, int], ThreadPoolExecutor] = {}
 # a forked child has none of the parent's threads: it starts pools of its own
 os.register_at_fork(after_in_child=_POOLS.clear)
+
+
+def _pool(name: str, threads: int) -> ThreadPoolExecutor:
+    """The shared pool ``name`` of ``threads`` threads, made on first use."""
+    pool = _POOLS.get((name, threads))
+    if pool is None:
+        pool = _POOLS[name, threads] = ThreadPoolExecutor(threads, thread_name_prefix=name)
+    return pool
 
 
 def run_threads(func: Callable, items: list, threads: int) -> list:
@@ -156,22 +164,14 @@ def run_threads(func: Callable, items: list, threads: int) -> list:
     """
     if threads <= 1 or len(items) <= 1:
         return [func(item) for item in items]
-    pool = _POOLS.get(threads)
-    if pool is None:
-        pool = _POOLS[threads] = ThreadPoolExecutor(threads, thread_name_prefix="lime-cli")
-    return list(pool.map(func, items))  # in order; re-raises the first error
-
-
-_BACKGROUND: list[ThreadPoolExecutor] = []
-os.register_at_fork(after_in_child=_BACKGROUND.clear)
+    return list(_pool("lime-cli", threads).map(func, items))  # in order; re-raises the first error
 
 
 def in_background(func: Callable, *args) -> Future:
-    """``func(*args)`` started on a thread of its own (one, shared: calls run in turn), while the
-    caller goes on; its Future gives the result or raises its error."""
-    if not _BACKGROUND:
-        _BACKGROUND.append(ThreadPoolExecutor(1, thread_name_prefix="lime-cli-background"))
-    return _BACKGROUND[0].submit(func, *args)
+    """``func(*args)`` started on a thread of its own (one, shared: calls run in turn, apart from
+    :func:`run_threads`' pools), while the caller goes on; its Future gives the result or raises
+    its error."""
+    return _pool("lime-cli-background", 1).submit(func, *args)
 
 
 def as_worker(func: Callable, *args):
