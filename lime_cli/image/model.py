@@ -37,7 +37,7 @@ import hashlib
 import math
 import os
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from itertools import chain
 from pathlib import Path
@@ -96,6 +96,8 @@ class ImageBatch:
     Z: np.ndarray | None = None  # (B, D, S) 0/1
     widths: np.ndarray | None = None  # (B,) regions of each image
     threads: int = 1  # cores the run may use: with 2, a piece is built while the model runs
+    #: per image (and layout), what its samples are built from (:meth:`_hiding`, :meth:`_runs`)
+    _cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __len__(self) -> int:
         return len(self.images) * (1 if self.Z is None else self.Z.shape[2])
@@ -141,9 +143,8 @@ class ImageBatch:
             out[...] = images.transpose(0, 3, 1, 2) if channels_first else images
             return out
         S = self.Z.shape[2]
-        cache = self.__dict__.setdefault("_hiding_cache", {})
-        for key in [key for key in cache if key[0] < start // S]:
-            del cache[key]  # images whose samples are all built (pieces come in order): memory back
+        for key in [key for key in self._cache if key[0] < start // S]:
+            del self._cache[key]  # images whose samples are all built (pieces come in order): memory back
         if S > FEW_SAMPLES and self._compiles():
             self._compiled(out.reshape(n, -1), start, stop, channels_first)
             return out
@@ -187,7 +188,7 @@ class ImageBatch:
         """Image b as one row of values in the output's layout; the places in that row where the
         fill differs from the image, region by region (region k's end at ``ends[k]``), and the
         fill's values there."""
-        cache = self.__dict__.setdefault("_hiding_cache", {})
+        cache = self._cache
         if (b, channels_first) not in cache:
             image, fill, labels = self._rows(b, channels_first)
             places = np.flatnonzero(fill != image)
@@ -215,7 +216,7 @@ class ImageBatch:
         """For the compiled build: image b and its fill as rows of values in the output's layout,
         and the places where the fill differs as runs of consecutive values of one region (their
         starts and lengths, by region: region k's are ``first[k]`` to ``first[k + 1]``)."""
-        cache = self.__dict__.setdefault("_hiding_cache", {})
+        cache = self._cache
         if (b, channels_first, "runs") not in cache:
             image, fill, labels = self._rows(b, channels_first)
             key = np.where(fill != image, labels, -1)  # a run: consecutive values of one key
