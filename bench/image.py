@@ -751,19 +751,17 @@ def breakdown(work: Workload, samples: int, repeat: int = 5) -> dict:
         for a in range(0, samples, per):
             out[: min(per, samples - a)] = image
         best["write"] = min(best["write"], time.perf_counter() - t)
-        t = time.perf_counter()
         out = np.empty(min(per, samples) * image.size, dtype=np.float32)
-        for a in range(0, samples, per):
-            batch.build(a, min(a + per, samples), adapter.preprocess.channels_first, out=out)
-        best["alone"] = min(best["alone"], time.perf_counter() - t)
-        kernel, image_model._kernel = image_model._kernel, None  # as where it could not be compiled
-        try:
-            t = time.perf_counter()
-            for a in range(0, samples, per):
-                batch.build(a, min(a + per, samples), adapter.preprocess.channels_first, out=out)
-            best["numpy"] = min(best["numpy"], time.perf_counter() - t)
-        finally:
+        compiled = image_model._kernel
+        for part, kernel in (("alone", compiled), ("numpy", None)):  # None: as where it could not compile
             image_model._kernel = kernel
+            try:
+                t = time.perf_counter()
+                for a in range(0, samples, per):
+                    batch.build(a, min(a + per, samples), adapter.preprocess.channels_first, out=out)
+                best[part] = min(best[part], time.perf_counter() - t)
+            finally:
+                image_model._kernel = compiled
     best["build"] = best["call"] - best["model"]
     return best
 
