@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: demo test lint samples bench bench-quality bench-text bench-image bench-gate clean chromium
 
-$(STAMP): pyproject.toml setup.py lime_cli/image/_kernel.c
+$(STAMP): pyproject.toml setup.py lime_cli/image/_kernel.c lime_cli/image/_segment.c
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'

@@ -713,7 +713,8 @@ def main() -> None:
 
 def breakdown(work: Workload, samples: int, repeat: int = 5) -> dict:
     """Where lime-cli's time goes on the workload's first image, each part the best of ``repeat``:
-    segmenting it; the model adapter's call on its ``samples`` masked images (building them from
+    segmenting it (with the compiled SLIC, and with scikit-image's, as where it could not be
+    compiled); the model adapter's call on its ``samples`` masked images (building them from
     the image, the fill and the masks, a bounded batch at a time, preprocessing, and the model; on
     the threads a run gives it, so the next batch may be built while the model runs on this one),
     with the model's own share (``_run``); the build alone (``ImageBatch.build`` in the adapter's
@@ -729,13 +730,20 @@ def breakdown(work: Workload, samples: int, repeat: int = 5) -> dict:
     ex = ImageExplainer(model, **work.options)
     image = ex.prepare_image(images[0])
     from lime_cli.image import model as image_model
+    from lime_cli.image import segment as image_segment
 
-    best = dict.fromkeys(("segment", "call", "model", "write", "alone", "numpy"), np.inf)
+    best = dict.fromkeys(("segment", "skimage", "call", "model", "write", "alone", "numpy"), np.inf)
     adapter = ex.image_model
     for _ in range(repeat):
-        t = time.perf_counter()
-        seg = ex.segment_map(image)
-        best["segment"] = min(best["segment"], time.perf_counter() - t)
+        compiled = image_segment._segment
+        for part, kernel in (("segment", compiled), ("skimage", None)):  # None: scikit-image's SLIC
+            image_segment._segment = kernel
+            try:
+                t = time.perf_counter()
+                seg = ex.segment_map(image)
+                best[part] = min(best[part], time.perf_counter() - t)
+            finally:
+                image_segment._segment = compiled
         d = int(seg.max()) + 1
         fill = np.ascontiguousarray(fill_of(image, seg, d, ex.frontend.hide))  # as encode stores it
         Z = region_masks(d, samples, np.random.default_rng(0), 0.8, "sobol")[None]
@@ -915,7 +923,9 @@ def report(args, results, speed, figures, mem, facts, total, parts) -> list[str]
             "Milliseconds per image. *lime-cli* and *its model in the run*: the speed rounds' (the"
             " latter is *lime-cli's model s/img* above). The other parts: on each workload's first"
             f" image, {args.samples} samples, each part the best of 5, timed apart from the rounds:"
-            " *segment*: `segment_map` of the image; *adapter*: the model adapter's call on the image's"
+            " *segment*: `segment_map` of the image (SLIC compiled, as in the run); *scikit-image SLIC*:"
+            " the same with scikit-image's own SLIC (where the kernel could not be compiled; the same"
+            " regions); *adapter*: the model adapter's call on the image's"
             " masked samples (`ImageModel.predict_proba` on an `ImageBatch`: building each perturbed"
             " image from the image, its fill and the sample's mask, a bounded batch at a time,"
             " preprocessing it, and the model; with a second core and a model that leaves it idle, as"
@@ -931,15 +941,16 @@ def report(args, results, speed, figures, mem, facts, total, parts) -> list[str]
             " the surrogates, the explanations, and a run's fixed costs (its probe of the model; a photo"
             " variant is a run of its own).",
             "",
-            "| workload | lime-cli | its model in the run | segment | adapter | model | build "
-            "| build alone | numpy build | plain write | rest |",
-            "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+            "| workload | lime-cli | its model in the run | segment | scikit-image SLIC | adapter | model "
+            "| build | build alone | numpy build | plain write | rest |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
         ]
         for name, p in parts.items():
             ms = {k: 1000 * v for k, v in p.items()}
             total, inrun = 1000 * speed[name]["ours"], 1000 * speed[name]["ours_model"]
             lines.append(
-                f"| {name} | {total:.2f} | {inrun:.2f} | {ms['segment']:.2f} | {ms['call']:.2f} "
+                f"| {name} | {total:.2f} | {inrun:.2f} | {ms['segment']:.2f} | {ms['skimage']:.2f} "
+                f"| {ms['call']:.2f} "
                 f"| {ms['model']:.2f} | {ms['build']:.2f} | {ms['alone']:.2f} | {ms['numpy']:.2f} "
                 f"| {ms['write']:.2f} | {total - inrun - ms['segment'] - ms['build']:.2f} |"
             )

