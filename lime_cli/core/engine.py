@@ -76,7 +76,9 @@ def _sized_chunks(job, tasks, cap, n, n_jobs, backend) -> Iterator[list[Explanat
     the measured size.
     """
     parallel = not (n_jobs == 1 and backend is None)
-    sizer = memory.ChunkSizer(cap, 1 if not parallel else (n_jobs if n_jobs > 0 else inner_threads()))
+    workers = 1 if not parallel else (n_jobs if n_jobs > 0 else inner_threads())
+    # with workers, the measured first chunks also spread the rest over them in smaller chunks
+    sizer = memory.ChunkSizer(cap, workers, measure=job.frontend.measure_chunks or parallel)
     start = 0
     while start < n and not (parallel and (sizer.measured or not sizer.usable)):
         size = sizer.next_size()

@@ -71,6 +71,11 @@ class FrontEnd(ABC):
     no_features_note = "the instance has no interpretable feature"
     #: sample cells (instances x samples x features) of the largest automatic chunk
     chunk_cells = 4_000_000
+    #: whether a chunk's memory is measured (see :mod:`.memory`): what the model makes of a
+    #: chunk's rows is unknown.  False where the model gets them in pieces of a bounded size and
+    #: every other array of a chunk is the front-end's own (images): a run then takes chunks of
+    #: the cell-based size from the first, without a first chunk of one row to measure
+    measure_chunks = True
     #: the input's columns the features come from (``FeatureWeight.column``): a table's feature
     #: columns, a text column (whose words, the features, vary from instance to instance)
     feature_names: list[str]

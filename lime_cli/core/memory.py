@@ -11,7 +11,9 @@ so far is the one used.  A chunk is at most ``GROWTH`` times the largest one
 measured so far: memory the process freed earlier and kept can hide what a
 small chunk takes, so the size grows step by step until the cost shows.
 This reads Linux's ``/proc/self/status`` and resets the peak through
-``/proc/self/clear_refs``; elsewhere chunks keep the cell-based size.
+``/proc/self/clear_refs``; elsewhere chunks keep the cell-based size, as they do
+from the first for a front-end whose model gets its input in pieces of a bounded
+size (images: ``FrontEnd.measure_chunks``), unless workers share the run.
 
 Chunking never changes the output (every row draws from its own stream), so
 neither does this.
@@ -64,16 +66,16 @@ class ChunkSizer:
     """How many rows the next chunk holds: 1 first, then as many as the measured cost allows.
 
     ``cap`` is the cell-based size (never exceeded); ``workers`` processes share the
-    budget, each holding a chunk.
+    budget, each holding a chunk; with ``measure`` False, every chunk is of the cap.
     """
 
-    def __init__(self, cap: int, workers: int = 1) -> None:
+    def __init__(self, cap: int, workers: int = 1, measure: bool = True) -> None:
         self.cap = max(1, cap)
         self.workers = max(1, workers)
         self.per_row = 0.0
         self.measured = False
         self.largest = 0  # rows of the largest chunk measured
-        self.usable = reset_peak() and resident_bytes() is not None
+        self.usable = measure and reset_peak() and resident_bytes() is not None
         base = resident_bytes() or 0
         self.budget = max(MIN_BUDGET_BYTES, (TARGET_BYTES - base) * 3 // 4) // self.workers
 

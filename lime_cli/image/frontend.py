@@ -212,6 +212,9 @@ class ImageFrontEnd(FrontEnd):
     """Images explained by their regions; see the module's docstring."""
 
     no_features_note = "the image has no region"
+    #: the model gets a chunk's perturbed images in pieces of at most IMAGE_BATCH_BYTES
+    #: (ImageModel), so what it makes of them does not grow with the chunk: not measured
+    measure_chunks = False
 
     def __init__(
         self,
