@@ -900,22 +900,23 @@ def test_perturbed_images_are_the_image_where_shown_and_the_fill_elsewhere(size,
     # digit's blank background, a colour the image has): nothing to write there
     same = (segments % 3 == 0)[None, :, :, None] | (rng.random(images.shape) < 0.2)
     fills[same] = images[same]
-    Z = (rng.random((2, d, 37)) < 0.7).astype(float)
+    S = 150  # the kernel builds 64 samples at a time: pieces that start and end inside such blocks
+    Z = (rng.random((2, d, S)) < 0.7).astype(float)
     segs = np.stack([segments, segments[::-1].copy()])
     batch = ImageBatch(images, fills, segs, Z, np.array([d, d]))
     assert batch._compiles() == (build != "numpy")
-    got = batch.build(5, 70, channels_first=channels_first)
-    buffer = np.full(80 * H * W * C, np.nan, dtype=np.float32)  # longer than the samples, reused
-    batch.build(0, 74, channels_first=channels_first, out=buffer)
-    again = batch.build(5, 70, channels_first=channels_first, out=buffer)
+    got = batch.build(5, 290, channels_first=channels_first)
+    buffer = np.full(300 * H * W * C, np.nan, dtype=np.float32)  # longer than the samples, reused
+    batch.build(0, 300, channels_first=channels_first, out=buffer)
+    again = batch.build(5, 290, channels_first=channels_first, out=buffer)
     assert np.shares_memory(again, buffer) and np.array_equal(again, got)
-    for i, n in enumerate(range(5, 70)):
-        b, s = divmod(n, 37)
+    for i, n in enumerate(range(5, 290)):
+        b, s = divmod(n, S)
         shown = (Z[b, :, s] > 0.5)[batch.segments[b]][..., None]
         want = np.where(shown, images[b], fills[b])
         assert np.array_equal(got[i], want.transpose(2, 0, 1) if channels_first else want)
-    few = ImageBatch(images, fills, batch.segments, Z[:, :, 30:33], np.array([d, d]))  # a probe's few
-    assert few.build(1, 5, channels_first=channels_first).tobytes() == got[[26, 27, 62, 63]].tobytes()
+    few = ImageBatch(images, fills, batch.segments, Z[:, :, 130:133], np.array([d, d]))  # a probe's few
+    assert few.build(1, 5, channels_first=channels_first).tobytes() == got[[126, 127, 275, 276]].tobytes()
 
 
 def test_the_compiled_build_is_installed():
@@ -956,6 +957,21 @@ def test_the_compiled_build_refuses_arrays_that_do_not_fit_together():
     for args in bad:
         with pytest.raises((ValueError, TypeError, BufferError)):
             _kernel.build(*args)
+    # the runs of each region, by region: region 1's two (values 1-2, 4), region 0's one (5-6)
+    key = np.array([-1, 1, 1, -1, 1, 0, 0, -1], np.int32)
+    starts, lengths, first = np.empty(8, np.int64), np.empty(8, np.int64), np.empty(3, np.int64)
+    assert _kernel.runs(key, 2, starts, lengths, first) == 3
+    assert (starts[:3].tolist(), lengths[:3].tolist(), first.tolist()) == ([5, 1, 4], [2, 2, 1], [0, 1, 3])
+    bad = [
+        (key, 1, starts, lengths, first[:2]),  # a key past the regions
+        (np.array([-2, 0], np.int32), 1, starts, lengths, first[:2]),  # a key below -1
+        (key, 2, starts[:7], lengths, first),  # no room for every run
+        (key, 2, starts, lengths, first[:2]),  # first not d + 1 values
+        (key.astype(np.int64), 2, starts, lengths, first),  # key not int32
+    ]
+    for args in bad:
+        with pytest.raises((ValueError, TypeError, BufferError)):
+            _kernel.runs(*args)
 
 
 class Keep:

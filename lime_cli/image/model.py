@@ -126,7 +126,8 @@ class ImageBatch:
         whole (a plain copy, the fastest write there is), then the fill over each region it hides,
         only where the fill differs from the image (on a digit, with each region's mean as fill,
         the blank background's regions need nothing).  The compiled kernel (:mod:`._kernel`)
-        writes a sample at a time, the fill as runs of consecutive values; without it, numpy
+        writes 64 samples at a time, region by region, the fill as runs of consecutive values
+        (found once per image, :func:`._kernel.runs`); without it, numpy
         writes region by region, the fill at the region's pixels in every sample hiding it at
         once (no loop over samples).  Both write the same values, on one thread (on two, right
         after a model's call, a digit's samples took longer: the model's threads still held the
@@ -219,15 +220,11 @@ class ImageBatch:
         cache = self._cache
         if (b, channels_first, "runs") not in cache:
             image, fill, labels = self._rows(b, channels_first)
-            key = np.where(fill != image, labels, -1)  # a run: consecutive values of one key
-            starts = np.flatnonzero(np.concatenate([[True], key[1:] != key[:-1]]))
-            lengths = np.diff(np.append(starts, len(key)))
-            region = key[starts]
-            starts, lengths, region = starts[region >= 0], lengths[region >= 0], region[region >= 0]
-            order = np.argsort(region, kind="stable")
-            first = np.concatenate([[0], np.cumsum(np.bincount(region, minlength=self._width(b)))])
-            runs = (starts[order], lengths[order], first)
-            cache[(b, channels_first, "runs")] = (image, fill, *(r.astype(np.int64) for r in runs))
+            key = np.where(fill != image, labels, -1).astype(np.int32)  # a run: consecutive values of one key
+            starts, lengths = np.empty((2, len(key)), dtype=np.int64)
+            first = np.empty(self._width(b) + 1, dtype=np.int64)
+            n = _kernel.runs(key, self._width(b), starts, lengths, first)
+            cache[(b, channels_first, "runs")] = (image, fill, starts[:n], lengths[:n], first)
         return cache[(b, channels_first, "runs")]
 
     def _compiled(self, rows: np.ndarray, start: int, stop: int, channels_first: bool) -> None:
