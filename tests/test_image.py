@@ -254,6 +254,22 @@ def test_the_compiled_slic_refuses_arrays_that_do_not_fit():
             _segment.connect(*args)
 
 
+@pytest.mark.parametrize("locality", [0.8, 0.5, 0.3, 1e-9, 0.7999999999999999, 1 - 2**-53])
+def test_region_masks_show_a_region_where_its_shifted_sobol_point_is_below_locality(locality):
+    """A region is shown in a sample where its shifted Sobol' coordinate, point / 2^32, is below
+    ``locality`` (compared as integers: the same masks); sample 0 shows every region."""
+    from lime_cli.image.frontend import region_masks
+    from lime_cli.tabular.sampling import sobol_points
+
+    for d in (1, 5, 45, 300):
+        masks = region_masks(d, 1000, np.random.default_rng(7), locality, "sobol")
+        shift = np.random.default_rng(7).integers(0, 1 << 32, size=d, dtype=np.uint32)
+        points = sobol_points(1 << max(3, (d - 1).bit_length()), 999)[:d] ^ shift[:, None]
+        assert masks.dtype == np.float64 and masks.shape == (d, 1000) and (masks[:, 0] == 1).all()
+        np.testing.assert_array_equal(masks[:, 1:], points / 2.0**32 < locality)
+        assert abs(masks[:, 1:].mean() - locality) < 0.02 + 1 / d
+
+
 def test_grid_is_a_near_square_grid_and_num_segments_sets_the_count():
     labels = segment_image(np.zeros((30, 60, 1)), "grid", 18)
     assert int(labels.max()) + 1 == 18

@@ -26,6 +26,7 @@ in any chunk or worker.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -388,7 +389,14 @@ def region_masks(d: int, S: int, rng: np.random.Generator, locality: float, samp
     dims = 1 << max(3, (d - 1).bit_length())  # one sequence per power of two: few to make and keep
     if sampling == "sobol" and dims <= SOBOL_MAX_DIM:
         shift = rng.integers(0, 1 << 32, size=d, dtype=np.uint32)
-        out[:, 1:] = (sobol_points(dims, S - 1)[:d] ^ shift[:, None]) / 2.0**32 < locality
+        # point / 2^32 < locality, for a 32-bit integer point, is point < ceil(locality * 2^32):
+        # the division and the product by a power of two are exact (compared without either)
+        below = math.ceil(locality * 2.0**32)
+        points = sobol_points(dims, S - 1)[:d] ^ shift[:, None]
+        if below > 0xFFFFFFFF:
+            out[:, 1:] = 1.0
+        else:
+            np.less(points, np.uint32(below), out=out[:, 1:], casting="unsafe")
     else:  # a region is shown when a uniform 32-bit integer falls below locality * 2^32
         u = np.frombuffer(rng.bytes(4 * d * (S - 1)), dtype=np.uint32).reshape(d, S - 1)
         np.less(u, round(locality * 2.0**32), out=out[:, 1:], casting="unsafe")
