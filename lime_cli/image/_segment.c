@@ -99,46 +99,15 @@ window(double c, Py_ssize_t s, Py_ssize_t size, Py_ssize_t *lo, Py_ssize_t *hi)
 ASSIGN(1)
 ASSIGN(3)
 
-/* slic(image, H, W, C, segments, n, step, step_y, step_x, iterations, labels)
- *   image: float64 (H, W, C), C 1 or 3, already scaled by 1 / compactness
- *   segments: float64 (n, 3 + C), writable: the initial centres [z, y, x, colour...] in, the
- *     final ones out (z is 0: one plane)
- *   step: scikit-image's step (max of the grid's steps), used as float32 as it does
- *   step_y, step_x: the grid's steps of the n centres (the windows' half-widths / 2)
- *   labels: int64 (H, W), writable: the cluster of every pixel (-1 where none reached it) */
-static PyObject *
-slic(PyObject *self, PyObject *args)
+/* SLIC's k-means on one image (no GIL needed): image (H, W, C) scaled by 1 / compactness;
+ * seg (n, 3 + C), the initial centres in, the final ones out; lab (H, W) out, -1 where no cluster
+ * reached; dist (H, W) and count (n) room to work in.  sw: 1 / step^2, step as float32. */
+static void
+kmeans(const double *img, Py_ssize_t H, Py_ssize_t W, Py_ssize_t C, double *seg, Py_ssize_t n, double sw,
+       Py_ssize_t step_y, Py_ssize_t step_x, Py_ssize_t iterations, int64_t *lab, double *dist,
+       Py_ssize_t *count)
 {
-    Py_buffer image, segments, labels;
-    Py_ssize_t H, W, C, n, step_y, step_x, iterations;
-    double step;
-    if (!PyArg_ParseTuple(args, "y*nnnw*ndnnnw*", &image, &H, &W, &C, &segments, &n, &step, &step_y,
-                          &step_x, &iterations, &labels))
-        return NULL;
-    PyObject *result = NULL;
-    double *dist = NULL;
-    Py_ssize_t *count = NULL;
-    if (H <= 0 || W <= 0 || W > INT_MAX || (C != 1 && C != 3) || n <= 0 || iterations < 0
-        || H > PY_SSIZE_T_MAX / W || H * W > PY_SSIZE_T_MAX / 8 / C || n > PY_SSIZE_T_MAX / 8 / (3 + C)) {
-        PyErr_SetString(PyExc_ValueError, "slic: bad sizes");
-        goto done;
-    }
-    if (!sized(&image, 8, H * W * C, "slic", "image")
-        || !sized(&segments, 8, n * (3 + C), "slic", "segments") || !sized(&labels, 8, H * W, "slic", "labels"))
-        goto done;
-    dist = malloc((size_t)(H * W) * sizeof(double));
-    count = malloc((size_t)n * sizeof(Py_ssize_t));
-    if (!dist || !count) {
-        PyErr_NoMemory();
-        goto done;
-    }
-    const double *img = image.buf;
-    double *seg = segments.buf;
-    int64_t *lab = labels.buf;
     const Py_ssize_t F = 3 + C, P = H * W;
-    const float step32 = (float)step; /* scikit-image's _slic_cython takes its step as float32 */
-    const double sw = 1.0 / (step32 * step32);
-    Py_BEGIN_ALLOW_THREADS
     for (Py_ssize_t i = 0; i < P; i++)
         lab[i] = -1;
     for (Py_ssize_t it = 0; it < iterations; it++) {
@@ -181,49 +150,18 @@ slic(PyObject *self, PyObject *args)
             for (Py_ssize_t f = 0; f < F; f++)
                 seg[k * F + f] /= (double)count[k];
     }
-    Py_END_ALLOW_THREADS
-    result = Py_NewRef(Py_None);
-done:
-    free(dist);
-    free(count);
-    PyBuffer_Release(&image);
-    PyBuffer_Release(&segments);
-    PyBuffer_Release(&labels);
-    return result;
 }
 
-/* connect(labels, H, W, min_size, max_size, out)
- *   scikit-image's _enforce_label_connectivity_cython on one plane, start label 0: each 4-connected
- *   component (found breadth first, at most max_size pixels) gets a label of its own, in the order
- *   of its first pixel, unless it has fewer than min_size pixels: then it takes the label of the
- *   last labelled neighbour its search met.
- *   labels: int64 (H, W) (a pixel labelled -1 is left so); out: int64 (H, W), writable */
-static PyObject *
-connect(PyObject *self, PyObject *args)
+/* scikit-image's _enforce_label_connectivity_cython on one plane, start label 0 (no GIL
+ * needed): each 4-connected component of seg (found breadth first, at most max_size pixels;
+ * max_size <= H * W) gets a label of its own in con, in the order of its first pixel, unless it
+ * has fewer than min_size pixels: then it takes the label of the last labelled neighbour its
+ * search met.  A pixel labelled -1 is left so.  queue: room for max_size pixels. */
+static void
+components(const int64_t *seg, Py_ssize_t H, Py_ssize_t W, Py_ssize_t min_size, Py_ssize_t max_size,
+           int64_t *con, Py_ssize_t *queue)
 {
-    Py_buffer labels, out;
-    Py_ssize_t H, W, min_size, max_size;
-    if (!PyArg_ParseTuple(args, "y*nnnnw*", &labels, &H, &W, &min_size, &max_size, &out))
-        return NULL;
-    PyObject *result = NULL;
-    Py_ssize_t *queue = NULL;
-    if (H <= 0 || W <= 0 || H > PY_SSIZE_T_MAX / W || H * W > PY_SSIZE_T_MAX / 16 || max_size < 1) {
-        PyErr_SetString(PyExc_ValueError, "connect: bad sizes");
-        goto done;
-    }
-    if (!sized(&labels, 8, H * W, "connect", "labels") || !sized(&out, 8, H * W, "connect", "out"))
-        goto done;
     const Py_ssize_t P = H * W;
-    const int64_t *seg = labels.buf;
-    int64_t *con = out.buf;
-    if (max_size > P)
-        max_size = P; /* a component never has more pixels than the image */
-    queue = malloc((size_t)max_size * sizeof(Py_ssize_t));
-    if (!queue) {
-        PyErr_NoMemory();
-        goto done;
-    }
-    Py_BEGIN_ALLOW_THREADS
     for (Py_ssize_t i = 0; i < P; i++)
         con[i] = -1;
     int64_t next = 0;
@@ -262,6 +200,88 @@ connect(PyObject *self, PyObject *args)
             next++;
         }
     }
+}
+
+static int
+sizes_ok(Py_ssize_t B, Py_ssize_t H, Py_ssize_t W, Py_ssize_t C, Py_ssize_t n, Py_ssize_t iterations)
+{
+    if (B <= 0 || H <= 0 || W <= 0 || W > INT_MAX || (C != 1 && C != 3) || n <= 0 || iterations < 0
+        || H > PY_SSIZE_T_MAX / W || H * W > PY_SSIZE_T_MAX / 16 / C / B || n > PY_SSIZE_T_MAX / 8 / (3 + C)) {
+        PyErr_SetString(PyExc_ValueError, "slic: bad sizes");
+        return 0;
+    }
+    return 1;
+}
+
+/* slic(image, H, W, C, segments, n, step, step_y, step_x, iterations, labels)
+ *   image: float64 (H, W, C), C 1 or 3, already scaled by 1 / compactness
+ *   segments: float64 (n, 3 + C), writable: the initial centres [z, y, x, colour...] in, the
+ *     final ones out (z is 0: one plane)
+ *   step: scikit-image's step (max of the grid's steps), used as float32 as it does
+ *   step_y, step_x: the grid's steps of the n centres (the windows' half-widths / 2)
+ *   labels: int64 (H, W), writable: the cluster of every pixel (-1 where none reached it) */
+static PyObject *
+slic(PyObject *self, PyObject *args)
+{
+    Py_buffer image, segments, labels;
+    Py_ssize_t H, W, C, n, step_y, step_x, iterations;
+    double step;
+    if (!PyArg_ParseTuple(args, "y*nnnw*ndnnnw*", &image, &H, &W, &C, &segments, &n, &step, &step_y,
+                          &step_x, &iterations, &labels))
+        return NULL;
+    PyObject *result = NULL;
+    double *dist = NULL;
+    Py_ssize_t *count = NULL;
+    if (!sizes_ok(1, H, W, C, n, iterations) || !sized(&image, 8, H * W * C, "slic", "image")
+        || !sized(&segments, 8, n * (3 + C), "slic", "segments") || !sized(&labels, 8, H * W, "slic", "labels"))
+        goto done;
+    dist = malloc((size_t)(H * W) * sizeof(double));
+    count = malloc((size_t)n * sizeof(Py_ssize_t));
+    if (!dist || !count) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    const float step32 = (float)step; /* scikit-image's _slic_cython takes its step as float32 */
+    const double sw = 1.0 / (step32 * step32);
+    Py_BEGIN_ALLOW_THREADS
+    kmeans(image.buf, H, W, C, segments.buf, n, sw, step_y, step_x, iterations, labels.buf, dist, count);
+    Py_END_ALLOW_THREADS
+    result = Py_NewRef(Py_None);
+done:
+    free(dist);
+    free(count);
+    PyBuffer_Release(&image);
+    PyBuffer_Release(&segments);
+    PyBuffer_Release(&labels);
+    return result;
+}
+
+/* connect(labels, H, W, min_size, max_size, out): components() of labels (int64 (H, W)) into
+ * out (int64 (H, W), writable) */
+static PyObject *
+connect(PyObject *self, PyObject *args)
+{
+    Py_buffer labels, out;
+    Py_ssize_t H, W, min_size, max_size;
+    if (!PyArg_ParseTuple(args, "y*nnnnw*", &labels, &H, &W, &min_size, &max_size, &out))
+        return NULL;
+    PyObject *result = NULL;
+    Py_ssize_t *queue = NULL;
+    if (H <= 0 || W <= 0 || H > PY_SSIZE_T_MAX / W || H * W > PY_SSIZE_T_MAX / 16 || max_size < 1) {
+        PyErr_SetString(PyExc_ValueError, "connect: bad sizes");
+        goto done;
+    }
+    if (!sized(&labels, 8, H * W, "connect", "labels") || !sized(&out, 8, H * W, "connect", "out"))
+        goto done;
+    if (max_size > H * W)
+        max_size = H * W; /* a component never has more pixels than the image */
+    queue = malloc((size_t)max_size * sizeof(Py_ssize_t));
+    if (!queue) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    components(labels.buf, H, W, min_size, max_size, out.buf, queue);
     Py_END_ALLOW_THREADS
     result = Py_NewRef(Py_None);
 done:
@@ -271,9 +291,217 @@ done:
     return result;
 }
 
+/* slic_many(images, B, H, W, C, centres, n, step, step_y, step_x, iterations, min_size, max_size, out)
+ *   B images at once, each as slic() then connect() (one call, the GIL released throughout: the
+ *   images of a chunk are segmented on several threads, each a part of them)
+ *   images: float64 (B, H, W, C), each already scaled by 1 / compactness
+ *   centres: float64 (n, 3), the initial centres (colours start at 0)
+ *   out: int64 (B, H, W), writable: each image's labels */
+static PyObject *
+slic_many(PyObject *self, PyObject *args)
+{
+    Py_buffer images, centres, out;
+    Py_ssize_t B, H, W, C, n, step_y, step_x, iterations, min_size, max_size;
+    double step;
+    if (!PyArg_ParseTuple(args, "y*nnnny*ndnnnnnw*", &images, &B, &H, &W, &C, &centres, &n, &step, &step_y,
+                          &step_x, &iterations, &min_size, &max_size, &out))
+        return NULL;
+    PyObject *result = NULL;
+    double *dist = NULL, *seg = NULL;
+    Py_ssize_t *count = NULL, *queue = NULL;
+    int64_t *lab = NULL;
+    if (max_size < 1) {
+        PyErr_SetString(PyExc_ValueError, "slic_many: max_size must be at least 1");
+        goto done;
+    }
+    if (!sizes_ok(B, H, W, C, n, iterations) || !sized(&images, 8, B * H * W * C, "slic_many", "images")
+        || !sized(&centres, 8, n * 3, "slic_many", "centres") || !sized(&out, 8, B * H * W, "slic_many", "out"))
+        goto done;
+    const Py_ssize_t P = H * W, F = 3 + C;
+    if (max_size > P)
+        max_size = P;
+    dist = malloc((size_t)P * sizeof(double));
+    lab = malloc((size_t)P * sizeof(int64_t));
+    seg = malloc((size_t)(n * F) * sizeof(double));
+    count = malloc((size_t)n * sizeof(Py_ssize_t));
+    queue = malloc((size_t)max_size * sizeof(Py_ssize_t));
+    if (!dist || !lab || !seg || !count || !queue) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    const double *img = images.buf, *cen = centres.buf;
+    int64_t *o = out.buf;
+    const float step32 = (float)step;
+    const double sw = 1.0 / (step32 * step32);
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t b = 0; b < B; b++) {
+        for (Py_ssize_t k = 0; k < n; k++) {
+            for (Py_ssize_t f = 0; f < F; f++)
+                seg[k * F + f] = f < 3 ? cen[k * 3 + f] : 0.0;
+        }
+        kmeans(img + b * P * C, H, W, C, seg, n, sw, step_y, step_x, iterations, lab, dist, count);
+        components(lab, H, W, min_size, max_size, o + b * P, queue);
+    }
+    Py_END_ALLOW_THREADS
+    result = Py_NewRef(Py_None);
+done:
+    free(dist);
+    free(lab);
+    free(seg);
+    free(count);
+    free(queue);
+    PyBuffer_Release(&images);
+    PyBuffer_Release(&centres);
+    PyBuffer_Release(&out);
+    return result;
+}
+
+/* Labels (B, H, W) int32, each image's 0..widths[b]-1, checked: 1 if every label is in range. */
+static int
+labels_ok(const int32_t *lab, Py_ssize_t B, Py_ssize_t P, const int64_t *widths, Py_ssize_t D, const char *func)
+{
+    for (Py_ssize_t b = 0; b < B; b++) {
+        if (widths[b] < 0 || widths[b] > D) {
+            PyErr_Format(PyExc_ValueError, "%s: a width is outside 0..D", func);
+            return 0;
+        }
+        for (Py_ssize_t i = 0; i < P; i++) {
+            if (lab[b * P + i] < 0 || lab[b * P + i] >= widths[b]) {
+                PyErr_Format(PyExc_ValueError, "%s: a label is outside its image's regions", func);
+                return 0;
+            }
+        }
+    }
+    return 1;
+}
+
+/* regions(labels, widths, B, H, W, D, boxes, areas)
+ *   labels: int32 (B, H, W), image b's 0..widths[b]-1; widths: int64 (B)
+ *   boxes: int64 (B, D, 4), writable: each region's [r0, c0, r1, c1] (ends exclusive; a region
+ *     without pixels [H, W, 0, 0]); areas: int64 (B, D), writable: its pixels */
+static PyObject *
+regions(PyObject *self, PyObject *args)
+{
+    Py_buffer labels, widths, boxes, areas;
+    Py_ssize_t B, H, W, D;
+    if (!PyArg_ParseTuple(args, "y*y*nnnnw*w*", &labels, &widths, &B, &H, &W, &D, &boxes, &areas))
+        return NULL;
+    PyObject *result = NULL;
+    if (B < 0 || H <= 0 || W <= 0 || D < 0 || H > PY_SSIZE_T_MAX / W || (B && H * W > PY_SSIZE_T_MAX / 8 / B)
+        || (B && D > PY_SSIZE_T_MAX / 32 / B)) {
+        PyErr_SetString(PyExc_ValueError, "regions: bad sizes");
+        goto done;
+    }
+    const Py_ssize_t P = H * W;
+    if (!sized(&labels, 4, B * P, "regions", "labels") || !sized(&widths, 8, B, "regions", "widths")
+        || !sized(&boxes, 8, B * D * 4, "regions", "boxes") || !sized(&areas, 8, B * D, "regions", "areas")
+        || !labels_ok(labels.buf, B, P, widths.buf, D, "regions"))
+        goto done;
+    const int32_t *lab = labels.buf;
+    int64_t *box = boxes.buf, *area = areas.buf;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t k = 0; k < B * D; k++) {
+        box[4 * k] = H, box[4 * k + 1] = W, box[4 * k + 2] = 0, box[4 * k + 3] = 0;
+        area[k] = 0;
+    }
+    for (Py_ssize_t b = 0; b < B; b++) {
+        for (Py_ssize_t y = 0; y < H; y++) {
+            for (Py_ssize_t x = 0; x < W; x++) {
+                Py_ssize_t k = b * D + lab[b * P + y * W + x];
+                int64_t *r = box + 4 * k;
+                r[0] = y < r[0] ? y : r[0];
+                r[1] = x < r[1] ? x : r[1];
+                r[2] = y + 1 > r[2] ? y + 1 : r[2];
+                r[3] = x + 1 > r[3] ? x + 1 : r[3];
+                area[k] += 1;
+            }
+        }
+    }
+    Py_END_ALLOW_THREADS
+    result = Py_NewRef(Py_None);
+done:
+    PyBuffer_Release(&labels);
+    PyBuffer_Release(&widths);
+    PyBuffer_Release(&boxes);
+    PyBuffer_Release(&areas);
+    return result;
+}
+
+/* means(images, labels, widths, B, H, W, C, D, fills)
+ *   images: float32 (B, H, W, C); labels, widths as for regions()
+ *   fills: float32 (B, H, W, C), writable: each pixel its region's mean colour, as numpy's
+ *     bincount(labels, weights=channel) / max(count, 1) in float64, then float32 (the sums in
+ *     the pixels' order, as bincount adds them: the same values) */
+static PyObject *
+means(PyObject *self, PyObject *args)
+{
+    Py_buffer images, labels, widths, fills;
+    Py_ssize_t B, H, W, C, D;
+    if (!PyArg_ParseTuple(args, "y*y*y*nnnnnw*", &images, &labels, &widths, &B, &H, &W, &C, &D, &fills))
+        return NULL;
+    PyObject *result = NULL;
+    double *sums = NULL;
+    Py_ssize_t *count = NULL;
+    if (B < 0 || H <= 0 || W <= 0 || C <= 0 || D < 0 || H > PY_SSIZE_T_MAX / W
+        || (B && H * W > PY_SSIZE_T_MAX / 8 / B / C) || D > PY_SSIZE_T_MAX / 8 / C) {
+        PyErr_SetString(PyExc_ValueError, "means: bad sizes");
+        goto done;
+    }
+    const Py_ssize_t P = H * W;
+    if (!sized(&images, 4, B * P * C, "means", "images") || !sized(&labels, 4, B * P, "means", "labels")
+        || !sized(&widths, 8, B, "means", "widths") || !sized(&fills, 4, B * P * C, "means", "fills")
+        || !labels_ok(labels.buf, B, P, widths.buf, D, "means"))
+        goto done;
+    sums = malloc((size_t)(D * C + 1) * sizeof(double));
+    count = malloc((size_t)(D + 1) * sizeof(Py_ssize_t));
+    if (!sums || !count) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    const float *img = images.buf;
+    const int32_t *lab = labels.buf;
+    float *out = fills.buf;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t b = 0; b < B; b++) {
+        const float *im = img + b * P * C;
+        const int32_t *lb = lab + b * P;
+        float *o = out + b * P * C;
+        for (Py_ssize_t k = 0; k < D * C; k++)
+            sums[k] = 0.0;
+        for (Py_ssize_t k = 0; k < D; k++)
+            count[k] = 0;
+        for (Py_ssize_t i = 0; i < P; i++) {
+            count[lb[i]] += 1;
+            for (Py_ssize_t c = 0; c < C; c++)
+                sums[lb[i] * C + c] += (double)im[i * C + c];
+        }
+        for (Py_ssize_t k = 0; k < D; k++) {
+            double n = (double)(count[k] > 1 ? count[k] : 1);
+            for (Py_ssize_t c = 0; c < C; c++)
+                sums[k * C + c] = (double)(float)(sums[k * C + c] / n);
+        }
+        for (Py_ssize_t i = 0; i < P; i++)
+            for (Py_ssize_t c = 0; c < C; c++)
+                o[i * C + c] = (float)sums[lb[i] * C + c];
+    }
+    Py_END_ALLOW_THREADS
+    result = Py_NewRef(Py_None);
+done:
+    free(sums);
+    free(count);
+    PyBuffer_Release(&images);
+    PyBuffer_Release(&labels);
+    PyBuffer_Release(&widths);
+    PyBuffer_Release(&fills);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"slic", slic, METH_VARARGS, "SLIC's k-means on one plane (see the file's comment)."},
     {"connect", connect, METH_VARARGS, "SLIC's connectivity pass on one plane (see the file's comment)."},
+    {"slic_many", slic_many, METH_VARARGS, "slic() then connect() on several images (see the file's comment)."},
+    {"regions", regions, METH_VARARGS, "Each region's bounding box and area (see the file's comment)."},
+    {"means", means, METH_VARARGS, "Each pixel's region's mean colour (see the file's comment)."},
     {NULL, NULL, 0, NULL},
 };
 

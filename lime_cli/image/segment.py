@@ -131,6 +131,53 @@ def segment_image(image: np.ndarray, segments: str = DEFAULT_SEGMENTS, num_segme
     return consecutive(labels)
 
 
+def segment_images(images: np.ndarray, segments: str = DEFAULT_SEGMENTS, num_segments: int | None = None,
+                   each=None) -> np.ndarray:  # fmt: skip
+    """:func:`segment_image` of each of ``images`` (B, H, W, C), as one (B, H, W) int32 array.
+
+    Greyscale images under SLIC (the default) are segmented together, in one call of the
+    compiled kernel that holds no lock: the parts of a chunk given to several threads are
+    segmented at once (image by image, the Python between scikit-image's steps kept threads
+    waiting on each other).  The same labels as one by one.  Other images, or where the kernel
+    is not compiled, one by one with ``each`` (default :func:`segment_image`)."""
+    check_segments(segments, num_segments)
+    images = np.asarray(images)
+    B, H, W, C = images.shape
+    each = each or (lambda image: segment_image(image, segments, num_segments))
+    out = np.empty((B, H, W), dtype=np.int32)
+    if not (segments == "slic" and C == 1 and _segment is not None and B):
+        for b in range(B):
+            out[b] = each(images[b])
+        return out
+    _skimage()
+    n = default_num_segments(H, W) if num_segments is None else int(min(num_segments, H * W))
+    brightest = images.max(axis=(1, 2, 3))  # each image's value_range(), at once
+    tops = np.where(brightest <= 1.0, 1.0, np.where(brightest <= 255.0, 255.0, 65535.0))
+    unit = np.clip(images[..., 0].astype(np.float64) / tops[:, None, None], 0.0, 1.0)
+    lo, hi = unit.min(axis=(1, 2), keepdims=True), unit.max(axis=(1, 2), keepdims=True)
+    if not (np.isfinite(lo).all() and np.isfinite(hi).all()):  # NaN: scikit-image's error, one by one
+        for b in range(B):
+            out[b] = each(images[b])
+        return out
+    # as slic() on each, the first smoothing (none): rescaled to [0, 1] by its own range
+    assert SLIC_SIGMAS_GREY[0] == 0
+    unit -= lo
+    np.divide(unit, hi - lo, out=unit, where=hi != lo)
+    centres, step, step_y, step_x = _slic_grid(H, W, n)
+    scaled = np.ascontiguousarray(unit * (1.0 / SLIC_COMPACTNESS_GREY), dtype=np.float64)
+    labels = np.empty((B, H, W), dtype=np.int64)
+    size = H * W / len(centres)
+    _segment.slic_many(scaled, B, H, W, 1, centres, len(centres), step, step_y, step_x, SLIC_ITERATIONS,
+                       int(0.5 * size), int(3 * size), labels)  # fmt: skip
+    out[...] = labels
+    # labels come out 0..d-1 (as consecutive() would make them) unless a pixel was left out;
+    # too few regions: smoothed and run again, one by one
+    again = ((labels.max(axis=(1, 2)) + 1) * 4 < n) | (labels.min(axis=(1, 2)) < 0)
+    for b in np.flatnonzero(again):
+        out[b] = each(images[b])
+    return out
+
+
 def slic(unit: np.ndarray, n: int, compactness: float, sigma: float) -> np.ndarray:
     """scikit-image's SLIC of ``unit`` ((H, W) greyscale or (H, W, 3) RGB, float64 in [0, 1]) into
     about ``n`` regions, labels from 0, connectivity enforced.
