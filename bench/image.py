@@ -935,7 +935,7 @@ def report(args, results, speed, figures, mem, facts, total, parts) -> list[str]
             " masked samples (`ImageModel.predict_proba` on an `ImageBatch`: building each perturbed"
             " image from the image, its fill and the sample's mask, a bounded batch at a time,"
             " preprocessing it, and the model; with a second core and a model that leaves it idle, as"
-            " the photos' planted model (learnt on the model's first batch), the next batch is built on"
+            " the photos' planted model (learnt on the model's first batches, call by call), the next batch is built on"
             " a thread of its own while the model runs on this one), of which *model* is the model's own"
             " calls and *build* the rest (the building not hidden behind the model's calls);"
             " *build alone*: `ImageBatch.build` of the same samples in the adapter's batches, on one"

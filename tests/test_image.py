@@ -1097,20 +1097,22 @@ def test_pieces_built_while_the_model_runs_are_what_it_would_get_one_by_one(chan
     assert got[1, None][0].tobytes() == want.tobytes()
 
 
-@pytest.mark.parametrize("cores_used", [1, 2])
+@pytest.mark.parametrize("cores_used", [[1, 1, 1], [2, 2, 2], [1, 2, 1]])
 def test_whether_to_build_beside_the_model_is_learnt_on_its_first_pieces(cores_used, monkeypatch):
-    # the model's calls on two pieces, after one that warms it up, are timed: its process time
-    # against their wall time tells whether it leaves a core idle (numpy code) or uses them all
-    # (BLAS's threads, an ONNX session's)
+    # the model's calls on three pieces, after one that warms it up, are timed: its process time
+    # against their wall time, call by call, tells whether it leaves a core idle (numpy code) or
+    # uses them all (BLAS's threads, an ONNX session's), even on some calls only
     from lime_cli.image import model
     from lime_cli.image.model import ArrayModel, Preprocess
 
-    clock = {"wall": 0.0, "cpu": 0.0}
+    clock = {"wall": 0.0, "cpu": 0.0, "calls": 0}
 
     class Timed(Keep):
-        def predict_proba(self, x):  # 1 s per image, on one core or two
+        def predict_proba(self, x):  # 1 s per image, on one core or two (the warm-up's: 2)
+            cores = ([2] + cores_used)[clock["calls"]] if clock["calls"] <= len(cores_used) else 1
+            clock["calls"] += 1
             clock["wall"] += len(x)
-            clock["cpu"] += len(x) * 0.95 * cores_used
+            clock["cpu"] += len(x) * 0.95 * cores
             return super().predict_proba(x)
 
     monkeypatch.setattr(model, "perf_counter", lambda: clock["wall"])
@@ -1123,12 +1125,13 @@ def test_whether_to_build_beside_the_model_is_learnt_on_its_first_pieces(cores_u
     adapter.batch_bytes = 8 * image.size * 4
     batch = ImageBatch(image[None], np.zeros_like(image)[None], seg[None], Z, np.array([d]), 2)
     first = adapter.predict_proba(batch)
-    assert adapter.overlaps is (cores_used == 1)
+    idle = max(cores_used) == 1
+    assert adapter.overlaps is idle
     sizes = [len(x) for x in adapter.model.seen]
-    assert sizes == [8, 8, 8] + ([4] * 6 + [2] if cores_used == 1 else [8] * 3 + [2])
+    assert sizes == [8, 8, 8, 8] + ([4] * 4 + [2] if idle else [8, 8, 2])
     adapter.model.seen.clear()
     assert np.array_equal(adapter.predict_proba(batch), first)  # learnt once: the next call goes one way
-    assert [len(x) for x in adapter.model.seen] == ([4] * 12 + [2] if cores_used == 1 else [8] * 6 + [2])
+    assert [len(x) for x in adapter.model.seen] == ([4] * 12 + [2] if idle else [8] * 6 + [2])
     single = ArrayModel(Keep(), Preprocess.create())
     single.batch_bytes, single.overlaps = image.size * 4, True  # pieces of one image: never beside
     assert np.array_equal(single.predict_proba(batch), first)

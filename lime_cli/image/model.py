@@ -61,7 +61,7 @@ IMAGE_BATCH_ROWS = 2048
 #: faster (the MLP on the digits' pieces of 1,024 took less time than on pieces of 2,048)
 PYTHON_BATCH_ROWS = 1024
 #: pieces whose model calls are timed, after one that warms it up, to learn ImageModel.overlaps
-TIMED_PIECES = 2
+TIMED_PIECES = 3
 
 try:  # the compiled build (setup.py); without it, numpy builds the same values
     from . import _kernel
@@ -409,8 +409,8 @@ class ImageModel:
     batch_rows: int = PYTHON_BATCH_ROWS  # at most this many images a call
     #: whether the next piece is built while the model runs on this one (None: not yet known),
     #: learnt on the first call of enough pieces: yes when the model leaves a core idle (the
-    #: process's time over its calls on two pieces, after one that warms it up, under the cores
-    #: less one half times their wall time), as the planted photo model in numpy does; not
+    #: process's time on each of its calls on three pieces, after one that warms it up, under
+    #: the cores less one half times its wall time), as the planted photo model in numpy does; not
     #: beside one whose threads use every core (BLAS's in a scikit-learn MLP, an ONNX session's),
     #: which a build beside it slowed by more than the build took
     overlaps: bool | None = None
@@ -485,13 +485,14 @@ class ImageModel:
         half, start = per // 2, 0
         if can and self.overlaps is None and n > (1 + TIMED_PIECES) * per:  # learn it on this call
             yield 0, per, batch.build(0, per, cf, out=buffer)  # not timed: the first call warms up
-            wall = cpu = 0.0
+            idle = True
             for a in range(per, (1 + TIMED_PIECES) * per, per):
                 x = batch.build(a, a + per, cf, out=buffer)
                 t, c = perf_counter(), process_time()
                 yield a, a + per, x  # the model runs on it meanwhile
-                wall, cpu = wall + perf_counter() - t, cpu + process_time() - c
-            self.overlaps = cpu < (batch.threads - 0.5) * wall  # it leaves a core idle
+                # it leaves a core idle: on every call (a BLAS model ran some calls on one thread)
+                idle = idle and process_time() - c < (batch.threads - 0.5) * (perf_counter() - t)
+            self.overlaps = idle
             start = (1 + TIMED_PIECES) * per
         if can and self.overlaps:
             yield from self._beside(batch, start, n, half, buffer)
