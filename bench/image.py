@@ -724,12 +724,15 @@ def breakdown(work: Workload, samples: int, repeat: int = 5) -> dict:
     with the model's own share (``_run``); the build alone (``ImageBatch.build`` in the adapter's
     batches, into one array, on one thread), with the compiled kernel and with numpy (as where it
     could not be compiled); and, for scale, writing as many
-    float32 images in batches of the adapter's size into one array (a plain copy of the image)."""
+    float32 images in batches of the adapter's size into one array (a plain copy of the image).
+    After a pause, as each method of the speed rounds: right after the joblib MLP's breakdown
+    (BLAS's threads), the ONNX session's calls took several times as long."""
     from lime_cli import ImageExplainer
     from lime_cli.core.parallel import inner_threads
     from lime_cli.image.frontend import fill_of, region_masks
     from lime_cli.image.model import ImageBatch
 
+    time.sleep(PAUSE)
     model, images = work.groups[0]
     ex = ImageExplainer(model, **work.options)
     image = ex.prepare_image(images[0])
@@ -928,8 +931,10 @@ def report(args, results, speed, figures, mem, facts, total, parts) -> list[str]
             "",
             "Milliseconds per image. *lime-cli* and *its model in the run*: the speed rounds' (the"
             " latter is *lime-cli's model s/img* above). The other parts: on each workload's first"
-            f" image, {args.samples} samples, each part the best of 5, timed apart from the rounds:"
-            " *segment*: `segment_map` of the image (SLIC compiled, as in the run); *scikit-image SLIC*:"
+            f" image, {args.samples} samples, each part the best of 5, timed apart from the rounds"
+            f" (each workload after a pause of {PAUSE:g} s):"
+            " *segment*: `segment_map` of the image (SLIC compiled, as in the run, on one image: a run"
+            " segments a chunk's greyscale images together, on the machine's cores); *scikit-image SLIC*:"
             " the same with scikit-image's own SLIC (where the kernel could not be compiled; the same"
             " regions); *adapter*: the model adapter's call on the image's"
             " masked samples (`ImageModel.predict_proba` on an `ImageBatch`: building each perturbed"
