@@ -269,6 +269,42 @@ def test_regions_and_fills_are_the_same_compiled_and_not(hide, monkeypatch):
             assert areas[b].sum() == segs[b].size and len(boxes[b]) == widths[b]
 
 
+def test_the_compiled_kernels_stay_in_bounds_on_hostile_arguments():
+    """Centres far outside the image, and labels or keys that change after they were checked (an
+    array sharing memory with an output): no write outside the arrays.  Run in a process of its
+    own, so that a crash fails the test instead of ending the run."""
+    import subprocess
+
+    code = """
+import numpy as np
+from lime_cli.image import _kernel, _segment
+lab = np.empty((4, 4), np.int64)
+for c in (1e19, -1e19, np.inf, -np.inf, np.nan):
+    centres = np.array([[0, c, 1, 0.0], [0, 1, c, 0]])
+    _segment.slic(np.zeros((4, 4, 1)), 4, 4, 1, centres, 2, 2.0, 2, 2, 3, lab)
+    assert (lab == -1).all()
+try:
+    _segment.slic(np.zeros((4, 4, 1)), 4, 4, 1, np.zeros((1, 4)), 1, 2.0, 2**62, 2, 3, lab)
+    raise SystemExit("a huge step was taken")
+except ValueError:
+    pass
+boxes = np.zeros((1, 2, 4), np.int64)  # its memory is also the labels: they change while read
+areas = np.zeros((1, 2), np.int64)
+_segment.regions(boxes.view(np.int32).reshape(1, 4, 4), np.array([2]), 1, 4, 4, 2, boxes, areas)
+fills = np.zeros((1, 4, 4, 1), np.float32)
+labels = fills.view(np.int32).reshape(1, 4, 4)
+_segment.means(np.ones((1, 4, 4, 1), np.float32), labels, np.array([1]), 1, 4, 4, 1, 1, fills)
+shared = np.zeros(8, np.int64)  # the keys' memory is also first's: written while they are read
+_kernel.runs(shared.view(np.int32)[:8], 1, np.empty(8, np.int64), np.empty(8, np.int64), shared[:2])
+image, shared = np.ones(8, np.float32), np.zeros(16, np.int64)  # the runs' memory is also out's
+_kernel.build(image, image, shared[:2], shared[2:4], np.array([0, 2], np.int64), np.zeros((1, 3)), 3, 0,
+              shared.view(np.float32)[:16].reshape(2, 8))
+print("ok")
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", (done.returncode, done.stderr[-2000:])
+
+
 def test_the_compiled_slic_refuses_arrays_that_do_not_fit():
     from lime_cli.image import _segment
 

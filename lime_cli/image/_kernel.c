@@ -6,7 +6,9 @@
  * build writes, value for value, in
  * a little more than the time of a plain copy; the GIL is released, so that the next piece can
  * be built on a thread of its own while the model runs.  Optional: when it is not compiled,
- * the numpy build runs.  Every index is checked before anything is written. */
+ * the numpy build runs.  Every index is checked before anything is written, and again where it
+ * is used (an array sharing memory with the output, or written by another thread meanwhile,
+ * could change after the first check). */
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -84,7 +86,7 @@ runs(PyObject *self, PyObject *args)
     for (Py_ssize_t k = 0; k <= d; k++)
         fr[k] = 0;
     for (Py_ssize_t i = 0; i < P; i++) /* runs of each region, counted at first[k + 1] */
-        if (kk[i] >= 0 && (i == 0 || kk[i - 1] != kk[i]))
+        if (kk[i] >= 0 && kk[i] < d && (i == 0 || kk[i - 1] != kk[i]))
             fr[kk[i] + 1] += 1;
     for (Py_ssize_t k = 0; k < d; k++)
         fr[k + 1] += fr[k];
@@ -93,7 +95,7 @@ runs(PyObject *self, PyObject *args)
         Py_ssize_t j = i + 1;
         while (j < P && kk[j] == kk[i])
             j++;
-        if (kk[i] >= 0) {
+        if (kk[i] >= 0 && kk[i] < d && fr[kk[i]] < P) { /* (key checked; it may have changed since) */
             int64_t at = fr[kk[i]]++;
             st[at] = i;
             ln[at] = j - i;
@@ -178,10 +180,14 @@ build(PyObject *self, PyObject *args)
                 which[m] = i;
                 m += !(zk[i] > 0.5);
             }
+            /* the runs were checked before; these checks hold even if an array was changed since
+             * (one sharing memory with out, or written by another thread) */
+            int64_t r0 = fr[k] < 0 ? 0 : fr[k], r1 = fr[k + 1] > runs ? runs : fr[k + 1];
             for (Py_ssize_t j = 0; j < m; j++) {
                 float *row = o + (b0 + which[j]) * P;
-                for (int64_t r = fr[k]; r < fr[k + 1]; r++)
-                    copy(row + st[r], fi + st[r], ln[r]);
+                for (int64_t r = r0; r < r1; r++)
+                    if (st[r] >= 0 && ln[r] >= 0 && st[r] <= P - ln[r])
+                        copy(row + st[r], fi + st[r], ln[r]);
             }
         }
     }

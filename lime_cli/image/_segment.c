@@ -8,7 +8,10 @@
  * once, and no Python is called between the steps.  Floating-point contraction is off: a fused
  * multiply-add rounds once where scikit-image rounds twice.  The GIL is released, so that the
  * images of a chunk can be segmented on several threads.  Optional: where it is not compiled,
- * scikit-image's own SLIC runs.  Every size is checked before anything is read or written. */
+ * scikit-image's own SLIC runs.  Every size is checked before anything is read or written, and
+ * every index read from an array (a centre, a label) is checked where it is used: an array that
+ * shares memory with another, or that another thread writes meanwhile, can change after a check
+ * made first. */
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -45,16 +48,17 @@ sized(Py_buffer *view, Py_ssize_t itemsize, Py_ssize_t items, const char *func, 
     return 1;
 }
 
-/* The window of a centre c (one coordinate) with grid step s, in [0, size): scikit-image's
- * <Py_ssize_t>max(c - 2 s, 0) and <Py_ssize_t>min(c + 2 s + 1, size).  A centre that is NaN (a
- * cluster that lost all its pixels) has an empty window there (its cast gives the same value to
- * both ends on x86-64); here it is said so outright. */
+/* The window of a centre c (one coordinate) with grid step s (0 <= s <= MAX_STEP), in [0, size):
+ * scikit-image's <Py_ssize_t>max(c - 2 s, 0) and <Py_ssize_t>min(c + 2 s + 1, size).  A centre
+ * that is NaN (a cluster that lost all its pixels) has an empty window there (its cast gives the
+ * same value to both ends on x86-64); here it is said so outright, as for a window outside the
+ * image (only a centre given by a caller can be there: its cast would be undefined). */
 static int
 window(double c, Py_ssize_t s, Py_ssize_t size, Py_ssize_t *lo, Py_ssize_t *hi)
 {
-    if (isnan(c))
-        return 0;
     double a = c - (double)(2 * s), b = c + (double)(2 * s) + 1.0;
+    if (!(a < (double)size && b > 0.0)) /* NaN, or no pixel of the image */
+        return 0;
     a = 0.0 > a ? 0.0 : a;
     b = (double)size < b ? (double)size : b;
     *lo = (Py_ssize_t)a;
@@ -135,7 +139,7 @@ kmeans(const double *img, Py_ssize_t H, Py_ssize_t W, Py_ssize_t C, double *seg,
         for (Py_ssize_t y = 0; y < H; y++) {
             for (Py_ssize_t x = 0; x < W; x++) {
                 int64_t k = lab[y * W + x];
-                if (k < 0)
+                if (k < 0 || k >= n) /* none reached it (or the labels were changed meanwhile) */
                     continue;
                 double *s = seg + k * F;
                 const double *p = img + (y * W + x) * C;
@@ -156,7 +160,9 @@ kmeans(const double *img, Py_ssize_t H, Py_ssize_t W, Py_ssize_t C, double *seg,
  * needed): each 4-connected component of seg (found breadth first, at most max_size pixels;
  * max_size <= H * W) gets a label of its own in con, in the order of its first pixel, unless it
  * has fewer than min_size pixels: then it takes the label of the last labelled neighbour its
- * search met.  A pixel labelled -1 is left so.  queue: room for max_size pixels. */
+ * search met, or, having met none, the next label, which the next component also takes (as
+ * scikit-image does; the labels stay 0..d-1).  A pixel labelled -1 is left so.  queue: room for
+ * max_size pixels. */
 static void
 components(const int64_t *seg, Py_ssize_t H, Py_ssize_t W, Py_ssize_t min_size, Py_ssize_t max_size,
            int64_t *con, Py_ssize_t *queue)
@@ -202,10 +208,18 @@ components(const int64_t *seg, Py_ssize_t H, Py_ssize_t W, Py_ssize_t min_size, 
     }
 }
 
+/* the largest grid step taken (2 s + 1 must be exact in a double and not overflow) */
+#define MAX_STEP ((Py_ssize_t)1 << 40)
+
 static int
-sizes_ok(Py_ssize_t B, Py_ssize_t H, Py_ssize_t W, Py_ssize_t C, Py_ssize_t n, Py_ssize_t iterations)
+sizes_ok(Py_ssize_t B, Py_ssize_t H, Py_ssize_t W, Py_ssize_t C, Py_ssize_t n, Py_ssize_t iterations,
+         Py_ssize_t step_y, Py_ssize_t step_x)
 {
-    if (B <= 0 || H <= 0 || W <= 0 || W > INT_MAX || (C != 1 && C != 3) || n <= 0 || iterations < 0
+    if (step_y < 0 || step_x < 0 || step_y > MAX_STEP || step_x > MAX_STEP) {
+        PyErr_SetString(PyExc_ValueError, "slic: a grid step is out of range");
+        return 0;
+    }
+    if (B <= 0 || H <= 0 || W <= 0 || W > INT_MAX / 3 || (C != 1 && C != 3) || n <= 0 || iterations < 0
         || H > PY_SSIZE_T_MAX / W || H * W > PY_SSIZE_T_MAX / 16 / C / B || n > PY_SSIZE_T_MAX / 8 / (3 + C)) {
         PyErr_SetString(PyExc_ValueError, "slic: bad sizes");
         return 0;
@@ -232,7 +246,7 @@ slic(PyObject *self, PyObject *args)
     PyObject *result = NULL;
     double *dist = NULL;
     Py_ssize_t *count = NULL;
-    if (!sizes_ok(1, H, W, C, n, iterations) || !sized(&image, 8, H * W * C, "slic", "image")
+    if (!sizes_ok(1, H, W, C, n, iterations, step_y, step_x) || !sized(&image, 8, H * W * C, "slic", "image")
         || !sized(&segments, 8, n * (3 + C), "slic", "segments") || !sized(&labels, 8, H * W, "slic", "labels"))
         goto done;
     dist = malloc((size_t)(H * W) * sizeof(double));
@@ -314,7 +328,7 @@ slic_many(PyObject *self, PyObject *args)
         PyErr_SetString(PyExc_ValueError, "slic_many: max_size must be at least 1");
         goto done;
     }
-    if (!sizes_ok(B, H, W, C, n, iterations) || !sized(&images, 8, B * H * W * C, "slic_many", "images")
+    if (!sizes_ok(B, H, W, C, n, iterations, step_y, step_x) || !sized(&images, 8, B * H * W * C, "slic_many", "images")
         || !sized(&centres, 8, n * 3, "slic_many", "centres") || !sized(&out, 8, B * H * W, "slic_many", "out"))
         goto done;
     const Py_ssize_t P = H * W, F = 3 + C;
@@ -407,7 +421,10 @@ regions(PyObject *self, PyObject *args)
     for (Py_ssize_t b = 0; b < B; b++) {
         for (Py_ssize_t y = 0; y < H; y++) {
             for (Py_ssize_t x = 0; x < W; x++) {
-                Py_ssize_t k = b * D + lab[b * P + y * W + x];
+                int32_t l = lab[b * P + y * W + x];
+                if (l < 0 || l >= D) /* checked before; changed meanwhile */
+                    continue;
+                Py_ssize_t k = b * D + l;
                 int64_t *r = box + 4 * k;
                 r[0] = y < r[0] ? y : r[0];
                 r[1] = x < r[1] ? x : r[1];
@@ -471,18 +488,23 @@ means(PyObject *self, PyObject *args)
         for (Py_ssize_t k = 0; k < D; k++)
             count[k] = 0;
         for (Py_ssize_t i = 0; i < P; i++) {
-            count[lb[i]] += 1;
+            int32_t l = lb[i];
+            if (l < 0 || l >= D) /* checked before; changed meanwhile */
+                continue;
+            count[l] += 1;
             for (Py_ssize_t c = 0; c < C; c++)
-                sums[lb[i] * C + c] += (double)im[i * C + c];
+                sums[l * C + c] += (double)im[i * C + c];
         }
         for (Py_ssize_t k = 0; k < D; k++) {
             double n = (double)(count[k] > 1 ? count[k] : 1);
             for (Py_ssize_t c = 0; c < C; c++)
                 sums[k * C + c] = (double)(float)(sums[k * C + c] / n);
         }
-        for (Py_ssize_t i = 0; i < P; i++)
+        for (Py_ssize_t i = 0; i < P; i++) {
+            int32_t l = lb[i];
             for (Py_ssize_t c = 0; c < C; c++)
-                o[i * C + c] = (float)sums[lb[i] * C + c];
+                o[i * C + c] = l < 0 || l >= D ? 0.0f : (float)sums[l * C + c];
+        }
     }
     Py_END_ALLOW_THREADS
     result = Py_NewRef(Py_None);

@@ -202,7 +202,8 @@ def described(images, segments, widths, hide, fills) -> tuple[list, list]:
     """Of each of ``images`` (B, H, W, C) with its ``segments`` (B, H, W) of ``widths`` regions:
     its regions' boxes and areas (two lists of :func:`regions`), and into ``fills`` (B, H, W, C)
     what its hidden regions show (:func:`fill_of`).  With the compiled kernel, boxes, areas and
-    mean fills in two calls for all (holding no lock: threads run at once), the same values."""
+    mean fills in two calls for all (their loops hold no lock: threads run at once), the same
+    values."""
     from . import segment
 
     B, H, W, C = images.shape

@@ -139,7 +139,8 @@ def segment_images(images: np.ndarray, segments: str = DEFAULT_SEGMENTS, num_seg
     compiled kernel that holds no lock: the parts of a chunk given to several threads are
     segmented at once (image by image, the Python between scikit-image's steps kept threads
     waiting on each other).  The same labels as one by one.  Other images, or where the kernel
-    is not compiled, one by one with ``each`` (default :func:`segment_image`)."""
+    is not compiled, one by one with ``each``, which must give :func:`segment_image`'s labels
+    (the default; the front-end's keeps the first image's)."""
     check_segments(segments, num_segments)
     images = np.asarray(images)
     B, H, W, C = images.shape
