@@ -207,22 +207,24 @@ def described(images, segments, widths, hide, fills) -> tuple[list, list]:
     from . import segment
 
     B, H, W, C = images.shape
-    if segment._segment is None or not B or images.dtype != np.float32:
-        out = [regions(segments[b], int(widths[b])) for b in range(B)]
-        for b in range(B):
-            fills[b] = fill_of(images[b], segments[b], int(widths[b]), hide)
-        return [o[0] for o in out], [o[1] for o in out]
-    D = int(widths.max())
-    wide = np.ascontiguousarray(widths, dtype=np.int64)
-    labels = np.ascontiguousarray(segments, dtype=np.int32)
-    boxes, areas = np.empty((B, D, 4), dtype=np.int64), np.empty((B, D), dtype=np.int64)
-    segment._segment.regions(labels, wide, B, H, W, D, boxes, areas)
-    if hide == "mean" and fills.flags.c_contiguous and fills.dtype == np.float32:
-        segment._segment.means(np.ascontiguousarray(images), labels, wide, B, H, W, C, D, fills)
+    kernel = segment._segment if B and images.dtype == np.float32 else None
+    if kernel is None:
+        found = [regions(segments[b], int(widths[b])) for b in range(B)]
+        boxes, areas = [f[0] for f in found], [f[1] for f in found]
+    else:
+        D = int(widths.max())
+        wide = np.ascontiguousarray(widths, dtype=np.int64)
+        labels = np.ascontiguousarray(segments, dtype=np.int32)
+        every_box, every_area = np.empty((B, D, 4), dtype=np.int64), np.empty((B, D), dtype=np.int64)
+        kernel.regions(labels, wide, B, H, W, D, every_box, every_area)
+        boxes = [every_box[b, : widths[b]] for b in range(B)]
+        areas = [every_area[b, : widths[b]] for b in range(B)]
+    if kernel is not None and hide == "mean" and fills.flags.c_contiguous and fills.dtype == np.float32:
+        kernel.means(np.ascontiguousarray(images), labels, wide, B, H, W, C, D, fills)
     else:
         for b in range(B):
             fills[b] = fill_of(images[b], segments[b], int(widths[b]), hide)
-    return [boxes[b, : widths[b]] for b in range(B)], [areas[b, : widths[b]] for b in range(B)]
+    return boxes, areas
 
 
 def regions(segments: np.ndarray, d: int) -> tuple[np.ndarray, np.ndarray]:

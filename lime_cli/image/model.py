@@ -220,7 +220,8 @@ class ImageBatch:
         cache = self._cache
         if (b, channels_first, "runs") not in cache:
             image, fill, labels = self._rows(b, channels_first)
-            key = np.where(fill != image, labels, -1).astype(np.int32)  # a run: consecutive values of one key
+            # a run: consecutive values of one key (int32, as the labels)
+            key = np.where(fill != image, labels, -1).astype(np.int32, copy=False)
             starts, lengths = np.empty((2, len(key)), dtype=np.int64)
             first = np.empty(self._width(b) + 1, dtype=np.int64)
             n = _kernel.runs(key, self._width(b), starts, lengths, first)
@@ -792,6 +793,15 @@ def _spec(name: str, shape: list, channels_first: bool | None, flatten: bool) ->
     return InputSpec(name, "NCHW" if cf else "NHWC", H, W, C), {"channels_first": cf}
 
 
+def _check_mode(mode: str | None, logits: bool) -> None:
+    """ParameterErrors for ``mode`` (None, classification or regression) and for ``logits`` with
+    a regression."""
+    if mode not in (None, "classification", "regression"):
+        raise ParameterError(f"{{mode}} must be classification or regression, not {mode!r}")
+    if logits and mode == "regression":
+        raise ParameterError("{logits} applies to classifiers, not to {mode} regression")
+
+
 def _output(name: str, outputs, mode: str | None, logits: bool = False):
     """The output holding the model's probabilities (or predictions, or with ``logits`` its
     logits), and whether it classifies."""
@@ -799,12 +809,9 @@ def _output(name: str, outputs, mode: str | None, logits: bool = False):
     maps = [o for o in outputs if o.type.startswith("seq(map") and o.type.endswith("tensor(float)))")]
     probs = [o for o in outputs if o.type in floats and "prob" in o.name.lower()]
     tensors = [o for o in outputs if o.type in floats]
-    if mode not in (None, "classification", "regression"):
-        raise ParameterError(f"{{mode}} must be classification or regression, not {mode!r}")
+    _check_mode(mode, logits)
     named = [o for o in tensors if "logit" in o.name.lower()]
     if logits:
-        if mode == "regression":
-            raise ParameterError("{logits} applies to classifiers, not to {mode} regression")
         chosen = (named or [o for o in tensors if o not in probs] or [None])[0]
         if chosen is None and (maps or probs):
             shown = ", ".join(o.name for o in maps + probs)
@@ -861,10 +868,8 @@ def image_model(
         name, model = f"model file {model}", load_model(model)
     from ..core.model import inspect_model
 
-    if logits and mode not in (None, "classification"):
-        if mode == "regression":
-            raise ParameterError("{logits} applies to classifiers, not to {mode} regression")
-        raise ParameterError(f"{{mode}} must be classification or regression, not {mode!r}")
+    if logits:
+        _check_mode(mode, logits)
     # a ModelError or ParameterError naming what is missing (logits may come from predict alone)
     info = inspect_model(model, None if logits else mode)
     if names is not None and info.classes is not None:

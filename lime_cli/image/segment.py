@@ -146,37 +146,50 @@ def segment_images(images: np.ndarray, segments: str = DEFAULT_SEGMENTS, num_seg
     B, H, W, C = images.shape
     each = each or (lambda image: segment_image(image, segments, num_segments))
     out = np.empty((B, H, W), dtype=np.int32)
-    if not (segments == "slic" and C == 1 and _segment is not None and B):
-        for b in range(B):
-            out[b] = each(images[b])
-        return out
+    alone = np.ones(B, dtype=bool)  # the images segmented one by one
+    if segments == "slic" and C == 1 and _segment is not None and B:
+        n = default_num_segments(H, W) if num_segments is None else int(min(num_segments, H * W))
+        labels = _slic_grey(images, n)
+        if labels is not None:
+            out[...] = labels
+            # labels come out 0..d-1 (as consecutive() would make them) unless a pixel was left
+            # out; too few regions: smoothed and run again, one by one
+            alone = ((labels.max(axis=(1, 2)) + 1) * 4 < n) | (labels.min(axis=(1, 2)) < 0)
+    for b in np.flatnonzero(alone):
+        out[b] = each(images[b])
+    return out
+
+
+def _slic_grey(images: np.ndarray, n: int) -> np.ndarray | None:
+    """slic() of each of the greyscale ``images`` (B, H, W, 1) as segment_image gives it its
+    first try (unsmoothed), in one compiled call: (B, H, W) int64 labels; None where an image
+    holds NaN (scikit-image's error, one by one)."""
     _skimage()
-    n = default_num_segments(H, W) if num_segments is None else int(min(num_segments, H * W))
+    B, H, W, _ = images.shape
     brightest = images.max(axis=(1, 2, 3))  # each image's value_range(), at once
     tops = np.where(brightest <= 1.0, 1.0, np.where(brightest <= 255.0, 255.0, 65535.0))
     unit = np.clip(images[..., 0].astype(np.float64) / tops[:, None, None], 0.0, 1.0)
-    lo, hi = unit.min(axis=(1, 2), keepdims=True), unit.max(axis=(1, 2), keepdims=True)
-    if not (np.isfinite(lo).all() and np.isfinite(hi).all()):  # NaN: scikit-image's error, one by one
-        for b in range(B):
-            out[b] = each(images[b])
-        return out
-    # as slic() on each, the first smoothing (none): rescaled to [0, 1] by its own range
-    assert SLIC_SIGMAS_GREY[0] == 0
-    unit -= lo
-    np.divide(unit, hi - lo, out=unit, where=hi != lo)
-    centres, step, step_y, step_x = _slic_grid(H, W, n)
+    if not _rescale(unit, (1, 2)):
+        return None
+    assert SLIC_SIGMAS_GREY[0] == 0  # the first try smooths nothing
+    centres, step, step_y, step_x, least, most = _slic_grid(H, W, n)
     scaled = np.ascontiguousarray(unit * (1.0 / SLIC_COMPACTNESS_GREY), dtype=np.float64)
     labels = np.empty((B, H, W), dtype=np.int64)
-    size = H * W / len(centres)
     _segment.slic_many(scaled, B, H, W, 1, centres, len(centres), step, step_y, step_x, SLIC_ITERATIONS,
-                       int(0.5 * size), int(3 * size), labels)  # fmt: skip
-    out[...] = labels
-    # labels come out 0..d-1 (as consecutive() would make them) unless a pixel was left out;
-    # too few regions: smoothed and run again, one by one
-    again = ((labels.max(axis=(1, 2)) + 1) * 4 < n) | (labels.min(axis=(1, 2)) < 0)
-    for b in np.flatnonzero(again):
-        out[b] = each(images[b])
-    return out
+                       least, most, labels)  # fmt: skip
+    return labels
+
+
+def _rescale(unit: np.ndarray, axes) -> bool:
+    """Each image of ``unit`` (its pixels along ``axes``) brought to [0, 1] by its own least and
+    largest value, in place, as scikit-image's slic() does; False (nothing changed) where one
+    holds NaN."""
+    lo, hi = unit.min(axis=axes, keepdims=True), unit.max(axis=axes, keepdims=True)
+    if not (np.isfinite(lo).all() and np.isfinite(hi).all()):
+        return False
+    unit -= lo
+    np.divide(unit, hi - lo, out=unit, where=hi != lo)
+    return True
 
 
 def slic(unit: np.ndarray, n: int, compactness: float, sigma: float) -> np.ndarray:
@@ -189,7 +202,8 @@ def slic(unit: np.ndarray, n: int, compactness: float, sigma: float) -> np.ndarr
     that scikit-image refuses (NaN), scikit-image's own."""
     from skimage.segmentation import slic as skimage_slic
 
-    if _segment is None or not np.isfinite(unit).all():
+    image = unit.astype(np.float64)  # a copy: scaled in place
+    if _segment is None or not _rescale(image, None):
         return skimage_slic(
             unit, n_segments=n, compactness=compactness, sigma=sigma, start_label=0,
             enforce_connectivity=True, channel_axis=None if unit.ndim == 2 else -1,
@@ -197,30 +211,25 @@ def slic(unit: np.ndarray, n: int, compactness: float, sigma: float) -> np.ndarr
     from skimage.color import rgb2lab
     from skimage.filters import gaussian
 
-    image = unit.astype(np.float64)  # a copy: scaled in place
-    lo, hi = image.min(), image.max()
-    image -= lo
-    if hi != lo:
-        image /= hi - lo
     image = image[None, :, :, None] if image.ndim == 2 else rgb2lab(image[None])
     _, H, W, C = image.shape
-    centres, step, step_y, step_x = _slic_grid(H, W, n)
+    centres, step, step_y, step_x, least, most = _slic_grid(H, W, n)
     if sigma > 0:  # as scikit-image smooths: the plane too (of one pixel), not the channels
         image = gaussian(image, sigma=[*np.full(3, sigma, dtype=np.float64), 0], mode="reflect")
     segments = np.concatenate([centres, np.zeros((len(centres), C))], axis=1)
     image = np.ascontiguousarray(image * (1.0 / compactness), dtype=np.float64)
     labels, out = np.empty((2, H, W), dtype=np.int64)
     _segment.slic(image, H, W, C, segments, len(centres), step, step_y, step_x, SLIC_ITERATIONS, labels)
-    size = H * W / len(centres)
-    _segment.connect(labels, H, W, int(0.5 * size), int(3 * size), out)
+    _segment.connect(labels, H, W, least, most, out)
     return out
 
 
 @functools.lru_cache(maxsize=64)
 def _slic_grid(height: int, width: int, n: int) -> tuple:
     """SLIC's first centres on a ``height`` x ``width`` image for ``n`` regions ((m, 3) float64:
-    plane, row, column), its step (the largest of the grid's steps) and the row and column steps
-    of a grid of m (its windows), as scikit-image derives them."""
+    plane, row, column), its step (the largest of the grid's steps), the row and column steps of
+    a grid of m (its windows), and the least and most pixels of a region when connectivity is
+    enforced (half and three times the pixels per centre), as scikit-image derives them."""
     from skimage.util import regular_grid
 
     grid = regular_grid((1, height, width), n)
@@ -230,7 +239,8 @@ def _slic_grid(height: int, width: int, n: int) -> tuple:
     windows = regular_grid((1, height, width), len(centres))
     step_y, step_x = (int(s.step if s.step is not None else 1) for s in windows[1:])
     centres.flags.writeable = False
-    return centres, step, step_y, step_x
+    size = height * width / len(centres)
+    return centres, step, step_y, step_x, int(0.5 * size), int(3 * size)
 
 
 def consecutive(labels: np.ndarray) -> np.ndarray:
